@@ -1,0 +1,10 @@
+// Subcommands of the y26 program; each returns the process exit code and
+// reports failures by throwing y26::Error.
+#pragma once
+
+namespace y26::app {
+
+int run_info(int argc, char** argv);
+int run_convert(int argc, char** argv);
+
+}  // namespace y26::app

@@ -1,0 +1,49 @@
+// The y26 program. Each subcommand lives in its own file; this one dispatches
+// and turns every y26::Error into one line on stderr and exit code 2.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "commands.h"
+#include "y26/y26.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "y26 %s — YOLO26 inference engine\n"
+    "\n"
+    "usage:\n"
+    "  y26 info -w MODEL                      describe a model file (.pt or .safetensors)\n"
+    "  y26 convert MODEL.pt OUT.safetensors   convert an Ultralytics checkpoint to safetensors\n"
+    "\n"
+    "MODEL is an Ultralytics .pt checkpoint (read natively, no Python) or a .safetensors file.\n"
+    "Errors are one line on stderr and exit code 2.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
+    std::printf(kUsage, y26::version());
+    return argc < 2 ? 2 : 0;
+  }
+  if (std::strcmp(argv[1], "--version") == 0) {
+    std::printf("y26 %s\n", y26::version());
+    return 0;
+  }
+  const std::string cmd = argv[1];
+  try {
+    if (cmd == "info") return y26::app::run_info(argc, argv);
+    if (cmd == "convert") return y26::app::run_convert(argc, argv);
+    throw y26::Error("'" + cmd + "' is not a y26 command (see y26 --help)");
+  } catch (const y26::Error& e) {
+    std::fprintf(stderr, "y26 %s: %s\n", cmd.c_str(), e.what());
+    return 2;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "y26 %s: out of memory\n", cmd.c_str());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "y26 %s: internal error: %s\n", cmd.c_str(), e.what());
+    return 3;
+  }
+}

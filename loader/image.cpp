@@ -1,0 +1,37 @@
+// Image decoding for y26::Image (JPEG, PNG, BMP through stb_image).
+#include <stb_image.h>
+
+#include "loader/mapped_file.h"
+#include "y26/y26.h"
+
+namespace y26 {
+
+Image decode_image(const std::uint8_t* data, size_t size, const std::string& name) {
+  if (size == 0) throw Error(name + ": image file is empty");
+  if (size > static_cast<size_t>(INT32_MAX)) throw Error(name + ": image file is larger than 2 GiB");
+  const int len = static_cast<int>(size);
+  int w = 0, h = 0, channels = 0;
+  if (!stbi_info_from_memory(data, len, &w, &h, &channels)) {
+    throw Error(name + ": not a readable JPEG, PNG or BMP image (" + stbi_failure_reason() + ")");
+  }
+  if (w <= 0 || h <= 0) throw Error(name + ": image has no pixels");
+  if (static_cast<std::int64_t>(w) * h > kMaxImagePixels) {
+    throw Error(name + ": image is " + std::to_string(w) + "x" + std::to_string(h) + ", more than the limit of " +
+                std::to_string(kMaxImagePixels) + " pixels");
+  }
+  stbi_uc* pixels = stbi_load_from_memory(data, len, &w, &h, &channels, 3);
+  if (pixels == nullptr) throw Error(name + ": cannot decode image (" + stbi_failure_reason() + ")");
+  Image img;
+  img.width = w;
+  img.height = h;
+  img.rgb.assign(pixels, pixels + static_cast<size_t>(w) * h * 3);
+  stbi_image_free(pixels);
+  return img;
+}
+
+Image load_image(const std::string& path) {
+  loader::MappedFile file(path);
+  return decode_image(file.data(), file.size(), path);
+}
+
+}  // namespace y26
