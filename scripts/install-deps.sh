@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs y26's build and test dependencies from Debian packages (idempotent).
+# The CUDA Toolkit is not installed here: when nvcc is present the CUDA backend
+# is built too, otherwise y26 builds its CPU engine alone.
+set -euo pipefail
+pkgs=(cmake ninja-build g++ pkg-config libstb-dev catch2 nlohmann-json3-dev)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

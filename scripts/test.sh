@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# One command from a fresh Debian machine to a tested y26: installs dependencies,
+# builds (with the CUDA backend when nvcc is found) and runs the whole test suite.
+#   bash scripts/test.sh            build in build/, run ctest
+#   Y26_CUDA=OFF bash scripts/test.sh   CPU-only build in build-cpu/
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+# The CUDA toolkit lives outside PATH on some machines.
+if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then export PATH="/usr/local/cuda/bin:$PATH"; fi
+
+cuda="${Y26_CUDA:-AUTO}"
+build="build"
+[ "$cuda" = "OFF" ] && build="build-cpu"
+# CI builds one GPU architecture (sm_90, the H100/H200 the GPU checks run on) to stay fast;
+# release builds default to 75;80;86;89;90 (see cmake/y26_cuda.cmake).
+archs="${Y26_CUDA_ARCHS:-90}"
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DY26_CUDA="$cuda" -DCMAKE_CUDA_ARCHITECTURES="$archs"
+cmake --build "$build" -j "$(nproc)"
+ctest --test-dir "$build" --output-on-failure -j "$(nproc)"
