@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "y26/y26.h"
 
@@ -34,12 +35,16 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
       throw Error(path + ": cannot map: " + std::strerror(err));
     }
     data_ = static_cast<const std::uint8_t*>(p);
+    owned_ = true;
   }
   ::close(fd);
 }
 
+MappedFile::MappedFile(const std::uint8_t* data, std::size_t size, std::string name)
+    : path_(std::move(name)), data_(data), size_(size) {}
+
 MappedFile::~MappedFile() {
-  if (data_ != nullptr) ::munmap(const_cast<std::uint8_t*>(data_), size_);
+  if (owned_) ::munmap(const_cast<std::uint8_t*>(data_), size_);
 }
 
 std::string_view MappedFile::bytes(std::uint64_t offset, std::uint64_t length, std::string_view what) const {

@@ -13,6 +13,8 @@ class MappedFile {
  public:
   // Throws y26::Error "<path>: <reason>" if the file cannot be opened or mapped.
   explicit MappedFile(const std::string& path);
+  // A non-owning view of bytes already in memory (fuzzers, embedded models); `name` labels errors.
+  MappedFile(const std::uint8_t* data, std::size_t size, std::string name);
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
@@ -28,6 +30,7 @@ class MappedFile {
   std::string path_;
   const std::uint8_t* data_ = nullptr;
   std::size_t size_ = 0;
+  bool owned_ = false;  // true when data_ is our mmap
 };
 
 // Little-endian loads from unaligned memory.

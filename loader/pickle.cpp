@@ -38,8 +38,10 @@ class Machine {
  public:
   Machine(std::string_view data, Resolver& resolver, const std::string& name, const Limits& limits)
       : data_(data), resolver_(resolver), name_(name), limits_(limits) {}
+  ~Machine() { release_all(values_); }
 
   Ref run();
+  std::vector<Ref> take_values() { return std::move(values_); }
 
  private:
   [[noreturn]] void fail(const std::string& what) const {
@@ -65,8 +67,11 @@ class Machine {
     return std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n));
   }
 
+  // Every value the program builds passes through the stack, so registering here
+  // gives values_ ownership of all of them (duplicates from DUP/GET are harmless).
   void push(Ref v) {
     if (stack_.size() >= limits_.max_stack) fail("stack exceeds the limit");
+    values_.push_back(v);
     stack_.push_back(std::move(v));
   }
   Ref pop() {
@@ -154,6 +159,7 @@ class Machine {
   std::vector<Ref> stack_;
   std::vector<std::size_t> marks_;
   std::unordered_map<std::uint64_t, Ref> memo_;
+  std::vector<Ref> values_;
 };
 
 Ref Machine::run() {
@@ -412,9 +418,26 @@ Ref Machine::run() {
 
 }  // namespace
 
-Ref unpickle(std::string_view data, Resolver& resolver, const std::string& name, const Limits& limits) {
+void release_all(std::vector<Ref>& values) {
+  for (auto& v : values) {
+    v->items.clear();
+    v->entries.clear();
+    v->state.reset();
+  }
+  values.clear();
+}
+
+Unpickled::~Unpickled() {
+  root.reset();
+  release_all(values);
+}
+
+Unpickled unpickle(std::string_view data, Resolver& resolver, const std::string& name, const Limits& limits) {
   Machine m(data, resolver, name, limits);
-  return m.run();
+  Unpickled out;
+  out.root = m.run();
+  out.values = m.take_values();
+  return out;
 }
 
 }  // namespace y26::loader::py

@@ -58,7 +58,23 @@ struct Limits {
   std::size_t max_string = 256u << 20;
 };
 
-// Runs the pickle program in `data` and returns the value STOP leaves. `name` labels errors.
-Ref unpickle(std::string_view data, Resolver& resolver, const std::string& name, const Limits& limits = {});
+// The value STOP leaves, and ownership of every value the program built. A hostile
+// pickle can make reference cycles (a list appended to itself); the destructor breaks
+// them so nothing leaks. Keep it alive while reading `root`.
+struct Unpickled {
+  Ref root;
+  std::vector<Ref> values;
+
+  Unpickled() = default;
+  Unpickled(Unpickled&&) = default;
+  Unpickled& operator=(Unpickled&&) = default;
+  ~Unpickled();
+};
+
+// Breaks every reference between `values` (so shared_ptr cycles can be freed).
+void release_all(std::vector<Ref>& values);
+
+// Runs the pickle program in `data`. `name` labels errors.
+Unpickled unpickle(std::string_view data, Resolver& resolver, const std::string& name, const Limits& limits = {});
 
 }  // namespace y26::loader::py

@@ -125,7 +125,8 @@ WeightMap read_safetensors(const MappedFile& file) {
       }
       continue;
     }
-    auto bad = [&](const std::string& what) { return Error(path + ": tensor '" + name + "' " + what); };
+    const std::string tensor_name = name;  // structured bindings cannot be captured before clang 16
+    auto bad = [&](const std::string& what) { return Error(path + ": tensor '" + tensor_name + "' " + what); };
     if (!info.is_object() || !info.contains("dtype") || !info.contains("shape") || !info.contains("data_offsets")) {
       throw bad("lacks dtype, shape or data_offsets");
     }

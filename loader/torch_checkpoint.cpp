@@ -385,7 +385,8 @@ WeightMap read_torch_checkpoint(const MappedFile& file) {
   }
 
   CheckpointResolver resolver(file, zip, prefix);
-  Ref root = py::unpickle(zip.read(pkl->name), resolver, file.path());
+  const py::Unpickled doc = py::unpickle(zip.read(pkl->name), resolver, file.path());
+  const Ref& root = doc.root;
 
   WeightMap out;
   out.source = file.path();

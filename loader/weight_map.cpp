@@ -146,7 +146,12 @@ std::int64_t WeightMap::byte_count() const {
 }
 
 WeightMap load_weights(const std::string& path) {
-  loader::MappedFile file(path);
+  const loader::MappedFile file(path);
+  return load_weights(file);
+}
+
+WeightMap load_weights(const loader::MappedFile& file) {
+  const std::string& path = file.path();
   if (file.size() == 0) throw Error(path + ": file is empty");
   if (loader::ZipArchive::looks_like_zip(file)) return loader::read_torch_checkpoint(file);
   if (loader::looks_like_safetensors(file)) return loader::read_safetensors(file);

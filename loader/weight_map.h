@@ -68,7 +68,12 @@ struct WeightMap {
   std::int64_t byte_count() const;
 };
 
+namespace loader {
+class MappedFile;
+}
+
 // Loads a model file, choosing the reader from the file's first bytes (.pt zip or safetensors).
 WeightMap load_weights(const std::string& path);
+WeightMap load_weights(const loader::MappedFile& file);
 
 }  // namespace y26
