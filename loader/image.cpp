@@ -6,6 +6,10 @@
 
 namespace y26 {
 
+namespace {
+constexpr std::int64_t kMaxDecodeRatio = 2000;
+}  // namespace
+
 Image decode_image(const std::uint8_t* data, size_t size, const std::string& name) {
   if (size == 0) throw Error(name + ": image file is empty");
   if (size > static_cast<size_t>(INT32_MAX)) throw Error(name + ": image file is larger than 2 GiB");
@@ -18,6 +22,14 @@ Image decode_image(const std::uint8_t* data, size_t size, const std::string& nam
   if (static_cast<std::int64_t>(w) * h > kMaxImagePixels) {
     throw Error(name + ": image is " + std::to_string(w) + "x" + std::to_string(h) + ", more than the limit of " +
                 std::to_string(kMaxImagePixels) + " pixels");
+  }
+  // No real image format packs more than ~1000 decoded bytes per file byte (deflate's
+  // limit is 1032:1). A header promising far more is a truncated or forged file, and
+  // decoding it would allocate and fill up to gigabytes from a few bytes.
+  const std::int64_t decoded_bytes = static_cast<std::int64_t>(w) * h * 3;
+  if (decoded_bytes > static_cast<std::int64_t>(size) * kMaxDecodeRatio) {
+    throw Error(name + ": image header declares " + std::to_string(w) + "x" + std::to_string(h) + " pixels in a " +
+                std::to_string(size) + "-byte file (truncated or corrupt)");
   }
   stbi_uc* pixels = stbi_load_from_memory(data, len, &w, &h, &channels, 3);
   if (pixels == nullptr) throw Error(name + ": cannot decode image (" + stbi_failure_reason() + ")");
