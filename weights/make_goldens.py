@@ -262,15 +262,19 @@ def goldens_for(model: DetectionModel, scene: np.ndarray, stride: int) -> dict[s
     lb = letterbox(scene, SMALL_IMGSZ, stride)
     g["input.letterboxed_u8"] = lb  # HWC RGB uint8, the engine's input before /255
     x = to_input(lb)
+    detect = model.model[-1]
     with torch.no_grad():
-        outs, final = run_layers(model, x)
+        detect.end2end = False  # the one-to-many inference output: (B, 4 + nc, anchors), xywh + sigmoid scores
+        _, (y_many, _) = run_layers(model, x)
+        detect.end2end = True  # what predict selects with nms=False: top-k, (B, 300, 6)
+        outs, (y, raw) = run_layers(model, x)
     for i in LAYERS:
         g[f"layer.{i}"] = outs[i].permute(0, 2, 3, 1).contiguous().numpy()  # NHWC, as y26 stores activations
-    y, raw = final
     for head in ("one2one", "one2many"):
         g[f"head.{head}.boxes"] = raw[head]["boxes"].numpy()  # (B, 4*reg_max, anchors), pre-decode
         g[f"head.{head}.scores"] = raw[head]["scores"].numpy()  # (B, nc, anchors), logits
     g["head.one2one.decoded"] = y.numpy()  # (B, 300, 6): x1 y1 x2 y2 score class in letterboxed pixels
+    g["head.one2many.decoded"] = y_many.numpy()  # (B, 4 + nc, anchors): cx cy w h (pixels), class scores
     for k, v in g.items():
         if v.dtype == np.float32 and k.startswith("layer."):
             peak = float(np.abs(v).max())

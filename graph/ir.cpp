@@ -1,0 +1,59 @@
+#include "graph/ir.h"
+
+namespace y26::graph {
+
+const char* op_name(OpKind k) {
+  switch (k) {
+    case OpKind::Conv: return "Conv";
+    case OpKind::MaxPool: return "MaxPool";
+    case OpKind::Upsample: return "Upsample";
+    case OpKind::Attention: return "Attention";
+  }
+  return "?";
+}
+
+int Head::anchors() const {
+  int a = 0;
+  for (const auto& l : levels) a += l.h * l.w;
+  return a;
+}
+
+int Graph::add_buffer(std::string name, int h, int w, int c) {
+  buffers.push_back({std::move(name), h, w, c});
+  return static_cast<int>(buffers.size()) - 1;
+}
+
+Slice Graph::whole(int buffer) const {
+  const Buffer& b = buffers.at(static_cast<size_t>(buffer));
+  return {buffer, 0, b.c, 0, b.h, b.w};
+}
+
+Slice Graph::channels(int buffer, int c0, int c) const {
+  Slice s = whole(buffer);
+  s.c0 = c0;
+  s.c = c;
+  return s;
+}
+
+std::int64_t Graph::parameter_count() const {
+  std::int64_t n = 0;
+  for (const auto& w : conv_weights) n += static_cast<std::int64_t>(w.w.size() + w.bias.size());
+  return n;
+}
+
+double Graph::flops() const {
+  double f = 0;
+  for (const auto& node : nodes) {
+    const double pixels = static_cast<double>(node.output.h) * node.output.w;
+    if (node.kind == OpKind::Conv) {
+      const auto& w = conv_weights[static_cast<size_t>(node.weights)];
+      f += 2.0 * pixels * w.cout * w.kh * w.kw * (w.cin / w.groups);
+    } else if (node.kind == OpKind::Attention) {
+      const auto& a = node.attention;
+      f += 2.0 * pixels * pixels * a.heads * (a.key_dim + a.head_dim);
+    }
+  }
+  return f;
+}
+
+}  // namespace y26::graph

@@ -1,0 +1,92 @@
+// The y26 graph IR: buffers (planned activation storage), slices (views into
+// buffers) and nodes (ops in execution order). Concat and Chunk do not exist as
+// ops: a concat output is a buffer whose channel slices are written by their
+// producers, and a chunk is a slice read by its consumers.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kernels/ops.h"
+
+namespace y26::graph {
+
+// Activation storage for one image (the batch multiplies it): h x w pixels of c channels.
+struct Buffer {
+  std::string name;
+  int h = 0, w = 0, c = 0;
+  std::int64_t elements() const { return static_cast<std::int64_t>(h) * w * c; }
+};
+
+// A view into a buffer: channels [c0, c0 + c) of pixels [pixel0, pixel0 + h * w),
+// seen as an h x w image. Most slices cover all pixels (pixel0 = 0); the detection
+// head's per-level outputs are pixel ranges of one (anchors x outputs) buffer.
+struct Slice {
+  int buffer = -1;
+  int c0 = 0, c = 0;
+  int pixel0 = 0;
+  int h = 0, w = 0;
+};
+
+enum class OpKind : std::uint8_t { Conv, MaxPool, Upsample, Attention };
+const char* op_name(OpKind k);
+
+struct Node {
+  OpKind kind = OpKind::Conv;
+  std::string name;                // state-dict prefix, e.g. "model.6.m.0.cv1"
+  int layer = -1;                  // the Ultralytics layer index it belongs to
+  std::vector<Slice> inputs;       // Attention: q, k, v
+  Slice output;
+  std::optional<Slice> residual;   // Conv: added after the activation
+  int weights = -1;                // Conv: index into Graph::conv_weights
+  kernels::ConvParams conv;
+  kernels::PoolParams pool;
+  kernels::AttentionParams attention;
+};
+
+// Folded (BatchNorm-free) FP32 convolution weights in the CPU kernels' layout (kernels/ops.h).
+struct ConvWeights {
+  std::string name;
+  int cin = 0, cout = 0, kh = 1, kw = 1, groups = 1;
+  std::vector<float> w;
+  std::vector<float> bias;
+  kernels::ConvWeights view() const { return {w.data(), bias.data(), cin, cout, kh, kw, groups}; }
+};
+
+struct HeadLevel {
+  int h = 0, w = 0;
+  float stride = 0;
+  int anchor_offset = 0;  // first anchor (pixel of the head buffer) of this level
+};
+
+// The detection head's output: buffer `output` holds, per image, one row per anchor
+// of [4 * reg_max box distances (l, t, r, b), nc class logits], levels in order.
+struct Head {
+  int output = -1;
+  int nc = 0;
+  int reg_max = 1;
+  bool end2end = true;  // which head was built: one-to-one (top-k) or one-to-many (NMS)
+  std::vector<HeadLevel> levels;
+  int anchors() const;
+};
+
+struct Graph {
+  int input_h = 0, input_w = 0;
+  int input = -1;  // buffer holding the preprocessed image (h x w x 3)
+  std::vector<Buffer> buffers;
+  std::vector<Node> nodes;
+  std::vector<ConvWeights> conv_weights;
+  Head head;
+  std::vector<std::optional<Slice>> layer_outputs;  // Ultralytics layer index -> its output
+
+  int add_buffer(std::string name, int h, int w, int c);
+  Slice whole(int buffer) const;
+  Slice channels(int buffer, int c0, int c) const;
+
+  std::int64_t parameter_count() const;  // folded weights and biases
+  double flops() const;                  // multiply-adds x 2 per image
+};
+
+}  // namespace y26::graph

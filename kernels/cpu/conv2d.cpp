@@ -1,0 +1,108 @@
+// Direct convolution, NHWC. Dense convolutions gather a tile of output pixels'
+// receptive fields into a K-long patch each and accumulate into Cout-wide rows,
+// so the innermost loop runs over output channels with unit stride (vectorised
+// by the compiler without reassociating any sum). Depthwise convolutions loop
+// over channels innermost for the same reason.
+#include <algorithm>
+#include <vector>
+
+#include "kernels/cpu/cpu_ops.h"
+#include "kernels/cpu/store.h"
+
+namespace y26::kernels::cpu {
+namespace {
+
+constexpr int kTile = 8;  // output pixels per weight sweep
+
+float epilogue(float acc, Activation act) { return act == Activation::SiLU ? silu(acc) : acc; }
+
+void dense_row(const Context& ctx, const View<const float>& in, const View<float>& out, const ConvWeights& w,
+               const ConvParams& p, const View<const float>* res, int b, int oy) {
+  const int K = w.kh * w.kw * w.cin;
+  const int cout = w.cout;
+  std::vector<float> patch(static_cast<size_t>(kTile) * K);
+  std::vector<float> acc(static_cast<size_t>(kTile) * cout);
+  for (int ox0 = 0; ox0 < out.w; ox0 += kTile) {
+    const int tile = std::min(kTile, out.w - ox0);
+    for (int t = 0; t < tile; ++t) {
+      float* dst = patch.data() + static_cast<size_t>(t) * K;
+      const int ox = ox0 + t;
+      for (int ky = 0; ky < w.kh; ++ky) {
+        const int iy = oy * p.stride - p.pad + ky;
+        for (int kx = 0; kx < w.kw; ++kx, dst += w.cin) {
+          const int ix = ox * p.stride - p.pad + kx;
+          if (iy < 0 || iy >= in.h || ix < 0 || ix >= in.w) {
+            std::fill(dst, dst + w.cin, 0.0f);
+          } else {
+            std::copy_n(in.pixel(b, iy, ix), w.cin, dst);
+          }
+        }
+      }
+      std::copy_n(w.bias, cout, acc.data() + static_cast<size_t>(t) * cout);
+    }
+    for (int k = 0; k < K; ++k) {
+      const float* wk = w.w + static_cast<size_t>(k) * cout;
+      for (int t = 0; t < tile; ++t) {
+        const float v = patch[static_cast<size_t>(t) * K + k];
+        float* a = acc.data() + static_cast<size_t>(t) * cout;
+        for (int co = 0; co < cout; ++co) a[co] += v * wk[co];
+      }
+    }
+    for (int t = 0; t < tile; ++t) {
+      float* o = out.pixel(b, oy, ox0 + t);
+      const float* a = acc.data() + static_cast<size_t>(t) * cout;
+      const float* r = res ? res->pixel(b, oy, ox0 + t) : nullptr;
+      for (int co = 0; co < cout; ++co) {
+        float v = epilogue(a[co], p.act);
+        if (r) v += r[co];
+        o[co] = stored(v, ctx.round_fp16);
+      }
+    }
+  }
+}
+
+void depthwise_row(const Context& ctx, const View<const float>& in, const View<float>& out, const ConvWeights& w,
+                   const ConvParams& p, const View<const float>* res, int b, int oy) {
+  const int c = w.cout;
+  std::vector<float> acc(static_cast<size_t>(c));
+  for (int ox = 0; ox < out.w; ++ox) {
+    std::copy_n(w.bias, c, acc.data());
+    for (int ky = 0; ky < w.kh; ++ky) {
+      const int iy = oy * p.stride - p.pad + ky;
+      if (iy < 0 || iy >= in.h) continue;
+      for (int kx = 0; kx < w.kw; ++kx) {
+        const int ix = ox * p.stride - p.pad + kx;
+        if (ix < 0 || ix >= in.w) continue;
+        const float* src = in.pixel(b, iy, ix);
+        const float* wk = w.w + static_cast<size_t>(ky * w.kw + kx) * c;
+        for (int ch = 0; ch < c; ++ch) acc[ch] += src[ch] * wk[ch];
+      }
+    }
+    float* o = out.pixel(b, oy, ox);
+    const float* r = res ? res->pixel(b, oy, ox) : nullptr;
+    for (int ch = 0; ch < c; ++ch) {
+      float v = epilogue(acc[ch], p.act);
+      if (r) v += r[ch];
+      o[ch] = stored(v, ctx.round_fp16);
+    }
+  }
+}
+
+}  // namespace
+
+void conv2d(const Context& ctx, const View<const float>& in, const View<float>& out, const ConvWeights& w,
+            const ConvParams& p, const View<const float>* residual) {
+  const bool depthwise = w.groups > 1;
+  ctx.pool->parallel_for(static_cast<std::int64_t>(out.n) * out.h, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t r = begin; r < end; ++r) {
+      const int b = static_cast<int>(r / out.h), oy = static_cast<int>(r % out.h);
+      if (depthwise) {
+        depthwise_row(ctx, in, out, w, p, residual, b, oy);
+      } else {
+        dense_row(ctx, in, out, w, p, residual, b, oy);
+      }
+    }
+  });
+}
+
+}  // namespace y26::kernels::cpu

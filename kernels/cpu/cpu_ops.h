@@ -1,0 +1,32 @@
+// The CPU reference implementation of every y26 op (FP32 arithmetic).
+// With round_fp16 set, every stored activation is rounded to FP16 first, which
+// reproduces what the GPU's FP16 activation storage holds (FP32 accumulation
+// in both). These functions are the oracle for the CUDA kernels.
+#pragma once
+
+#include "kernels/cpu/thread_pool.h"
+#include "kernels/ops.h"
+
+namespace y26::kernels::cpu {
+
+struct Context {
+  ThreadPool* pool = nullptr;
+  bool round_fp16 = false;
+};
+
+// out = act(conv(in, w) + bias) [+ residual]. Dense (groups == 1) or depthwise
+// (groups == cin == cout). residual may be null. in/out/residual may be strided views.
+void conv2d(const Context& ctx, const View<const float>& in, const View<float>& out, const ConvWeights& w,
+            const ConvParams& p, const View<const float>* residual);
+
+// k x k max pooling, padding never wins (as PyTorch pads with -inf).
+void max_pool2d(const Context& ctx, const View<const float>& in, const View<float>& out, const PoolParams& p);
+
+// Nearest-neighbour 2x upsampling.
+void upsample_nearest2x(const Context& ctx, const View<const float>& in, const View<float>& out);
+
+// PSA attention (see AttentionParams); softmax in FP32.
+void attention(const Context& ctx, const View<const float>& q, const View<const float>& k, const View<const float>& v,
+               const View<float>& out, const AttentionParams& p);
+
+}  // namespace y26::kernels::cpu

@@ -1,0 +1,42 @@
+// The static memory planner: a pure function from a graph and a batch size to
+// buffer offsets in one arena. Lifetimes come from the op order; offsets from
+// greedy-by-size with best fit (TensorFlow Lite's arena planner; Pisarchyk & Lee
+// 2020). Everything is in elements, so the same layout serves the FP32 CPU
+// backend and the FP16 GPU backend; bytes are elements x dtype size.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "graph/ir.h"
+
+namespace y26::memory {
+
+inline constexpr std::int64_t kAlignElements = 64;  // 128 B in FP16, 256 B in FP32
+
+struct BufferPlan {
+  std::int64_t offset = 0;  // elements from the arena start
+  std::int64_t size = 0;    // elements, batch included, rounded up to kAlignElements
+  int first = 0, last = 0;  // live from node `first` through node `last` (-1: before node 0)
+};
+
+enum class Strategy { GreedyBySize, Naive };
+
+struct Plan {
+  int batch = 1;
+  Strategy strategy = Strategy::GreedyBySize;
+  std::vector<BufferPlan> buffers;  // by buffer id
+  std::int64_t arena = 0;           // elements
+  std::int64_t lower_bound = 0;     // max over steps of the live elements: no plan can do better
+  std::int64_t naive = 0;           // every buffer in its own memory
+};
+
+// Naive puts every buffer after the previous one (the reference layout for tests).
+Plan plan_memory(const graph::Graph& g, int batch, Strategy strategy = Strategy::GreedyBySize);
+
+// Brute-force check: no two buffers with overlapping lifetimes overlap in memory.
+// Returns an empty string when the plan is safe, else the first conflict.
+std::string verify_plan(const graph::Graph& g, const Plan& plan);
+
+}  // namespace y26::memory

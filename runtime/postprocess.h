@@ -1,0 +1,39 @@
+// Head decoding and detection selection, as Ultralytics does it:
+//  - end-to-end (one-to-one head): sigmoid scores, top-k anchors by best class,
+//    then top-k over those anchors' (anchor, class) pairs, then the confidence filter;
+//  - classic (one-to-many head): confidence filter, best class per anchor,
+//    class-aware NMS (boxes offset by class x 7680, as Ultralytics), max_det.
+// Boxes come out in letterboxed input pixels, xyxy.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+
+#include "graph/ir.h"
+
+namespace y26::runtime {
+
+struct RawDetection {
+  float box[4];
+  float score;
+  int cls;
+};
+
+struct SelectOptions {
+  float conf = 0.25f;
+  float iou = 0.7f;
+  int max_det = 300;
+};
+
+// `rows`: one image's head output, anchors x (4 + nc) floats, `row_stride` apart.
+std::vector<RawDetection> select_end2end(const float* rows, std::int64_t row_stride, const graph::Head& head,
+                                         const SelectOptions& opt);
+std::vector<RawDetection> select_nms(const float* rows, std::int64_t row_stride, const graph::Head& head,
+                                     const SelectOptions& opt);
+
+// Greedy IoU suppression over boxes sorted by descending score: indices kept (torchvision.ops.nms).
+std::vector<int> nms_sorted(const std::vector<std::array<float, 4>>& boxes, float iou);
+
+}  // namespace y26::runtime
