@@ -40,6 +40,82 @@ std::vector<BufferPlan> lifetimes(const graph::Graph& g, int batch) {
   return p;
 }
 
+// Places buffers in `order`, each into the smallest gap that fits among the already
+// placed buffers whose lifetimes overlap its own (best fit); returns the arena size.
+std::int64_t place_best_fit(std::vector<BufferPlan>& bufs, const std::vector<size_t>& order) {
+  std::int64_t arena = 0;
+  std::vector<size_t> placed;
+  for (size_t idx : order) {
+    BufferPlan& cur = bufs[idx];
+    std::vector<std::pair<std::int64_t, std::int64_t>> busy;  // [begin, end) of conflicting buffers
+    for (size_t o : placed) {
+      if (lifetimes_overlap(cur, bufs[o])) busy.emplace_back(bufs[o].offset, bufs[o].offset + bufs[o].size);
+    }
+    std::sort(busy.begin(), busy.end());
+    std::int64_t best = -1, best_gap = INT64_MAX, cursor = 0;
+    for (const auto& [begin, end] : busy) {
+      if (begin - cursor >= cur.size && begin - cursor < best_gap) {
+        best = cursor;
+        best_gap = begin - cursor;
+      }
+      cursor = std::max(cursor, end);
+    }
+    cur.offset = best >= 0 ? best : cursor;  // no gap fits: above everything it overlaps
+    arena = std::max(arena, cur.offset + cur.size);
+    placed.push_back(idx);
+  }
+  return arena;
+}
+
+// The orders tried: greedy by size (TFLite), greedy by breadth (Pisarchyk & Lee 2020:
+// the buffers of the most crowded step first), first use, and longest lifetime.
+std::vector<std::vector<size_t>> placement_orders(const std::vector<BufferPlan>& bufs, int steps) {
+  std::vector<size_t> base(bufs.size());
+  std::iota(base.begin(), base.end(), 0);
+  auto sorted = [&](auto less) {
+    std::vector<size_t> o = base;
+    std::stable_sort(o.begin(), o.end(), less);
+    return o;
+  };
+  std::vector<std::vector<size_t>> orders;
+  orders.push_back(sorted([&](size_t a, size_t b) {
+    return bufs[a].size != bufs[b].size ? bufs[a].size > bufs[b].size : bufs[a].first < bufs[b].first;
+  }));
+  orders.push_back(sorted([&](size_t a, size_t b) { return bufs[a].first < bufs[b].first; }));
+  orders.push_back(sorted([&](size_t a, size_t b) {
+    const int la = bufs[a].last - bufs[a].first, lb = bufs[b].last - bufs[b].first;
+    return la != lb ? la > lb : bufs[a].size > bufs[b].size;
+  }));
+  // breadth: steps by descending live total; within a step, its unplaced buffers by size
+  std::vector<std::pair<std::int64_t, int>> breadth;
+  for (int step = -1; step <= steps; ++step) {
+    std::int64_t live = 0;
+    for (const auto& b : bufs) {
+      if (b.first <= step && step <= b.last) live += b.size;
+    }
+    breadth.emplace_back(live, step);
+  }
+  std::stable_sort(breadth.begin(), breadth.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<size_t> by_breadth;
+  std::vector<char> taken(bufs.size(), 0);
+  for (const auto& [live, step] : breadth) {
+    std::vector<size_t> here;
+    for (size_t i = 0; i < bufs.size(); ++i) {
+      if (!taken[i] && bufs[i].first <= step && step <= bufs[i].last) here.push_back(i);
+    }
+    std::stable_sort(here.begin(), here.end(), [&](size_t a, size_t b) { return bufs[a].size > bufs[b].size; });
+    for (size_t i : here) {
+      taken[i] = 1;
+      by_breadth.push_back(i);
+    }
+  }
+  for (size_t i = 0; i < bufs.size(); ++i) {
+    if (!taken[i]) by_breadth.push_back(i);
+  }
+  orders.push_back(std::move(by_breadth));
+  return orders;
+}
+
 }  // namespace
 
 Plan plan_memory(const graph::Graph& g, int batch, Strategy strategy) {
@@ -67,33 +143,21 @@ Plan plan_memory(const graph::Graph& g, int batch, Strategy strategy) {
     return plan;
   }
 
-  // Greedy by size: largest first (ties: earliest first use), each into the smallest
-  // gap that fits among the already placed buffers whose lifetimes overlap its own.
-  std::vector<size_t> order(bufs.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return bufs[a].size != bufs[b].size ? bufs[a].size > bufs[b].size : bufs[a].first < bufs[b].first;
-  });
-  std::vector<size_t> placed;
-  for (size_t idx : order) {
-    BufferPlan& cur = bufs[idx];
-    std::vector<std::pair<std::int64_t, std::int64_t>> busy;  // [begin, end) of conflicting buffers
-    for (size_t o : placed) {
-      if (lifetimes_overlap(cur, bufs[o])) busy.emplace_back(bufs[o].offset, bufs[o].offset + bufs[o].size);
+  // Greedy placement is order-sensitive and no single order wins on every network, so
+  // several classic orders are tried and the smallest arena is kept (all are exact
+  // computations, a few milliseconds in total).
+  std::vector<BufferPlan> best;
+  std::int64_t best_arena = INT64_MAX;
+  for (const auto& order : placement_orders(bufs, n)) {
+    std::vector<BufferPlan> trial = bufs;
+    const std::int64_t arena = place_best_fit(trial, order);
+    if (arena < best_arena) {
+      best_arena = arena;
+      best = std::move(trial);
     }
-    std::sort(busy.begin(), busy.end());
-    std::int64_t best = -1, best_gap = INT64_MAX, cursor = 0;
-    for (const auto& [begin, end] : busy) {
-      if (begin - cursor >= cur.size && begin - cursor < best_gap) {
-        best = cursor;
-        best_gap = begin - cursor;
-      }
-      cursor = std::max(cursor, end);
-    }
-    cur.offset = best >= 0 ? best : cursor;  // no gap fits: above everything it overlaps
-    plan.arena = std::max(plan.arena, cur.offset + cur.size);
-    placed.push_back(idx);
   }
+  plan.buffers = std::move(best);
+  plan.arena = best_arena;
   return plan;
 }
 
