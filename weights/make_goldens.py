@@ -54,13 +54,14 @@ MAX_ABS_ACTIVATION = 1000.0  # every golden activation must stay far inside FP16
 
 FIXTURES = [
     # yolo26n as released in shape: 80 COCO classes, saved the way YOLO.save() writes it.
-    dict(name="yolo26n-rand", yaml="yolo26n.yaml", scale="n", scale_values=None, nc=80, save_as="model"),
+    dict(name="yolo26n-rand", yaml="yolo26n.yaml", scale="n", scale_values=None, nc=80, save_as="model",
+         bn_gamma=(0.2, 0.5)),
     # A different width and depth and 5 classes, so nothing can be hard-coded to yolo26n:
     # the 'l' layout (depth 1.0, C3k blocks everywhere) at width 0.3125, which gives
     # channel counts like 20 and 40 that are not multiples of 16. Saved under 'ema'
     # with 'model' None, the other way Ultralytics checkpoints hold a model.
     dict(name="yolo26l-thin-nc5-rand", yaml="yolo26.yaml", scale="l", scale_values=[1.00, 0.3125, 512], nc=5,
-         save_as="ema", names=["apple", "bicycle", "cat", "drone", "excavator"]),
+         save_as="ema", names=["apple", "bicycle", "cat", "drone", "excavator"], bn_gamma=(0.3, 0.8)),
 ]
 
 
@@ -75,11 +76,11 @@ def build_model(fx: dict, gen: torch.Generator) -> DetectionModel:
     names = fx.get("names") or YAML.load(ROOT / "cfg/datasets/coco.yaml")["names"]
     model.names = {i: n for i, n in (names.items() if isinstance(names, dict) else enumerate(names))}
     model.args = get_cfg()  # what a trained checkpoint carries (an IterableSimpleNamespace)
-    randomise(model, gen)
+    randomise(model, gen, fx["bn_gamma"])
     return model
 
 
-def randomise(model: DetectionModel, gen: torch.Generator) -> None:
+def randomise(model: DetectionModel, gen: torch.Generator, bn_gamma: tuple[float, float]) -> None:
     """He-normal convolutions, random BN affine parameters, head biases that give real detections."""
     det = model.model[-1]
     final_convs = set()
@@ -93,7 +94,11 @@ def randomise(model: DetectionModel, gen: torch.Generator) -> None:
                 gain = 0.4 if m in final_convs else math.sqrt(2.0)
                 m.weight.copy_(torch.randn(m.weight.shape, generator=gen) * gain / math.sqrt(fan_in))
             elif isinstance(m, torch.nn.BatchNorm2d):
-                m.weight.copy_(torch.empty(m.weight.shape).uniform_(0.5, 1.5, generator=gen))
+                # gamma below 1 keeps the random network well conditioned like a trained one: with
+                # U(0.5, 1.5) the thin 'l' fixture amplified FP32 rounding noise ~1000x by layer 22,
+                # and no two correct FP32 implementations could agree to 1e-4 on its scores.
+                # The range is chosen per fixture; check_conditioning() enforces the result.
+                m.weight.copy_(torch.empty(m.weight.shape).uniform_(*bn_gamma, generator=gen))
                 m.bias.copy_(torch.randn(m.bias.shape, generator=gen) * 0.3)
         for seq in list(det.cv2) + list(getattr(det, "one2one_cv2", [])):
             # box distances (left, top, right, bottom) in grid cells: ~2 +- 0.5, so boxes are 2-6 cells wide
@@ -198,6 +203,22 @@ def run_layers(model: DetectionModel, x: torch.Tensor) -> tuple[list, object]:
     return outputs, x
 
 
+def check_conditioning(model: DetectionModel, x: torch.Tensor, name: str) -> float:
+    """FP32 vs FP64 on the end-to-end scores: how far plain FP32 rounding alone moves them.
+
+    The parity tests hold y26's FP32 engine to 1e-4 on scores against these goldens, so
+    the reference's own FP32 error must be a small part of that.
+    """
+    det32, det64 = copy.deepcopy(model).float().eval(), copy.deepcopy(model).double().eval()
+    with torch.no_grad():
+        s32 = [torch.sigmoid(run_layers(m, xi)[1][1][h]["scores"]).double()
+               for m, xi in ((det32, x), (det64, x.double())) for h in ("one2one", "one2many")]
+    err = max((s32[0] - s32[2]).abs().max().item(), (s32[1] - s32[3]).abs().max().item())
+    print(f"{name}: FP32 vs FP64 max score deviation at {FULL_IMGSZ}: {err:.2e}")
+    assert err < 2e-5, f"{name} is ill-conditioned: FP32 rounding moves scores by {err:.2e}"
+    return err
+
+
 def fnv1a64(data: bytes) -> str:
     h = 0xCBF29CE484222325
     arr = np.frombuffer(data, dtype=np.uint8)
@@ -280,7 +301,7 @@ def goldens_for(model: DetectionModel, scene: np.ndarray, stride: int) -> dict[s
             peak = float(np.abs(v).max())
             print(f"  {k}: shape {list(v.shape)} rms {float(np.sqrt((v ** 2).mean())):.3f} peak {peak:.2f}")
             assert np.isfinite(v).all() and peak < MAX_ABS_ACTIVATION, f"{k}: activation peak {peak}"
-            assert peak > 0.1, f"{k}: activations vanished (peak {peak})"
+            assert peak > 0.5, f"{k}: activations vanished (peak {peak})"
     return {k: (v.astype(np.float32) if v.dtype != np.uint8 else v) for k, v in g.items()}
 
 
@@ -336,6 +357,7 @@ def main() -> None:
         calibrate_class_bias(model, to_input(letterbox(scene, FULL_IMGSZ, int(max(model.stride)))))
         model = round_to_fp16(model).eval()
         stride = int(max(model.stride))
+        check_conditioning(model, to_input(letterbox(scene, FULL_IMGSZ, stride)), fx["name"])
 
         ckpt_path = args.out / f"{fx['name']}.pt"
         save_checkpoint(ckpt_path, model, fx)

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -62,6 +63,76 @@ ModelInfo inspect_model(const std::string& path);
 // Converts an Ultralytics .pt checkpoint (or a .safetensors file) to .safetensors with
 // the same tensor names and the model metadata. Writes atomically: on error no file is left.
 void convert_model(const std::string& input_path, const std::string& output_path);
+
+// One detected object, in original image pixels (clipped to the image).
+struct Detection {
+  int cls = 0;  // class index; Engine::class_names() names it
+  float score = 0;
+  float x1 = 0, y1 = 0, x2 = 0, y2 = 0;
+};
+
+enum class Precision { FP32, FP16 };  // FP16: activations stored as half (the CPU rounds to mirror the GPU)
+enum class LetterboxMode { Auto, Square, Rect };
+
+struct Options {
+  int imgsz = 640;         // network input size; rounded up to a multiple of 32
+  float conf = 0.25f;      // keep detections scoring above this
+  float iou = 0.7f;        // NMS IoU threshold (with nms = true)
+  int max_det = 300;       // detections per image at most
+  bool nms = false;        // false: YOLO26's NMS-free one-to-one head (top-k); true: one-to-many head + NMS
+  std::string device = "auto";  // "auto", "cpu", "cuda" or "cuda:N"
+  Precision precision = Precision::FP32;
+  // Auto, as Ultralytics: minimal padding ("rect") when every image of a call has the same size, else imgsz x imgsz.
+  LetterboxMode letterbox = LetterboxMode::Auto;
+  int threads = 0;         // CPU threads; 0: one per hardware thread
+};
+
+// The memory plan of one input shape and batch, in bytes of the engine's activation dtype.
+struct MemoryReport {
+  std::string dtype;  // "float16" or "float32"
+  int batch = 0, height = 0, width = 0;
+  std::int64_t arena_bytes = 0;        // the one activation arena, as planned
+  std::int64_t lower_bound_bytes = 0;  // max over op steps of the bytes live at once
+  std::int64_t naive_bytes = 0;        // every activation in its own buffer
+  std::int64_t weights_bytes = 0;      // folded weights in the engine's precision
+  std::int64_t workspace_bytes = 0;    // operator scratch beyond the arena
+  std::int64_t total_bytes() const { return arena_bytes + weights_bytes + workspace_bytes; }
+};
+
+// Per-call timings of the last detect(), milliseconds.
+struct Timing {
+  double preprocess_ms = 0, inference_ms = 0, postprocess_ms = 0;
+};
+
+// A loaded model ready to detect. Not thread-safe: use one Engine per thread.
+class Engine {
+ public:
+  // Loads an Ultralytics .pt or a .safetensors YOLO26 detection model. Throws Error.
+  static Engine load(const std::string& model_path, const Options& options = {});
+  Engine(Engine&&) noexcept;
+  Engine& operator=(Engine&&) noexcept;
+  ~Engine();
+
+  // Detects objects in a batch of images (one result list per image, best first).
+  std::vector<std::vector<Detection>> detect(const std::vector<Image>& images);
+  std::vector<Detection> detect(const Image& image);
+
+  const std::vector<std::string>& class_names() const;
+  const Options& options() const;
+  std::string device() const;       // where it runs, e.g. "cpu (2 threads)"
+  std::string device_note() const;  // why that device was chosen, "" when it was asked for
+  Timing last_timing() const;
+
+  // The memory plan for `batch` images letterboxed to height x width (multiples of 32).
+  MemoryReport memory_report(int batch, int height, int width) const;
+  // The largest batch whose engine memory (arena + weights + workspace) fits in budget_bytes; 0 if none.
+  int max_batch_for_budget(std::int64_t budget_bytes, int height, int width) const;
+
+ private:
+  struct Impl;
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
 
 // Library version, "major.minor.patch".
 const char* version();

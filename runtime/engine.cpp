@@ -1,0 +1,194 @@
+// y26::Engine on the CPU reference backend: one graph, plan and arena per input
+// shape and batch (built on first use, then reused), Ultralytics pre- and
+// post-processing around it.
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <tuple>
+
+#include "graph/yolo26.h"
+#include "loader/weight_map.h"
+#include "memory/planner.h"
+#include "runtime/cpu_executor.h"
+#include "runtime/device.h"
+#include "runtime/letterbox.h"
+#include "runtime/postprocess.h"
+#include "y26/y26.h"
+
+namespace y26 {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+int round_up_to_stride(int v) { return std::max(graph::kMaxStride, (v + graph::kMaxStride - 1) / graph::kMaxStride * graph::kMaxStride); }
+
+struct Session {
+  graph::Graph graph;
+  std::unique_ptr<runtime::CpuExecutor> exec;
+};
+
+}  // namespace
+
+struct Engine::Impl {
+  WeightMap weights;
+  Options options;
+  std::vector<std::string> names;
+  std::string device_note;
+  std::unique_ptr<kernels::cpu::ThreadPool> pool;
+  std::map<std::tuple<int, int, int>, std::unique_ptr<Session>> sessions;  // (h, w, batch)
+  Timing timing;
+
+  graph::Graph build(int h, int w) const { return graph::build_yolo26(weights, {h, w, !options.nms}); }
+
+  Session& session(int h, int w, int batch) {
+    auto& s = sessions[{h, w, batch}];
+    if (!s) {
+      s = std::make_unique<Session>();
+      s->graph = build(h, w);
+      s->exec = std::make_unique<runtime::CpuExecutor>(s->graph, memory::plan_memory(s->graph, batch), *pool,
+                                                       options.precision == Precision::FP16);
+    }
+    return *s;
+  }
+
+  MemoryReport report(const graph::Graph& g, int batch) const {
+    if (batch <= 0) throw Error("--batch " + std::to_string(batch) + ": must be positive");
+    const memory::Plan p = memory::plan_memory(g, batch);
+    const std::int64_t es = options.precision == Precision::FP16 ? 2 : 4;
+    MemoryReport r;
+    r.dtype = es == 2 ? "float16" : "float32";
+    r.batch = batch;
+    r.height = g.input_h;
+    r.width = g.input_w;
+    r.arena_bytes = p.arena * es;
+    r.lower_bound_bytes = p.lower_bound * es;
+    r.naive_bytes = p.naive * es;
+    r.weights_bytes = g.parameter_count() * es;
+    r.workspace_bytes = 0;  // CPU kernels keep their scratch (an attention row, a conv tile) per thread
+    return r;
+  }
+
+  std::vector<std::vector<Detection>> run(const std::vector<const Image*>& images, bool rect) {
+    const auto t0 = Clock::now();
+    const int imgsz = options.imgsz;
+    std::vector<runtime::Letterbox> lbs;
+    for (const Image* im : images) lbs.push_back(runtime::letterbox_params(im->width, im->height, imgsz, imgsz, rect, graph::kMaxStride));
+    const int h = lbs[0].out_h(), w = lbs[0].out_w();
+    Session& s = session(h, w, static_cast<int>(images.size()));
+    const auto input = s.exec->view(s.graph.whole(s.graph.input));
+    for (size_t i = 0; i < images.size(); ++i) {
+      runtime::to_input(runtime::letterbox_u8(*images[i], lbs[i]), input, static_cast<int>(i), s.exec->round_fp16());
+    }
+    const auto t1 = Clock::now();
+    s.exec->run();
+    const auto t2 = Clock::now();
+    const auto head = s.exec->view(s.graph.whole(s.graph.head.output));
+    const runtime::SelectOptions sel{options.conf, options.iou, options.max_det};
+    std::vector<std::vector<Detection>> out(images.size());
+    for (size_t i = 0; i < images.size(); ++i) {
+      const float* rows = head.data + static_cast<std::int64_t>(i) * head.image_stride;
+      const auto raw = s.graph.head.end2end ? runtime::select_end2end(rows, head.pixel_stride, s.graph.head, sel)
+                                            : runtime::select_nms(rows, head.pixel_stride, s.graph.head, sel);
+      for (const auto& r : raw) {
+        float box[4] = {r.box[0], r.box[1], r.box[2], r.box[3]};
+        runtime::scale_box_to_original(box, h, w, images[i]->height, images[i]->width);
+        out[i].push_back({r.cls, r.score, box[0], box[1], box[2], box[3]});
+      }
+    }
+    timing = {std::chrono::duration<double, std::milli>(t1 - t0).count(),
+              std::chrono::duration<double, std::milli>(t2 - t1).count(), ms_since(t2)};
+    return out;
+  }
+};
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::Engine(Engine&&) noexcept = default;
+Engine& Engine::operator=(Engine&&) noexcept = default;
+Engine::~Engine() = default;
+
+Engine Engine::load(const std::string& model_path, const Options& options) {
+  if (options.imgsz <= 0 || options.imgsz > 8192) throw Error("--imgsz " + std::to_string(options.imgsz) + ": must be in 1..8192");
+  if (!(options.conf >= 0 && options.conf <= 1)) throw Error("--conf " + std::to_string(options.conf) + ": must be in [0, 1]");
+  if (!(options.iou >= 0 && options.iou <= 1)) throw Error("--iou " + std::to_string(options.iou) + ": must be in [0, 1]");
+  if (options.max_det <= 0) throw Error("--max-det " + std::to_string(options.max_det) + ": must be positive");
+  if (options.threads < 0) throw Error("threads: must not be negative");
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->options.imgsz = round_up_to_stride(options.imgsz);
+  const std::string& dev = options.device;
+  if (dev == "auto") {
+    const runtime::CudaStatus cuda = runtime::probe_cuda();
+    impl->device_note = cuda.usable ? "using the CPU: y26's CUDA backend is not built yet (GPU " + cuda.name + " found)"
+                                    : "using the CPU: " + cuda.reason;
+  } else if (dev.rfind("cuda", 0) == 0) {
+    throw Error("--device " + dev + ": y26's CUDA backend is not available yet; use --device cpu");
+  } else if (dev != "cpu") {
+    throw Error("--device " + dev + ": expected auto, cpu, cuda or cuda:N");
+  }
+  impl->weights = load_weights(model_path);
+  impl->build(impl->options.imgsz, impl->options.imgsz);  // validates the whole model now, not at first detect
+  const int nc = impl->weights.meta.nc;
+  const auto& names = impl->weights.meta.names;
+  const graph::Graph probe = impl->build(graph::kMaxStride, graph::kMaxStride);
+  const int head_nc = probe.head.nc;
+  if (nc >= 0 && nc != head_nc) throw Error(model_path + ": metadata says " + std::to_string(nc) + " classes, the head has " + std::to_string(head_nc));
+  for (int i = 0; i < head_nc; ++i) {
+    auto it = names.find(i);
+    impl->names.push_back(it != names.end() ? it->second : std::to_string(i));
+  }
+  impl->pool = std::make_unique<kernels::cpu::ThreadPool>(static_cast<unsigned>(options.threads));
+  return Engine(std::move(impl));
+}
+
+std::vector<std::vector<Detection>> Engine::detect(const std::vector<Image>& images) {
+  if (images.empty()) return {};
+  for (const Image& im : images) {
+    if (im.width <= 0 || im.height <= 0 || im.rgb.size() != static_cast<size_t>(im.width) * im.height * 3) {
+      throw Error("detect: an image has no pixels or a pixel buffer of the wrong size");
+    }
+  }
+  const bool same = std::all_of(images.begin(), images.end(), [&](const Image& im) {
+    return im.width == images[0].width && im.height == images[0].height;
+  });
+  const LetterboxMode mode = impl_->options.letterbox;
+  if (mode == LetterboxMode::Rect && !same) {
+    // Minimal padding gives each size its own input shape: run them one by one.
+    std::vector<std::vector<Detection>> out;
+    for (const Image& im : images) out.push_back(impl_->run({&im}, true).front());
+    return out;
+  }
+  std::vector<const Image*> ptrs;
+  for (const Image& im : images) ptrs.push_back(&im);
+  return impl_->run(ptrs, mode == LetterboxMode::Rect || (mode == LetterboxMode::Auto && same));
+}
+
+std::vector<Detection> Engine::detect(const Image& image) { return impl_->run({&image}, impl_->options.letterbox != LetterboxMode::Square).front(); }
+
+const std::vector<std::string>& Engine::class_names() const { return impl_->names; }
+const Options& Engine::options() const { return impl_->options; }
+std::string Engine::device() const { return "cpu (" + std::to_string(impl_->pool->size()) + " threads)"; }
+std::string Engine::device_note() const { return impl_->device_note; }
+Timing Engine::last_timing() const { return impl_->timing; }
+
+MemoryReport Engine::memory_report(int batch, int height, int width) const {
+  return impl_->report(impl_->build(height, width), batch);
+}
+
+int Engine::max_batch_for_budget(std::int64_t budget_bytes, int height, int width) const {
+  const graph::Graph g = impl_->build(height, width);
+  auto fits = [&](int b) { return impl_->report(g, b).total_bytes() <= budget_bytes; };
+  if (!fits(1)) return 0;
+  int lo = 1, hi = 2;
+  while (hi <= (1 << 20) && fits(hi)) {
+    lo = hi;
+    hi *= 2;
+  }
+  while (hi - lo > 1) {  // fits(lo), !fits(hi)
+    const int mid = lo + (hi - lo) / 2;
+    (fits(mid) ? lo : hi) = mid;
+  }
+  return lo;
+}
+
+}  // namespace y26

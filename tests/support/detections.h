@@ -1,0 +1,50 @@
+// Matching detection lists against goldens: same (class, box) set within
+// tolerances, in any order among equal scores.
+#pragma once
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+namespace y26::test {
+
+struct Det {
+  int cls;
+  float score;
+  float box[4];
+};
+
+struct MatchTolerance {
+  float box_px;
+  float score;
+};
+
+// Greedy one-to-one matching; returns how many of `ref` found a partner in `got`,
+// and the worst box / score differences among matched pairs.
+struct MatchResult {
+  size_t matched = 0;
+  float max_box = 0, max_score = 0;
+};
+
+inline MatchResult match_detections(const std::vector<Det>& got, const std::vector<Det>& ref, MatchTolerance tol) {
+  MatchResult r;
+  std::vector<char> used(got.size(), 0);
+  for (const Det& e : ref) {
+    for (size_t i = 0; i < got.size(); ++i) {
+      if (used[i] || got[i].cls != e.cls) continue;
+      float db = 0;
+      for (int j = 0; j < 4; ++j) db = std::max(db, std::abs(got[i].box[j] - e.box[j]));
+      const float ds = std::abs(got[i].score - e.score);
+      if (db <= tol.box_px && ds <= tol.score) {
+        used[i] = 1;
+        ++r.matched;
+        r.max_box = std::max(r.max_box, db);
+        r.max_score = std::max(r.max_score, ds);
+        break;
+      }
+    }
+  }
+  return r;
+}
+
+}  // namespace y26::test

@@ -1,0 +1,86 @@
+// y26::Engine end to end against what `yolo predict` returned at 640 on the
+// bundled scene (weights/fixtures/<model>.detections.json), both heads, FP32 and
+// the FP16-storage mode the GPU will be held to.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/detections.h"
+#include "tests/support/fixtures.h"
+#include "y26/y26.h"
+
+using namespace y26;
+using nlohmann::json;
+
+namespace {
+
+std::vector<test::Det> from_json(const json& dets) {
+  std::vector<test::Det> out;
+  for (const auto& d : dets) {
+    const auto b = d["box"].get<std::vector<float>>();
+    out.push_back({d["cls"].get<int>(), d["score"].get<float>(), {b[0], b[1], b[2], b[3]}});
+  }
+  return out;
+}
+
+std::vector<test::Det> from_engine(const std::vector<Detection>& dets) {
+  std::vector<test::Det> out;
+  for (const auto& d : dets) out.push_back({d.cls, d.score, {d.x1, d.y1, d.x2, d.y2}});
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("detections at 640 match yolo predict (FP32)", "[parity][e2e]") {
+  const Image scene = load_image(test::fixture("scene-640x456.png"));
+  for (const auto& model : test::fixture_models()) {
+    const json ref = json::parse(test::read_file(test::fixture(model + ".detections.json")));
+    for (const char* key : {"end2end", "end2end_conf0", "nms"}) {
+      INFO(model << " " << key);
+      const json& r = ref[key];
+      Options o;
+      o.device = "cpu";
+      o.imgsz = 640;
+      o.conf = r["args"]["conf"].get<float>();
+      o.iou = r["args"]["iou"].get<float>();
+      o.max_det = r["args"]["max_det"].get<int>();
+      o.nms = r["head"] == "one2many";
+      Engine e = Engine::load(test::fixture(model + ".pt"), o);
+      const auto got = from_engine(e.detect(scene));
+      const auto want = from_json(r["detections"]);
+      REQUIRE(!want.empty());
+      CHECK(got.size() == want.size());
+      const auto m = test::match_detections(got, want, {0.05f, 1e-4f});
+      CHECK(m.matched == want.size());
+    }
+  }
+}
+
+TEST_CASE("FP16 activation storage: measured deviation from the FP32 goldens", "[parity][fp16]") {
+  // The GPU stores activations in FP16. This measures how far that alone moves the
+  // results on the CPU, and pins the numbers: the CUDA backend is held to twice them
+  // (bench/gpu-check.sh), and a CPU change that makes them worse fails here.
+  struct Bound {
+    const char* model;
+    size_t min_matched;     // detections matching yolo predict within 1 px and 0.01
+    float max_box, max_score;  // worst differences among those matched
+  };
+  // Measured 2026-11-27 (x86-64, GCC 12): yolo26n-rand 24/30 matched, box 0.97 px, score 0.0062;
+  // yolo26l-thin-nc5-rand 30/31, box 0.034 px, score 0.00091. Bounds allow ~25% slack.
+  const Bound bounds[] = {{"yolo26n-rand", 24, 1.0f, 0.008f}, {"yolo26l-thin-nc5-rand", 30, 0.05f, 0.0012f}};
+  const Image scene = load_image(test::fixture("scene-640x456.png"));
+  for (const Bound& b : bounds) {
+    const json ref = json::parse(test::read_file(test::fixture(std::string(b.model) + ".detections.json")));
+    Options o;
+    o.device = "cpu";
+    o.precision = Precision::FP16;
+    Engine e = Engine::load(test::fixture(std::string(b.model) + ".pt"), o);
+    const auto want = from_json(ref["end2end"]["detections"]);
+    const auto got = from_engine(e.detect(scene));
+    const auto m = test::match_detections(got, want, {1.0f, 0.01f});
+    INFO(b.model << ": FP16 storage matched " << m.matched << "/" << want.size() << ", max box diff " << m.max_box
+                 << " px, max score diff " << m.max_score);
+    CHECK(m.matched >= b.min_matched);
+    CHECK(m.max_box <= b.max_box);
+    CHECK(m.max_score <= b.max_score);
+  }
+}
