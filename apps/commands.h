@@ -6,5 +6,8 @@ namespace y26::app {
 
 int run_info(int argc, char** argv);
 int run_convert(int argc, char** argv);
+int run_detect(int argc, char** argv);
+int run_plan(int argc, char** argv);
+int run_bench(int argc, char** argv);
 
 }  // namespace y26::app

@@ -14,7 +14,12 @@ constexpr const char* kUsage =
     "y26 %s — YOLO26 inference engine\n"
     "\n"
     "usage:\n"
-    "  y26 info -w MODEL                      describe a model file (.pt or .safetensors)\n"
+    "  y26 detect -w MODEL -i IMAGE|DIR... [-o OUTDIR] [--json FILE|-] [--no-draw] [--batch N]\n"
+    "             [--conf 0.25] [--iou 0.7] [--max-det 300] [--imgsz 640] [--nms] [--device auto|cpu]\n"
+    "             [--letterbox auto|square|rect] [--precision fp32|fp16] [--threads N]\n"
+    "  y26 bench  -w MODEL [--imgsz 640] [--batch N] [--iters N] [--warmup N] [--device ...] [--json FILE|-]\n"
+    "  y26 plan   -w MODEL [--imgsz 640] [--batch N] [--budget BYTES|2GiB] [--tensors] [--json FILE|-]\n"
+    "  y26 info   -w MODEL [--imgsz 640]     describe a model file and the graph built from it\n"
     "  y26 convert MODEL.pt OUT.safetensors   convert an Ultralytics checkpoint to safetensors\n"
     "\n"
     "MODEL is an Ultralytics .pt checkpoint (read natively, no Python) or a .safetensors file.\n"
@@ -35,6 +40,9 @@ int main(int argc, char** argv) {
   try {
     if (cmd == "info") return y26::app::run_info(argc, argv);
     if (cmd == "convert") return y26::app::run_convert(argc, argv);
+    if (cmd == "detect") return y26::app::run_detect(argc, argv);
+    if (cmd == "plan") return y26::app::run_plan(argc, argv);
+    if (cmd == "bench") return y26::app::run_bench(argc, argv);
     throw y26::Error("'" + cmd + "' is not a y26 command (see y26 --help)");
   } catch (const y26::Error& e) {
     std::fprintf(stderr, "y26 %s: %s\n", cmd.c_str(), e.what());

@@ -66,6 +66,11 @@ struct Engine::Impl {
     r.naive_bytes = p.naive * es;
     r.weights_bytes = g.parameter_count() * es;
     r.workspace_bytes = 0;  // CPU kernels keep their scratch (an attention row, a conv tile) per thread
+    for (size_t i = 0; i < g.buffers.size(); ++i) {
+      const auto& b = g.buffers[i];
+      const auto& bp = p.buffers[i];
+      r.tensors.push_back({b.name, b.h, b.w, b.c, bp.offset * es, bp.size * es, bp.first, bp.last});
+    }
     return r;
   }
 
@@ -173,6 +178,38 @@ Timing Engine::last_timing() const { return impl_->timing; }
 
 MemoryReport Engine::memory_report(int batch, int height, int width) const {
   return impl_->report(impl_->build(height, width), batch);
+}
+
+GraphSummary Engine::summary(int height, int width) const {
+  static const char* kTypes[24] = {"Conv", "Conv", "C3k2", "Conv", "C3k2", "Conv", "C3k2", "Conv", "C3k2", "SPPF", "C2PSA",
+                                   "Upsample", "Concat", "C3k2", "Upsample", "Concat", "C3k2", "Conv", "Concat", "C3k2",
+                                   "Conv", "Concat", "C3k2", "Detect"};
+  const graph::Graph g = impl_->build(height, width);
+  GraphSummary s;
+  s.height = height;
+  s.width = width;
+  s.ops = static_cast<int>(g.nodes.size());
+  s.parameters = g.parameter_count();
+  s.gflops = g.flops() / 1e9;
+  s.num_classes = g.head.nc;
+  s.end2end = g.head.end2end;
+  for (int i = 0; i < 24; ++i) {
+    LayerSummary l;
+    l.index = i;
+    l.type = kTypes[i];
+    for (const auto& n : g.nodes) {
+      if (n.layer != i) continue;
+      ++l.ops;
+      if (n.kind == graph::OpKind::Conv) {
+        const auto& w = g.conv_weights[static_cast<size_t>(n.weights)];
+        l.parameters += static_cast<std::int64_t>(w.w.size() + w.bias.size());
+      }
+    }
+    const auto& out = i < 23 ? g.layer_outputs[static_cast<size_t>(i)] : std::optional<graph::Slice>(g.whole(g.head.output));
+    if (out) l.height = out->h, l.width = out->w, l.channels = out->c;
+    s.layers.push_back(l);
+  }
+  return s;
 }
 
 int Engine::max_batch_for_budget(std::int64_t budget_bytes, int height, int width) const {

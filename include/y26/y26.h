@@ -87,6 +87,14 @@ struct Options {
   int threads = 0;         // CPU threads; 0: one per hardware thread
 };
 
+// One activation buffer of a memory plan.
+struct PlannedTensor {
+  std::string name;  // the state-dict prefix of its producer, e.g. "model.6.cat"
+  int height = 0, width = 0, channels = 0;
+  std::int64_t offset_bytes = 0, size_bytes = 0;  // in the arena, batch included
+  int first_op = 0, last_op = 0;                  // live from op first_op through last_op (-1: the input)
+};
+
 // The memory plan of one input shape and batch, in bytes of the engine's activation dtype.
 struct MemoryReport {
   std::string dtype;  // "float16" or "float32"
@@ -96,7 +104,26 @@ struct MemoryReport {
   std::int64_t naive_bytes = 0;        // every activation in its own buffer
   std::int64_t weights_bytes = 0;      // folded weights in the engine's precision
   std::int64_t workspace_bytes = 0;    // operator scratch beyond the arena
+  std::vector<PlannedTensor> tensors;
   std::int64_t total_bytes() const { return arena_bytes + weights_bytes + workspace_bytes; }
+};
+
+// The layer graph built for one input size.
+struct LayerSummary {
+  int index = 0;           // Ultralytics layer index (23: Detect)
+  std::string type;        // "Conv", "C3k2", ...
+  int ops = 0;             // y26 ops it became
+  std::int64_t parameters = 0;
+  int height = 0, width = 0, channels = 0;  // output
+};
+struct GraphSummary {
+  int height = 0, width = 0;
+  int ops = 0;
+  std::int64_t parameters = 0;  // after BatchNorm folding
+  double gflops = 0;            // per image
+  int num_classes = 0;
+  bool end2end = true;
+  std::vector<LayerSummary> layers;
 };
 
 // Per-call timings of the last detect(), milliseconds.
@@ -123,6 +150,8 @@ class Engine {
   std::string device_note() const;  // why that device was chosen, "" when it was asked for
   Timing last_timing() const;
 
+  // The graph for an input of height x width (multiples of 32).
+  GraphSummary summary(int height, int width) const;
   // The memory plan for `batch` images letterboxed to height x width (multiples of 32).
   MemoryReport memory_report(int batch, int height, int width) const;
   // The largest batch whose engine memory (arena + weights + workspace) fits in budget_bytes; 0 if none.
@@ -133,6 +162,13 @@ class Engine {
   explicit Engine(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Draws boxes and "name score" labels onto the image.
+void draw_detections(Image& image, const std::vector<Detection>& detections, const std::vector<std::string>& class_names);
+
+// Writes a .jpg/.jpeg (quality 95), .png or .bmp file through a temporary file renamed into
+// place, so a failure never leaves a partial image. Throws Error naming the path.
+void save_image(const Image& image, const std::string& path);
 
 // Library version, "major.minor.patch".
 const char* version();

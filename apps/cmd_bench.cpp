@@ -1,0 +1,83 @@
+// y26 bench -w MODEL [--imgsz 640] [--batch N] [--iters N] [--warmup N] [--device ...] [--json FILE|-]
+// Times whole detect() calls (pre-processing, inference, post-processing) on a
+// synthetic imgsz x imgsz image; reports median and p90 latency and throughput.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "engine_flags.h"
+
+namespace y26::app {
+namespace {
+
+double percentile(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  const double pos = q * static_cast<double>(v.size() - 1);
+  const size_t lo = static_cast<size_t>(pos);
+  const size_t hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
+}
+
+Image synthetic(int size) {
+  Image img;
+  img.width = img.height = size;
+  img.rgb.resize(static_cast<size_t>(size) * size * 3);
+  for (int y = 0; y < size; ++y)
+    for (int x = 0; x < size; ++x)
+      for (int c = 0; c < 3; ++c) img.pixel(x, y)[c] = static_cast<std::uint8_t>((x * (c + 1) + y * (3 - c) + ((x / 32 + y / 32) % 2) * 80) % 256);
+  return img;
+}
+
+}  // namespace
+
+int run_bench(int argc, char** argv) {
+  const cli::Spec spec = with_engine_flags({{}, {"--batch", "--iters", "--warmup", "--json"}, {}});
+  const cli::Args args = cli::parse(argc, argv, 2, spec);
+  if (!args.positionals.empty()) throw Error("unexpected argument '" + args.positionals.front() + "'");
+  const int batch = args.has("--batch") ? parse_int("--batch", args.get("--batch"), 1, 4096) : 1;
+  const int iters = args.has("--iters") ? parse_int("--iters", args.get("--iters"), 1, 1000000) : 20;
+  const int warmup = args.has("--warmup") ? parse_int("--warmup", args.get("--warmup"), 0, 1000000) : 3;
+  const std::string json_path = args.get("--json");
+  Engine engine = Engine::load(args.require("--weights"), engine_options(args));
+  if (!engine.device_note().empty()) std::fprintf(stderr, "y26: %s\n", engine.device_note().c_str());
+  const int size = engine.options().imgsz;
+  const std::vector<Image> images(static_cast<size_t>(batch), synthetic(size));
+
+  for (int i = 0; i < warmup; ++i) engine.detect(images);
+  std::vector<double> total, infer;
+  for (int i = 0; i < iters; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    engine.detect(images);
+    total.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    infer.push_back(engine.last_timing().inference_ms);
+  }
+  const MemoryReport mem = engine.memory_report(batch, size, size);
+  const double median = percentile(total, 0.5);
+  nlohmann::json j = {{"model", args.get("--weights")},
+                      {"device", engine.device()},
+                      {"imgsz", size},
+                      {"batch", batch},
+                      {"iters", iters},
+                      {"precision", engine.options().precision == Precision::FP16 ? "fp16" : "fp32"},
+                      {"latency_ms_median", median},
+                      {"latency_ms_p90", percentile(total, 0.9)},
+                      {"inference_ms_median", percentile(infer, 0.5)},
+                      {"images_per_s", 1000.0 * batch / median},
+                      {"arena_bytes", mem.arena_bytes},
+                      {"weights_bytes", mem.weights_bytes}};
+  if (!json_path.empty()) write_text_file(json_path, j.dump(1) + "\n");
+  if (json_path != "-") {
+    std::printf("bench: %s on %s, %dx%d, batch %d, %d iterations\n", args.get("--weights").c_str(), engine.device().c_str(),
+                size, size, batch, iters);
+    std::printf("  latency   median %.2f ms, p90 %.2f ms (inference %.2f ms)\n", median, percentile(total, 0.9),
+                percentile(infer, 0.5));
+    std::printf("  throughput %.1f images/s\n", 1000.0 * batch / median);
+    std::printf("  memory    arena %.2f MiB, weights %.2f MiB\n", static_cast<double>(mem.arena_bytes) / 1048576.0,
+                static_cast<double>(mem.weights_bytes) / 1048576.0);
+  }
+  return 0;
+}
+
+}  // namespace y26::app

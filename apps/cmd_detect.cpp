@@ -1,0 +1,127 @@
+// y26 detect -w MODEL -i IMAGE|DIR... [-o OUTDIR] [--json FILE|-] [--no-draw] [--batch N] ...
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "engine_flags.h"
+
+namespace y26::app {
+namespace fs = std::filesystem;
+
+namespace {
+
+bool is_image_name(const fs::path& p) {
+  std::string ext = p.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp";
+}
+
+// Files named directly are taken whatever their name; directories contribute their images, sorted.
+std::vector<std::string> collect_inputs(const std::vector<std::string>& given, bool& any_dir) {
+  std::vector<std::string> files;
+  any_dir = false;
+  for (const auto& g : given) {
+    std::error_code ec;
+    if (fs::is_directory(g, ec)) {
+      any_dir = true;
+      std::vector<std::string> here;
+      for (const auto& e : fs::directory_iterator(g, ec)) {
+        if (e.is_regular_file(ec) && is_image_name(e.path())) here.push_back(e.path().string());
+      }
+      if (ec) throw Error(g + ": cannot list directory: " + ec.message());
+      std::sort(here.begin(), here.end());
+      if (here.empty()) throw Error(g + ": directory holds no .jpg, .jpeg, .png or .bmp images");
+      files.insert(files.end(), here.begin(), here.end());
+    } else if (fs::exists(g, ec)) {
+      files.push_back(g);
+    } else {
+      throw Error(g + ": no such file or directory");
+    }
+  }
+  return files;
+}
+
+std::string output_name(const std::string& outdir, const std::string& input) {
+  fs::path name = fs::path(input).filename();
+  std::string ext = name.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (ext != ".jpg" && ext != ".jpeg" && ext != ".png") name.replace_extension(".png");
+  return (fs::path(outdir) / name).string();
+}
+
+}  // namespace
+
+int run_detect(int argc, char** argv) {
+  cli::Spec spec = with_engine_flags({{{"-i", "--input"}, {"-o", "--output"}},
+                                      {"--input", "--output", "--json", "--batch"},
+                                      {"--no-draw"}});
+  const cli::Args args = cli::parse(argc, argv, 2, spec);
+  std::vector<std::string> given = args.values.count("--input") ? args.values.at("--input") : std::vector<std::string>{};
+  given.insert(given.end(), args.positionals.begin(), args.positionals.end());  // -i a.jpg b.jpg dir/
+  if (given.empty()) throw Error("--input: required option is missing (an image or a directory)");
+  const int batch = args.has("--batch") ? parse_int("--batch", args.get("--batch"), 1, 4096) : 1;
+  const bool draw = !args.has("--no-draw");
+  const std::string outdir = args.get("--output", "runs/detect");
+  const std::string json_path = args.get("--json");
+  // With --json -, stdout carries only JSON; the human-readable lines go to stderr.
+  std::FILE* log = json_path == "-" ? stderr : stdout;
+
+  bool any_dir = false;
+  const std::vector<std::string> files = collect_inputs(given, any_dir);
+  Engine engine = Engine::load(args.require("--weights"), engine_options(args));
+  if (!engine.device_note().empty()) std::fprintf(stderr, "y26: %s\n", engine.device_note().c_str());
+  if (draw) {
+    std::error_code ec;
+    fs::create_directories(outdir, ec);
+    if (ec) throw Error(outdir + ": cannot create output directory: " + ec.message());
+  }
+  const bool progress = any_dir && ::isatty(2);
+  const auto& names = engine.class_names();
+  nlohmann::json results = nlohmann::json::array();
+  const auto start = std::chrono::steady_clock::now();
+
+  for (size_t first = 0; first < files.size(); first += static_cast<size_t>(batch)) {
+    const size_t last = std::min(files.size(), first + static_cast<size_t>(batch));
+    std::vector<Image> images;
+    for (size_t i = first; i < last; ++i) images.push_back(load_image(files[i]));
+    const auto dets = engine.detect(images);
+    const Timing t = engine.last_timing();
+    for (size_t k = 0; k < images.size(); ++k) {
+      const std::string& file = files[first + k];
+      nlohmann::json jd = nlohmann::json::array();
+      std::map<std::string, int> counts;
+      for (const auto& d : dets[k]) {
+        const std::string& name = names[static_cast<size_t>(d.cls)];
+        jd.push_back({{"cls", d.cls}, {"name", name}, {"score", d.score}, {"box", {d.x1, d.y1, d.x2, d.y2}}});
+        ++counts[name];
+      }
+      results.push_back({{"file", file}, {"width", images[k].width}, {"height", images[k].height}, {"detections", jd}});
+      if (draw) {
+        Image annotated = images[k];
+        draw_detections(annotated, dets[k], names);
+        save_image(annotated, output_name(outdir, file));
+      }
+      std::string summary;
+      for (const auto& [name, n] : counts) summary += (summary.empty() ? "" : ", ") + std::to_string(n) + " " + name;
+      if (progress) std::fprintf(stderr, "\r\033[K");
+      std::fprintf(log, "%s: %dx%d, %zu detections%s%s, %.1f ms inference\n", file.c_str(), images[k].width,
+                   images[k].height, dets[k].size(), summary.empty() ? "" : ": ", summary.c_str(),
+                   t.inference_ms / static_cast<double>(images.size()));
+    }
+    if (progress) std::fprintf(stderr, "\r[%zu/%zu] %s", last, files.size(), files[last - 1].c_str());
+  }
+  if (progress) std::fprintf(stderr, "\r\033[K");
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::fprintf(log, "%zu images in %.2f s on %s%s%s\n", files.size(), secs, engine.device().c_str(),
+               draw ? ", annotated images in " : "", draw ? outdir.c_str() : "");
+  if (!json_path.empty()) write_text_file(json_path, results.dump(1) + "\n");
+  return 0;
+}
+
+}  // namespace y26::app

@@ -1,0 +1,114 @@
+// Annotated output images: boxes and "name score" labels in a built-in bitmap
+// font (runtime/font6x11.inc), colours from Ultralytics' palette.
+#include <stb_image_write.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+#include "y26/y26.h"
+
+namespace y26 {
+namespace {
+
+#include "runtime/font6x11.inc"
+
+constexpr std::uint32_t kPalette[] = {0xFF3838, 0xFF9D97, 0xFF701F, 0xFFB21D, 0xCFD231, 0x48F90A, 0x92CC17,
+                                      0x3DDB86, 0x1A9334, 0x00D4BB, 0x2C99A8, 0x00C2FF, 0x344593, 0x6473FF,
+                                      0x0018EC, 0x8438FF, 0x520085, 0xCB38FF, 0xFF95C8, 0xFF37C7};
+
+void fill_rect(Image& img, int x0, int y0, int x1, int y1, std::uint32_t rgb) {
+  x0 = std::max(x0, 0), y0 = std::max(y0, 0), x1 = std::min(x1, img.width), y1 = std::min(y1, img.height);
+  for (int y = y0; y < y1; ++y) {
+    for (int x = x0; x < x1; ++x) {
+      std::uint8_t* p = img.pixel(x, y);
+      p[0] = static_cast<std::uint8_t>(rgb >> 16), p[1] = static_cast<std::uint8_t>(rgb >> 8), p[2] = static_cast<std::uint8_t>(rgb);
+    }
+  }
+}
+
+void draw_text(Image& img, int x0, int y0, const std::string& text, int scale, std::uint32_t rgb) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    const unsigned char* glyph = kGlyphs[(c >= 32 && c < 127) ? c - 32 : '?' - 32];
+    for (int gy = 0; gy < kGlyphH; ++gy) {
+      for (int gx = 0; gx < kGlyphW; ++gx) {
+        if (glyph[gy] & (1 << (kGlyphW - 1 - gx))) {
+          const int px = x0 + (static_cast<int>(i) * kGlyphW + gx) * scale, py = y0 + gy * scale;
+          fill_rect(img, px, py, px + scale, py + scale, rgb);
+        }
+      }
+    }
+  }
+}
+
+bool ends_with(const std::string& s, const char* suffix) {
+  const size_t n = std::strlen(suffix);
+  if (s.size() < n) return false;
+  for (size_t i = 0; i < n; ++i) {
+    if (std::tolower(static_cast<unsigned char>(s[s.size() - n + i])) != suffix[i]) return false;
+  }
+  return true;
+}
+
+// stb's writers cannot report I/O errors; a short write leaves the stream's error flag set.
+void write_to_file(void* context, void* data, int size) {
+  std::fwrite(data, 1, static_cast<size_t>(size), static_cast<std::FILE*>(context));
+}
+
+}  // namespace
+
+void draw_detections(Image& img, const std::vector<Detection>& dets, const std::vector<std::string>& names) {
+  const int side = std::min(img.width, img.height);
+  const int thick = std::max(1, static_cast<int>(std::lround(side / 300.0)));
+  const int scale = std::max(1, side / 400);
+  // Lowest score first, so the most confident boxes and labels end up on top.
+  std::vector<const Detection*> order;
+  for (const auto& d : dets) order.push_back(&d);
+  std::sort(order.begin(), order.end(), [](const Detection* a, const Detection* b) { return a->score < b->score; });
+  for (const Detection* d : order) {
+    const std::uint32_t colour = kPalette[static_cast<size_t>(d->cls) % std::size(kPalette)];
+    const int x1 = static_cast<int>(std::lround(d->x1)), y1 = static_cast<int>(std::lround(d->y1));
+    const int x2 = static_cast<int>(std::lround(d->x2)), y2 = static_cast<int>(std::lround(d->y2));
+    fill_rect(img, x1, y1, x2 + 1, y1 + thick, colour);
+    fill_rect(img, x1, y2 - thick + 1, x2 + 1, y2 + 1, colour);
+    fill_rect(img, x1, y1, x1 + thick, y2 + 1, colour);
+    fill_rect(img, x2 - thick + 1, y1, x2 + 1, y2 + 1, colour);
+    char score[16];
+    std::snprintf(score, sizeof score, " %.2f", static_cast<double>(d->score));
+    const std::string name = d->cls >= 0 && static_cast<size_t>(d->cls) < names.size() ? names[static_cast<size_t>(d->cls)] : std::to_string(d->cls);
+    const std::string label = name + score;
+    const int lw = static_cast<int>(label.size()) * kGlyphW * scale + 2 * scale, lh = (kGlyphH + 2) * scale;
+    const int ly = y1 - lh >= 0 ? y1 - lh : y1;  // above the box, or inside it at the top edge
+    fill_rect(img, x1, ly, x1 + lw, ly + lh, colour);
+    const bool light = ((colour >> 16) & 0xff) * 299 + ((colour >> 8) & 0xff) * 587 + (colour & 0xff) * 114 > 140000;
+    draw_text(img, x1 + scale, ly + scale, label, scale, light ? 0x000000 : 0xFFFFFF);
+  }
+}
+
+void save_image(const Image& img, const std::string& path) {
+  if (img.width <= 0 || img.height <= 0 || img.rgb.size() != static_cast<size_t>(img.width) * img.height * 3) {
+    throw Error(path + ": image to save has no pixels");
+  }
+  const bool jpg = ends_with(path, ".jpg") || ends_with(path, ".jpeg");
+  const bool png = ends_with(path, ".png"), bmp = ends_with(path, ".bmp");
+  if (!jpg && !png && !bmp) throw Error(path + ": output images must end in .jpg, .jpeg, .png or .bmp");
+  const std::string tmp = path + ".tmp" + std::to_string(::getpid());
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (f == nullptr) throw Error(path + ": cannot create: " + std::strerror(errno));
+  int ok = 0;
+  if (jpg) ok = stbi_write_jpg_to_func(write_to_file, f, img.width, img.height, 3, img.rgb.data(), 95);
+  if (png) ok = stbi_write_png_to_func(write_to_file, f, img.width, img.height, 3, img.rgb.data(), img.width * 3);
+  if (bmp) ok = stbi_write_bmp_to_func(write_to_file, f, img.width, img.height, 3, img.rgb.data());
+  const bool io_error = std::ferror(f) != 0;
+  if (std::fclose(f) != 0 || !ok || io_error || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    std::remove(tmp.c_str());
+    throw Error(path + ": cannot write image" + (err ? std::string(": ") + std::strerror(err) : std::string()));
+  }
+}
+
+}  // namespace y26
