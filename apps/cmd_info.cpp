@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "engine_flags.h"
 #include "y26/y26.h"
 
 namespace y26::app {
@@ -21,7 +22,7 @@ std::string thousands(std::int64_t v) {
 }  // namespace
 
 int run_info(int argc, char** argv) {
-  const cli::Args args = cli::parse(argc, argv, 2, {{{"-w", "--weights"}}, {"--weights"}, {}});
+  const cli::Args args = cli::parse(argc, argv, 2, {{{"-w", "--weights"}}, {"--weights", "--imgsz"}, {"--layers"}});
   if (!args.positionals.empty()) throw Error("unexpected argument '" + args.positionals.front() + "'");
   const ModelInfo m = inspect_model(args.require("--weights"));
 
@@ -43,6 +44,21 @@ int run_info(int argc, char** argv) {
   std::printf("reg_max:     %s\n", m.reg_max ? std::to_string(*m.reg_max).c_str() : "unknown");
   if (m.batchnorm_eps) std::printf("bn eps:      %g\n", *m.batchnorm_eps);
   if (m.extra.count("date")) std::printf("saved:       %s\n", m.extra.at("date").c_str());
+
+  // The graph y26 builds from it (BatchNorm folded, the one-to-one head).
+  Options o;
+  o.device = "cpu";
+  if (args.has("--imgsz")) o.imgsz = parse_int("--imgsz", args.get("--imgsz"), 32, 8192);
+  const Engine engine = Engine::load(m.path, o);
+  const int size = engine.options().imgsz;
+  const GraphSummary g = engine.summary(size, size);
+  std::printf("graph:       %d ops, %s parameters after BatchNorm folding, %.2f GFLOPs at %dx%d\n", g.ops,
+              thousands(g.parameters).c_str(), g.gflops, size, size);
+  std::printf("\n  %5s  %-9s %5s %11s  %s\n", "layer", "type", "ops", "params", "output (HxWxC)");
+  for (const auto& l : g.layers) {
+    std::printf("  %5d  %-9s %5d %11s  %dx%dx%d\n", l.index, l.type.c_str(), l.ops, thousands(l.parameters).c_str(),
+                l.height, l.width, l.channels);
+  }
   return 0;
 }
 

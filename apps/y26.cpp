@@ -19,7 +19,7 @@ constexpr const char* kUsage =
     "             [--letterbox auto|square|rect] [--precision fp32|fp16] [--threads N]\n"
     "  y26 bench  -w MODEL [--imgsz 640] [--batch N] [--iters N] [--warmup N] [--device ...] [--json FILE|-]\n"
     "  y26 plan   -w MODEL [--imgsz 640] [--batch N] [--budget BYTES|2GiB] [--tensors] [--json FILE|-]\n"
-    "  y26 info   -w MODEL [--imgsz 640]     describe a model file and the graph built from it\n"
+    "  y26 info   -w MODEL [--imgsz 640]     describe a model file and the graph y26 builds from it\n"
     "  y26 convert MODEL.pt OUT.safetensors   convert an Ultralytics checkpoint to safetensors\n"
     "\n"
     "MODEL is an Ultralytics .pt checkpoint (read natively, no Python) or a .safetensors file.\n"

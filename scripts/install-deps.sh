@@ -8,6 +8,7 @@ missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+command -v python3 >/dev/null || missing+=(python3)  # the CLI contract test reads JSON with it
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing: ${missing[*]}"
   SUDO=""

@@ -41,5 +41,34 @@ expect_error "convert bad suffix" "must end in .safetensors" -- "$Y26" convert "
 "$Y26" info -w "$TMP/out/m.safetensors" | grep -q "classes:     5 (apple" && ok || bad "info on converted file"
 [ "$(ls -A "$TMP/out")" = "m.safetensors" ] && ok || bad "convert left extra files: $(ls "$TMP/out")"
 
+# detect: annotated image + JSON, nothing else in the output directory
+M="$FIX/yolo26n-rand.pt"
+"$Y26" detect -w "$M" -i "$FIX/scene-640x456.png" -o "$TMP/det" --json "$TMP/det.json" --device cpu >"$TMP/stdout" 2>&1 \
+  && [ -f "$TMP/det/scene-640x456.png" ] && [ "$(ls -A "$TMP/det")" = "scene-640x456.png" ] \
+  && grep -q '"detections"' "$TMP/det.json" && grep -q '"name": "' "$TMP/det.json" && ok || bad "detect with -o and --json: $(cat "$TMP/stdout")"
+# --json - keeps stdout pure JSON
+"$Y26" detect -w "$M" -i "$FIX/scene-640x456.png" --no-draw --json - --device cpu 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d) == 1 and len(d[0]["detections"]) > 0' \
+  && ok || bad "detect --json - is not pure JSON"
+# a directory with a corrupt image: one error naming it, no JSON written
+mkdir "$TMP/imgs" && cp "$FIX/scene-500x375.png" "$TMP/imgs/a.png" && head -c 300 "$FIX/scene-640x456.png" >"$TMP/imgs/b.png"
+expect_error "corrupt image in a directory" "$TMP/imgs/b.png:" -- "$Y26" detect -w "$M" -i "$TMP/imgs" --no-draw --json "$TMP/bad.json" --device cpu
+[ ! -e "$TMP/bad.json" ] && ok || bad "a failed detect left its JSON file"
+expect_error "bad --conf" "--conf: 'abc' is not a number" -- "$Y26" detect -w "$M" -i "$FIX/scene-640x456.png" --conf abc
+expect_error "bad --imgsz" "--imgsz: 0 is out of range" -- "$Y26" detect -w "$M" -i "$FIX/scene-640x456.png" --imgsz 0
+expect_error "missing input" "$TMP/none.jpg: no such file" -- "$Y26" detect -w "$M" -i "$TMP/none.jpg"
+expect_error "cuda not built yet" "--device cuda" -- "$Y26" detect -w "$M" -i "$FIX/scene-640x456.png" --device cuda
+# plan and bench produce their JSON keys
+"$Y26" plan -w "$M" --batch 8 --budget 1GiB --json - | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+for k in ("arena_bytes", "lower_bound_bytes", "naive_bytes", "weights_bytes", "workspace_bytes", "max_batch_for_budget", "dtype", "imgsz", "batch"):
+    assert k in d, k
+assert d["batch"] == 8 and d["arena_bytes"] <= 1.05 * d["lower_bound_bytes"] and d["max_batch_for_budget"] > 8' && ok || bad "plan --json"
+expect_error "bad budget" "--budget: 'lots' is not a size" -- "$Y26" plan -w "$M" --budget lots
+"$Y26" bench -w "$M" --imgsz 128 --iters 2 --warmup 0 --device cpu --json - 2>/dev/null | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["latency_ms_median"] > 0 and d["images_per_s"] > 0 and d["arena_bytes"] > 0' && ok || bad "bench --json"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
