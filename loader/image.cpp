@@ -1,23 +1,18 @@
 // Image decoding for y26::Image (JPEG, PNG, BMP through stb_image).
 #include <stb_image.h>
 
+#include "loader/jpeg_decode.h"
 #include "loader/mapped_file.h"
 #include "y26/y26.h"
 
 namespace y26 {
 
 namespace {
-constexpr std::int64_t kMaxDecodeRatio = 2000;
-}  // namespace
 
-Image decode_image(const std::uint8_t* data, size_t size, const std::string& name) {
-  if (size == 0) throw Error(name + ": image file is empty");
-  if (size > static_cast<size_t>(INT32_MAX)) throw Error(name + ": image file is larger than 2 GiB");
-  const int len = static_cast<int>(size);
-  int w = 0, h = 0, channels = 0;
-  if (!stbi_info_from_memory(data, len, &w, &h, &channels)) {
-    throw Error(name + ": not a readable JPEG, PNG or BMP image (" + stbi_failure_reason() + ")");
-  }
+constexpr std::int64_t kMaxDecodeRatio = 2000;
+
+// Refuses absurd sizes before any pixel is decoded.
+void check_size(int w, int h, size_t size, const std::string& name) {
   if (w <= 0 || h <= 0) throw Error(name + ": image has no pixels");
   if (static_cast<std::int64_t>(w) * h > kMaxImagePixels) {
     throw Error(name + ": image is " + std::to_string(w) + "x" + std::to_string(h) + ", more than the limit of " +
@@ -26,11 +21,24 @@ Image decode_image(const std::uint8_t* data, size_t size, const std::string& nam
   // No real image format packs more than ~1000 decoded bytes per file byte (deflate's
   // limit is 1032:1). A header promising far more is a truncated or forged file, and
   // decoding it would allocate and fill up to gigabytes from a few bytes.
-  const std::int64_t decoded_bytes = static_cast<std::int64_t>(w) * h * 3;
-  if (decoded_bytes > static_cast<std::int64_t>(size) * kMaxDecodeRatio) {
+  if (static_cast<std::int64_t>(w) * h * 3 > static_cast<std::int64_t>(size) * kMaxDecodeRatio) {
     throw Error(name + ": image header declares " + std::to_string(w) + "x" + std::to_string(h) + " pixels in a " +
                 std::to_string(size) + "-byte file (truncated or corrupt)");
   }
+}
+
+}  // namespace
+
+Image decode_image(const std::uint8_t* data, size_t size, const std::string& name) {
+  if (size == 0) throw Error(name + ": image file is empty");
+  if (size > static_cast<size_t>(INT32_MAX)) throw Error(name + ": image file is larger than 2 GiB");
+  const int len = static_cast<int>(size);
+  if (loader::is_jpeg(data, size)) return loader::decode_jpeg(data, size, name, check_size);
+  int w = 0, h = 0, channels = 0;
+  if (!stbi_info_from_memory(data, len, &w, &h, &channels)) {
+    throw Error(name + ": not a readable JPEG, PNG or BMP image (" + stbi_failure_reason() + ")");
+  }
+  check_size(w, h, size, name);
   stbi_uc* pixels = stbi_load_from_memory(data, len, &w, &h, &channels, 3);
   if (pixels == nullptr) throw Error(name + ": cannot decode image (" + stbi_failure_reason() + ")");
   Image img;

@@ -1,8 +1,8 @@
 /* The stb_image and stb_image_write implementations, compiled once, from the
-   Debian libstb-dev headers. Only the formats y26 accepts are built in, and
-   files are never opened by stb: y26 reads (and bounds) the bytes itself. */
+   Debian libstb-dev headers. Only PNG and BMP are decoded by stb (JPEG goes to
+   libjpeg-turbo, see loader/jpeg_decode.h), and files are never opened by stb:
+   y26 reads (and bounds) the bytes itself. */
 #define STB_IMAGE_IMPLEMENTATION
-#define STBI_ONLY_JPEG
 #define STBI_ONLY_PNG
 #define STBI_ONLY_BMP
 #define STBI_NO_STDIO

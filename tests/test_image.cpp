@@ -34,7 +34,7 @@ std::string image_error(const std::string& bytes, const std::string& name) {
 }
 }  // namespace
 
-TEST_CASE("PNG scenes decode to exactly the pixels Python wrote", "[image]") {
+TEST_CASE("images decode to exactly the pixels Python wrote and OpenCV reads (EXIF orientation included)", "[image]") {
   const auto scenes = nlohmann::json::parse(test::read_file(test::fixture("scenes.json")));
   for (const auto& [name, s] : scenes.items()) {
     INFO(name);

@@ -347,6 +347,15 @@ def main() -> None:
     Image.fromarray(scene2).save(args.out / "scene-500x375.png", optimize=True)
     scenes = {name: {"width": int(img.shape[1]), "height": int(img.shape[0]), "rgb_fnv1a64": fnv1a64(img.tobytes())}
               for name, img in (("scene-640x456.png", scene), ("scene-500x375.png", scene2))}
+    # JPEGs: what cv2.imread (libjpeg-turbo) decodes is the reference, EXIF orientation applied.
+    import cv2
+    cv2.imwrite(str(args.out / "scene-500x375.jpg"), scene2[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 90])
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 clockwise to display"
+    Image.fromarray(make_scene(120, 90, seed=SEED + 2)).save(args.out / "exif-rotate90.jpg", quality=90, exif=exif)
+    for name in ("scene-500x375.jpg", "exif-rotate90.jpg"):
+        img = cv2.imread(str(args.out / name))[..., ::-1].copy()
+        scenes[name] = {"width": int(img.shape[1]), "height": int(img.shape[0]), "rgb_fnv1a64": fnv1a64(img.tobytes())}
     (args.out / "scenes.json").write_text(json.dumps(scenes, indent=1) + "\n")
 
     calib = torch.cat([to_input(letterbox(make_scene(320, 256, seed=SEED + 10 + i), 256, 32)) for i in range(6)])
