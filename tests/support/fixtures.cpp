@@ -1,5 +1,6 @@
 #include "tests/support/fixtures.h"
 
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -7,7 +8,12 @@
 
 namespace y26::test {
 
-std::string fixture(const std::string& name) { return std::string(Y26_SOURCE_DIR) + "/weights/fixtures/" + name; }
+// The source tree given at build time, or $Y26_SOURCE_DIR when the tests run from a
+// carried build on another machine (bench/gpu-check.sh).
+std::string fixture(const std::string& name) {
+  const char* env = std::getenv("Y26_SOURCE_DIR");
+  return std::string(env && *env ? env : Y26_SOURCE_DIR) + "/weights/fixtures/" + name;
+}
 
 const std::vector<std::string>& fixture_models() {
   static const std::vector<std::string> models = {"yolo26n-rand", "yolo26l-thin-nc5-rand"};

@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Assembles OUTDIR/gpu-report.json and gpu-report.md from what bench/gpu-check.sh left in OUTDIR.
+
+Every figure the issue names is a key; a figure that could not be measured is null, never made up, and the
+Markdown says why.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+
+def read(p: Path) -> str:
+    return p.read_text(errors="replace") if p.exists() else ""
+
+
+def load(p: Path):
+    try:
+        return json.loads(p.read_text())
+    except Exception:
+        return None
+
+
+def main() -> None:
+    out = Path(sys.argv[1])
+    why: dict[str, str] = {}
+    gpu = read(out / "gpu.txt").strip() or None
+    rep = {"gpu": gpu.split(",")[0].strip() if gpu else None,
+           "driver": gpu.split(",")[1].strip() if gpu and "," in gpu else None,
+           "commit": read(out / "commit.txt").strip() or None}
+
+    tests = read(out / "cuda-tests.txt")
+    m = re.search(r"test cases:\s*(\d+)\s*\|\s*(\d+) passed\s*\|\s*(\d+) failed", tests)
+    m_all = re.search(r"All tests passed \(\d+ assertions? in (\d+) test cases?\)", tests)
+    if m:
+        rep["cuda_tests_passed"], rep["cuda_tests_failed"] = int(m.group(2)), int(m.group(3))
+    elif m_all:
+        rep["cuda_tests_passed"], rep["cuda_tests_failed"] = int(m_all.group(1)), 0
+    else:
+        rep["cuda_tests_passed"] = rep["cuda_tests_failed"] = None
+        why["cuda_tests_passed"] = "no [cuda] test ran" + (" (" + tests.strip().splitlines()[-1] + ")" if tests.strip() else "")
+
+    errors = []
+    for tool in ("memcheck", "racecheck"):
+        t = read(out / f"sanitizer-{tool}.txt")
+        s = re.search(r"ERROR SUMMARY: (\d+) error", t) or re.search(r"RACECHECK SUMMARY: (\d+) hazard", t)
+        if s:
+            errors.append(int(s.group(1)))
+        else:
+            why["sanitizer_errors"] = f"{tool}: " + (t.strip().splitlines()[0] if t.strip() else "did not run")
+    rep["sanitizer_errors"] = sum(errors) if len(errors) == 2 else None
+
+    parity = load(out / "y26-parity.json") or {}
+    rep["parity_max_box_px"] = parity.get("max_box_px")
+    rep["parity_max_score_abs"] = parity.get("max_score_abs")
+    if not parity:
+        why["parity_max_box_px"] = "no GPU parity run (the CUDA backend is not built yet)"
+
+    b1, b64 = load(out / "y26-bench-b1.json"), load(out / "y26-bench-b64.json")
+    rep["latency_b1_ms_median"] = b1.get("latency_ms_median") if b1 else None
+    rep["throughput_b64_img_s"] = b64.get("images_per_s") if b64 else None
+    if not b1:
+        why["latency_b1_ms_median"] = "y26 bench --device cuda: " + (read(out / "y26-bench-b1.err").strip().splitlines() or ["failed"])[-1]
+    rep["engine_device_bytes_b1"] = b1.get("engine_device_bytes") if b1 else None
+    rep["process_device_bytes_b1"] = b1.get("process_device_bytes") if b1 else None
+
+    plan = load(out / "y26-plan-b1.json")
+    rep["planned_bytes_b1"] = plan.get("total_bytes") if plan else None
+
+    conv = load(out / "y26-conv-vs-cudnn.json") or {}
+    rep["conv_time_ratio_vs_cudnn"] = conv.get("ratio")
+    if not conv:
+        why["conv_time_ratio_vs_cudnn"] = "no cuDNN comparison run (the CUDA backend is not built yet)"
+
+    torch = load(out / "torch-baseline.json")
+    rep["torch_latency_b1_ms_median"] = rep["torch_max_allocated_bytes_b1"] = None
+    rep["torch_runs"] = torch.get("runs") if torch else None
+    if torch:
+        for r in torch["runs"]:
+            if r["precision"] == "fp16" and r["batch"] == 1:
+                rep["torch_latency_b1_ms_median"] = r["latency_ms_median"]
+                rep["torch_max_allocated_bytes_b1"] = r["max_memory_allocated_bytes"]
+    else:
+        why["torch_latency_b1_ms_median"] = "the PyTorch baseline did not run (see gpu-check.log)"
+
+    (out / "gpu-report.json").write_text(json.dumps(rep, indent=1) + "\n")
+    lines = [f"# y26 GPU check — {rep['gpu']} (driver {rep['driver']}), commit {rep['commit']}", "",
+             "| figure | value | note |", "|---|---|---|"]
+    for k, v in rep.items():
+        if k in ("gpu", "driver", "commit", "torch_runs"):
+            continue
+        lines.append(f"| {k} | {'null' if v is None else v} | {why.get(k, '')} |")
+    if torch:
+        lines += ["", f"PyTorch {torch.get('torch')} / Ultralytics on {torch.get('gpu')}, {torch.get('imgsz')}x{torch.get('imgsz')}, fused model forward:", "",
+                  "| precision | batch | median ms | p90 ms | images/s | max_memory_allocated MiB | process MiB (nvidia-smi) |",
+                  "|---|---|---|---|---|---|---|"]
+        for r in torch["runs"]:
+            proc = "n/a" if r["process_device_bytes"] is None else f"{r['process_device_bytes'] / 2**20:.0f}"
+            lines.append(f"| {r['precision']} | {r['batch']} | {r['latency_ms_median']:.3f} | {r['latency_ms_p90']:.3f} | "
+                         f"{r['images_per_s']:.0f} | {r['max_memory_allocated_bytes'] / 2**20:.1f} | {proc} |")
+    (out / "gpu-report.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
