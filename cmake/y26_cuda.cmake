@@ -17,7 +17,7 @@ if(Y26_WITH_CUDA)
     set(CMAKE_CUDA_ARCHITECTURES 75 80 86 89 90)
   endif()
   enable_language(CUDA)
-  set(CMAKE_CUDA_STANDARD 20)
+  set(CMAKE_CUDA_STANDARD 17)  # CMake 3.25 does not know nvcc 13 flags for CUDA20; kernels need only C++17
   set(CMAKE_CUDA_STANDARD_REQUIRED ON)
   find_package(CUDAToolkit REQUIRED)
   find_library(Y26_CUDNN_LIBRARY cudnn HINTS ${CUDAToolkit_LIBRARY_DIR} REQUIRED)

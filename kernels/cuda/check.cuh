@@ -1,0 +1,32 @@
+// CUDA error checking for kernel launchers: a failed call becomes a y26::Error naming it.
+#pragma once
+
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <string>
+
+#include "y26/y26.h"
+
+namespace y26::kernels::cuda {
+
+inline void check(cudaError_t e, const char* what) {
+  if (e != cudaSuccess) throw Error(std::string("CUDA: ") + what + ": " + cudaGetErrorString(e));
+}
+
+inline void check_launch(const char* kernel) { check(cudaGetLastError(), kernel); }
+
+__device__ __forceinline__ float silu(float x) { return x / (1.0f + __expf(-x)); }
+
+__device__ __forceinline__ float load_half(const unsigned short* p) { return __half2float(__ushort_as_half(*p)); }
+__device__ __forceinline__ unsigned short to_half_bits(float v) { return __half_as_ushort(__float2half_rn(v)); }
+
+// Element (b, y, x, ch) of an NHWC view, as kernels/ops.h defines it.
+template <typename T>
+__device__ __forceinline__ T* at(T* data, long long image_stride, long long pixel_stride, int w, int b, int y, int x) {
+  return data + b * image_stride + (static_cast<long long>(y) * w + x) * pixel_stride;
+}
+
+inline int blocks_for(long long n, int threads) { return static_cast<int>((n + threads - 1) / threads); }
+
+}  // namespace y26::kernels::cuda

@@ -1,0 +1,40 @@
+// Host API of the CUDA FP16 kernels. Plain C++ (no CUDA headers), so the
+// runtime and the tests include it from g++ translation units. Activations are
+// FP16 bit patterns (std::uint16_t) in NHWC views; accumulation is FP32.
+// Every launcher takes a cudaStream_t (as void*) and reports failures as y26::Error.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/ops.h"
+
+namespace y26::kernels::cuda {
+
+using half_bits = std::uint16_t;
+
+// Convolution weights on the device, FP16, BatchNorm folded:
+//   dense (groups == 1): w[co * k_padded + k], k = (ky * kw + kx) * cin + ci, zero for k >= kh*kw*cin
+//   depthwise:           w[(ky * kw + kx) * c + ch]
+// bias: FP32, cout values.
+struct DeviceConvWeights {
+  const half_bits* w = nullptr;
+  const float* bias = nullptr;
+  int cin = 0, cout = 0, kh = 1, kw = 1, groups = 1;
+  int k_padded = 0;  // dense only: row length of w, a multiple of kConvK
+};
+
+inline constexpr int kConvK = 32;  // the implicit GEMM's K step: dense weight rows are padded to it
+inline int conv_k_padded(int kh, int kw, int cin) { return (kh * kw * cin + kConvK - 1) / kConvK * kConvK; }
+
+// out = act(conv(in) + bias) [+ residual], dense on tensor cores (implicit GEMM) or depthwise.
+void conv2d(const View<const half_bits>& in, const View<half_bits>& out, const DeviceConvWeights& w,
+            const ConvParams& p, const View<const half_bits>* residual, void* stream);
+
+void max_pool2d(const View<const half_bits>& in, const View<half_bits>& out, const PoolParams& p, void* stream);
+void upsample_nearest2x(const View<const half_bits>& in, const View<half_bits>& out, void* stream);
+
+// PSA attention, fused: scores never leave registers (online softmax in FP32).
+void attention(const View<const half_bits>& q, const View<const half_bits>& k, const View<const half_bits>& v,
+               const View<half_bits>& out, const AttentionParams& p, void* stream);
+
+}  // namespace y26::kernels::cuda

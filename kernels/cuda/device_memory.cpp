@@ -1,0 +1,74 @@
+#include "kernels/cuda/device_memory.h"
+
+#include <cuda_runtime_api.h>
+
+#include <atomic>
+#include <utility>
+
+#include "y26/y26.h"
+
+namespace y26::kernels::cuda {
+namespace {
+
+std::atomic<std::int64_t> g_bytes{0}, g_allocations{0};
+
+void check(cudaError_t e, const char* what) {
+  if (e != cudaSuccess) throw Error(std::string("CUDA: ") + what + ": " + cudaGetErrorString(e));
+}
+
+}  // namespace
+
+bool device_available(std::string* why) {
+  int n = 0;
+  const cudaError_t e = cudaGetDeviceCount(&n);
+  if (e != cudaSuccess || n == 0) {
+    if (why) *why = e != cudaSuccess ? std::string("no usable CUDA device: ") + cudaGetErrorString(e) : "no CUDA device found";
+    cudaGetLastError();
+    return false;
+  }
+  return true;
+}
+
+DeviceBuffer::DeviceBuffer(std::size_t bytes) : bytes_(bytes) {
+  if (bytes == 0) return;
+  check(cudaMalloc(&ptr_, bytes), "cudaMalloc");
+  g_bytes += static_cast<std::int64_t>(bytes);
+  ++g_allocations;
+}
+
+DeviceBuffer::~DeviceBuffer() {
+  if (ptr_ != nullptr) {
+    cudaFree(ptr_);
+    g_bytes -= static_cast<std::int64_t>(bytes_);
+  }
+}
+
+DeviceBuffer::DeviceBuffer(DeviceBuffer&& o) noexcept : ptr_(std::exchange(o.ptr_, nullptr)), bytes_(std::exchange(o.bytes_, 0)) {}
+
+DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& o) noexcept {
+  if (this != &o) {
+    DeviceBuffer old(std::move(*this));
+    ptr_ = std::exchange(o.ptr_, nullptr);
+    bytes_ = std::exchange(o.bytes_, 0);
+  }
+  return *this;
+}
+
+void DeviceBuffer::upload(const void* host, std::size_t bytes, std::size_t offset) {
+  if (offset + bytes > bytes_) throw Error("CUDA upload past the end of a device buffer");
+  check(cudaMemcpy(static_cast<char*>(ptr_) + offset, host, bytes, cudaMemcpyHostToDevice), "cudaMemcpy H2D");
+}
+
+void DeviceBuffer::download(void* host, std::size_t bytes, std::size_t offset) const {
+  if (offset + bytes > bytes_) throw Error("CUDA download past the end of a device buffer");
+  check(cudaMemcpy(host, static_cast<const char*>(ptr_) + offset, bytes, cudaMemcpyDeviceToHost), "cudaMemcpy D2H");
+}
+
+void DeviceBuffer::fill(std::uint8_t byte) { check(cudaMemset(ptr_, byte, bytes_), "cudaMemset"); }
+
+std::int64_t device_bytes_held() { return g_bytes; }
+std::int64_t device_allocations() { return g_allocations; }
+
+void synchronize() { check(cudaDeviceSynchronize(), "kernel execution"); }
+
+}  // namespace y26::kernels::cuda

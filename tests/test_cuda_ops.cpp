@@ -1,0 +1,203 @@
+// Every CUDA kernel against its CPU twin (kernels/cpu) on random, odd, strided
+// shapes, batch > 1, with outputs poisoned (FP16 NaN) before the kernel writes.
+// One harness for all ops, in the manner of ggml's test-backend-ops. Without a GPU
+// each test says it skipped and passes; bench/gpu-check.sh runs them on a GPU.
+//
+// Tolerances. Inputs and weights are FP16 values on both sides (the CPU twin gets
+// the same rounded numbers), both accumulate in FP32 and round the stored result to
+// FP16. Only the order of the FP32 sums differs (relative effect ~K * 2^-24, far below
+// FP16's 2^-11), so results agree exactly or by one FP16 ulp where the FP32 values
+// straddle a rounding boundary: |gpu - cpu| <= 2^-10 * max(|gpu|, |cpu|) + 2^-14
+// (the second term covers FP16 subnormals and SiLU's expf). Pooling and upsampling
+// move values without arithmetic: they must be bit-exact. NaN never passes.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <random>
+#include <string>
+
+#include "common/half.h"
+#include "kernels/cpu/cpu_ops.h"
+#include "kernels/cuda/cuda_ops.h"
+#include "kernels/cuda/device_memory.h"
+#include "kernels/cuda/weight_pack.h"
+
+using namespace y26;
+using namespace y26::kernels;
+using cuda::DeviceBuffer;
+
+namespace {
+
+bool gpu_or_skip() {
+  std::string why;
+  if (cuda::device_available(&why)) return true;
+  WARN("[cuda] test skipped: " << why);
+  return false;
+}
+
+// A host tensor of FP16 values in a wider NHWC buffer: the view is channels
+// [c0, c0 + c) of a buffer with `total_c` channels per pixel, like a concat slice.
+struct Tensor {
+  int n, h, w, c, c0, total_c;
+  std::vector<float> host;  // FP16-representable values (or NaN poison), full buffer
+
+  Tensor(int n_, int h_, int w_, int c_, int c0_ = 0, int extra = 0)
+      : n(n_), h(h_), w(w_), c(c_), c0(c0_), total_c(c0_ + c_ + extra), host(static_cast<size_t>(n_) * h_ * w_ * total_c, NAN) {}
+  std::int64_t px() const { return total_c; }
+  std::int64_t img() const { return static_cast<std::int64_t>(h) * w * total_c; }
+  void randomize(std::mt19937& rng, float scale) {
+    std::normal_distribution<float> d(0.0f, scale);
+    for (auto& v : host) v = round_to_half(d(rng));
+  }
+  View<float> cpu_view() { return {host.data() + c0, n, h, w, c, px(), img()}; }
+  std::vector<cuda::half_bits> bits() const {
+    std::vector<cuda::half_bits> b(host.size());
+    for (size_t i = 0; i < b.size(); ++i) b[i] = float_to_half(host[i]);
+    return b;
+  }
+  DeviceBuffer upload() const {
+    DeviceBuffer d(host.size() * 2);
+    const auto b = bits();
+    d.upload(b.data(), b.size() * 2);
+    return d;
+  }
+  View<const cuda::half_bits> gpu_view(const DeviceBuffer& d) const {
+    return {d.as<const cuda::half_bits>() + c0, n, h, w, c, px(), img()};
+  }
+  View<cuda::half_bits> gpu_out_view(DeviceBuffer& d) const { return {d.as<cuda::half_bits>() + c0, n, h, w, c, px(), img()}; }
+};
+
+// Downloads the GPU result and compares it with the CPU twin's, including the channels outside the view,
+// which must still hold the poison the buffer started with.
+void compare(const Tensor& cpu, const DeviceBuffer& gpu, bool exact, const std::string& what) {
+  std::vector<cuda::half_bits> bits(cpu.host.size());
+  gpu.download(bits.data(), bits.size() * 2);
+  size_t bad = 0, outside_touched = 0;
+  double worst = 0;
+  for (size_t i = 0; i < bits.size(); ++i) {
+    const int ch = static_cast<int>(i % cpu.total_c);
+    const bool inside = ch >= cpu.c0 && ch < cpu.c0 + cpu.c;
+    if (!inside) {
+      outside_touched += bits[i] != 0xFFFF;
+      continue;
+    }
+    const float g = half_to_float(bits[i]), c = cpu.host[i];
+    const float tol = exact ? 0.0f : std::ldexp(std::max(std::abs(g), std::abs(c)), -10) + std::ldexp(1.0f, -14);
+    const float diff = std::abs(g - c);
+    if (std::isnan(g) || std::isnan(c) || diff > tol) ++bad;
+    if (std::isfinite(diff)) worst = std::max(worst, static_cast<double>(diff));
+  }
+  INFO(what << ": worst |gpu - cpu| = " << worst);
+  CHECK(bad == 0);
+  CHECK(outside_touched == 0);
+}
+
+struct ConvCase {
+  int n, h, w, cin, cout, k, stride;
+  bool depthwise, silu, residual;
+};
+
+}  // namespace
+
+TEST_CASE("CUDA conv2d matches the CPU twin (implicit GEMM and depthwise)", "[cuda]") {
+  if (!gpu_or_skip()) return;
+  const ConvCase cases[] = {
+      {1, 17, 23, 3, 16, 3, 2, false, true, false},    // the stem: 3 input channels
+      {3, 9, 7, 20, 40, 3, 1, false, true, true},      // odd spatial, residual, batch 3
+      {2, 13, 11, 37, 69, 1, 1, false, false, false},  // cin, cout not multiples of anything
+      {2, 10, 14, 64, 128, 3, 2, false, true, false},  // multiple K and N tiles
+      {1, 5, 5, 160, 20, 1, 1, false, true, true},     // many K steps, narrow N
+      {2, 11, 9, 24, 24, 3, 1, true, true, false},     // depthwise (head DWConv)
+      {1, 15, 20, 80, 80, 3, 1, true, false, true},    // depthwise without act + residual (attention pe)
+  };
+  cpu::ThreadPool pool(2);
+  std::mt19937 rng(26);
+  for (const auto& tc : cases) {
+    const std::string what = "conv n" + std::to_string(tc.n) + " " + std::to_string(tc.h) + "x" + std::to_string(tc.w) + " " +
+                             std::to_string(tc.cin) + "->" + std::to_string(tc.cout) + " k" + std::to_string(tc.k) + " s" +
+                             std::to_string(tc.stride) + (tc.depthwise ? " dw" : "");
+    const int pad = tc.k / 2, oh = (tc.h + 2 * pad - tc.k) / tc.stride + 1, ow = (tc.w + 2 * pad - tc.k) / tc.stride + 1;
+    Tensor in(tc.n, tc.h, tc.w, tc.cin, 5, 3);  // a channel slice of a wider buffer
+    in.randomize(rng, 1.0f);
+    Tensor res(tc.n, oh, ow, tc.cout, 2, 1);
+    res.randomize(rng, 1.0f);
+    Tensor out(tc.n, oh, ow, tc.cout, 7, 4);  // written into channels [7, 7 + cout) of a wider buffer
+
+    const int cin_g = tc.depthwise ? 1 : tc.cin;
+    std::vector<float> w(static_cast<size_t>(tc.k) * tc.k * cin_g * tc.cout), bias(static_cast<size_t>(tc.cout));
+    std::normal_distribution<float> wd(0.0f, 1.0f / std::sqrt(static_cast<float>(tc.k * tc.k * cin_g)));
+    for (auto& v : w) v = round_to_half(wd(rng));
+    for (auto& v : bias) v = wd(rng);
+    const ConvWeights cw{w.data(), bias.data(), tc.cin, tc.cout, tc.k, tc.k, tc.depthwise ? tc.cin : 1};
+    const ConvParams p{tc.stride, pad, tc.silu ? Activation::SiLU : Activation::None};
+
+    // CPU twin, FP16 storage
+    const auto res_cpu = res.cpu_view().as_const();
+    cpu::conv2d({&pool, true}, in.cpu_view().as_const(), out.cpu_view(), cw, p, tc.residual ? &res_cpu : nullptr);
+
+    // GPU
+    const auto packed = cuda::pack_conv_weights(cw);
+    DeviceBuffer dw(packed.size() * 2), db(bias.size() * 4);
+    dw.upload(packed.data(), packed.size() * 2);
+    db.upload(bias.data(), bias.size() * 4);
+    const DeviceBuffer din = in.upload(), dres = res.upload();
+    DeviceBuffer dout(out.host.size() * 2);
+    dout.fill(0xFF);
+    const cuda::DeviceConvWeights dcw{dw.as<cuda::half_bits>(), db.as<float>(), tc.cin, tc.cout, tc.k, tc.k,
+                                      tc.depthwise ? tc.cin : 1, tc.depthwise ? 0 : cuda::conv_k_padded(tc.k, tc.k, tc.cin)};
+    const auto res_gpu = res.gpu_view(dres);
+    cuda::conv2d(in.gpu_view(din), out.gpu_out_view(dout), dcw, p, tc.residual ? &res_gpu : nullptr, nullptr);
+    cuda::synchronize();
+    compare(out, dout, false, what);
+  }
+}
+
+TEST_CASE("CUDA max pooling and upsampling are bit-exact", "[cuda]") {
+  if (!gpu_or_skip()) return;
+  cpu::ThreadPool pool(2);
+  std::mt19937 rng(7);
+  for (auto [n, h, w, c] : {std::array{2, 7, 9, 5}, std::array{1, 20, 20, 64}, std::array{3, 3, 11, 33}}) {
+    Tensor in(n, h, w, c, 3, 2);
+    in.randomize(rng, 2.0f);
+    const DeviceBuffer din = in.upload();
+
+    Tensor pooled(n, h, w, c, 1, 6);  // SPPF: 5x5, stride 1, pad 2, into a concat slice
+    cpu::max_pool2d({&pool, true}, in.cpu_view().as_const(), pooled.cpu_view(), {5, 1, 2});
+    DeviceBuffer dpool(pooled.host.size() * 2);
+    dpool.fill(0xFF);
+    cuda::max_pool2d(in.gpu_view(din), pooled.gpu_out_view(dpool), {5, 1, 2}, nullptr);
+
+    Tensor up(n, 2 * h, 2 * w, c, 4, 0);
+    cpu::upsample_nearest2x({&pool, true}, in.cpu_view().as_const(), up.cpu_view());
+    DeviceBuffer dup(up.host.size() * 2);
+    dup.fill(0xFF);
+    cuda::upsample_nearest2x(in.gpu_view(din), up.gpu_out_view(dup), nullptr);
+    cuda::synchronize();
+    compare(pooled, dpool, true, "max_pool2d");
+    compare(up, dup, true, "upsample_nearest2x");
+  }
+}
+
+TEST_CASE("CUDA attention matches the CPU twin", "[cuda]") {
+  if (!gpu_or_skip()) return;
+  cpu::ThreadPool pool(2);
+  std::mt19937 rng(3);
+  struct Case { int n, h, w, heads, key_dim, head_dim; };
+  // yolo26n at 640 (2 heads of 32/64, 400 tokens), the thin fixture (1 head of 40/80), 1280 (1600 tokens), odd.
+  for (const Case tc : {Case{1, 20, 20, 2, 32, 64}, Case{2, 15, 20, 1, 40, 80}, Case{1, 40, 40, 2, 32, 64}, Case{3, 3, 5, 3, 7, 13}}) {
+    const int qc = tc.heads * tc.key_dim, vc = tc.heads * tc.head_dim;
+    Tensor qkv(tc.n, tc.h, tc.w, 2 * qc + vc);  // one buffer, q | k | v slices, as the graph lays them out
+    qkv.randomize(rng, 1.0f);
+    Tensor out(tc.n, tc.h, tc.w, vc, 0, 3);
+    const AttentionParams p{tc.heads, tc.key_dim, tc.head_dim, 1.0f / std::sqrt(static_cast<float>(tc.key_dim))};
+    auto slice = [&](Tensor& t, int c0, int c) { return View<const float>{t.host.data() + c0, t.n, t.h, t.w, c, t.px(), t.img()}; };
+    cpu::attention({&pool, true}, slice(qkv, 0, qc), slice(qkv, qc, qc), slice(qkv, 2 * qc, vc), out.cpu_view(), p);
+
+    const DeviceBuffer d = qkv.upload();
+    auto gslice = [&](int c0, int c) { return View<const cuda::half_bits>{d.as<const cuda::half_bits>() + c0, qkv.n, qkv.h, qkv.w, c, qkv.px(), qkv.img()}; };
+    DeviceBuffer dout(out.host.size() * 2);
+    dout.fill(0xFF);
+    cuda::attention(gslice(0, qc), gslice(qc, qc), gslice(2 * qc, vc), out.gpu_out_view(dout), p, nullptr);
+    cuda::synchronize();
+    compare(out, dout, false, "attention " + std::to_string(tc.h * tc.w) + " tokens");
+  }
+}
