@@ -66,7 +66,10 @@ int run_bench(int argc, char** argv) {
                       {"inference_ms_median", percentile(infer, 0.5)},
                       {"images_per_s", 1000.0 * batch / median},
                       {"arena_bytes", mem.arena_bytes},
-                      {"weights_bytes", mem.weights_bytes}};
+                      {"weights_bytes", mem.weights_bytes},
+                      {"planned_bytes", mem.total_bytes()},
+                      {"engine_device_bytes", engine.device_bytes()},
+                      {"process_device_bytes", engine.device_memory_used()}};
   if (!json_path.empty()) write_text_file(json_path, j.dump(1) + "\n");
   if (json_path != "-") {
     std::printf("bench: %s on %s, %dx%d, batch %d, %d iterations\n", args.get("--weights").c_str(), engine.device().c_str(),

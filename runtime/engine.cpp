@@ -6,14 +6,21 @@
 #include <map>
 #include <tuple>
 
+#include "common/half.h"
 #include "graph/yolo26.h"
+#include "kernels/cuda/cuda_ops.h"
 #include "loader/weight_map.h"
 #include "memory/planner.h"
 #include "runtime/cpu_executor.h"
-#include "runtime/device.h"
 #include "runtime/letterbox.h"
 #include "runtime/postprocess.h"
 #include "y26/y26.h"
+#ifdef Y26_WITH_CUDA
+#include <cuda_runtime_api.h>
+
+#include "kernels/cuda/device_memory.h"
+#include "runtime/cuda_executor.h"
+#endif
 
 namespace y26 {
 namespace {
@@ -25,7 +32,10 @@ int round_up_to_stride(int v) { return std::max(graph::kMaxStride, (v + graph::k
 
 struct Session {
   graph::Graph graph;
-  std::unique_ptr<runtime::CpuExecutor> exec;
+  std::unique_ptr<runtime::CpuExecutor> exec;  // CPU backend
+#ifdef Y26_WITH_CUDA
+  std::unique_ptr<runtime::CudaExecutor> gpu;  // CUDA backend
+#endif
 };
 
 }  // namespace
@@ -35,6 +45,9 @@ struct Engine::Impl {
   Options options;
   std::vector<std::string> names;
   std::string device_note;
+  bool cuda = false;
+  int cuda_device = 0;
+  std::string cuda_name;
   std::unique_ptr<kernels::cpu::ThreadPool> pool;
   std::map<std::tuple<int, int, int>, std::unique_ptr<Session>> sessions;  // (h, w, batch)
   Timing timing;
@@ -46,6 +59,12 @@ struct Engine::Impl {
     if (!s) {
       s = std::make_unique<Session>();
       s->graph = build(h, w);
+#ifdef Y26_WITH_CUDA
+      if (cuda) {
+        s->gpu = std::make_unique<runtime::CudaExecutor>(s->graph, memory::plan_memory(s->graph, batch));
+        return *s;
+      }
+#endif
       s->exec = std::make_unique<runtime::CpuExecutor>(s->graph, memory::plan_memory(s->graph, batch), *pool,
                                                        options.precision == Precision::FP16);
     }
@@ -64,7 +83,11 @@ struct Engine::Impl {
     r.arena_bytes = p.arena * es;
     r.lower_bound_bytes = p.lower_bound * es;
     r.naive_bytes = p.naive * es;
-    r.weights_bytes = g.parameter_count() * es;
+    if (es == 2) {  // exactly what the CUDA backend allocates (FP16 weights in kernel layout, FP32 bias)
+      for (const auto& w : g.conv_weights) r.weights_bytes += kernels::cuda::device_weight_bytes(w.kh, w.kw, w.cin, w.cout, w.groups);
+    } else {
+      r.weights_bytes = g.parameter_count() * es;
+    }
     r.workspace_bytes = 0;  // CPU kernels keep their scratch (an attention row, a conv tile) per thread
     for (size_t i = 0; i < g.buffers.size(); ++i) {
       const auto& b = g.buffers[i];
@@ -81,20 +104,44 @@ struct Engine::Impl {
     for (const Image* im : images) lbs.push_back(runtime::letterbox_params(im->width, im->height, imgsz, imgsz, rect, graph::kMaxStride));
     const int h = lbs[0].out_h(), w = lbs[0].out_w();
     Session& s = session(h, w, static_cast<int>(images.size()));
-    const auto input = s.exec->view(s.graph.whole(s.graph.input));
-    for (size_t i = 0; i < images.size(); ++i) {
-      runtime::to_input(runtime::letterbox_u8(*images[i], lbs[i]), input, static_cast<int>(i), s.exec->round_fp16());
-    }
-    const auto t1 = Clock::now();
-    s.exec->run();
-    const auto t2 = Clock::now();
-    const auto head = s.exec->view(s.graph.whole(s.graph.head.output));
     const runtime::SelectOptions sel{options.conf, options.iou, options.max_det};
     std::vector<std::vector<Detection>> out(images.size());
+    std::vector<float> head_rows;  // GPU: the FP16 head output as floats
+    const float* head_data = nullptr;
+    std::int64_t image_stride = 0, row_stride = 0;
+    Clock::time_point t1, t2;
+#ifdef Y26_WITH_CUDA
+    if (s.gpu) {
+      kernels::cuda::half_bits* in = s.gpu->host_input();
+      const std::int64_t per_image = static_cast<std::int64_t>(h) * w * 3;
+      for (size_t i = 0; i < images.size(); ++i) {
+        const auto lb = runtime::letterbox_u8(*images[i], lbs[i]);
+        for (std::int64_t j = 0; j < per_image; ++j) in[static_cast<std::int64_t>(i) * per_image + j] = float_to_half(static_cast<float>(lb[static_cast<size_t>(j)]) / 255.0f);
+      }
+      t1 = Clock::now();
+      s.gpu->run();
+      t2 = Clock::now();
+      head_rows.resize(static_cast<size_t>(s.gpu->head_elements()));
+      for (size_t j = 0; j < head_rows.size(); ++j) head_rows[j] = half_to_float(s.gpu->host_head()[j]);
+      const auto& hb = s.graph.buffers[static_cast<size_t>(s.graph.head.output)];
+      head_data = head_rows.data(), image_stride = hb.elements(), row_stride = hb.c;
+    }
+#endif
+    if (s.exec) {
+      const auto input = s.exec->view(s.graph.whole(s.graph.input));
+      for (size_t i = 0; i < images.size(); ++i) {
+        runtime::to_input(runtime::letterbox_u8(*images[i], lbs[i]), input, static_cast<int>(i), s.exec->round_fp16());
+      }
+      t1 = Clock::now();
+      s.exec->run();
+      t2 = Clock::now();
+      const auto head = s.exec->view(s.graph.whole(s.graph.head.output));
+      head_data = head.data, image_stride = head.image_stride, row_stride = head.pixel_stride;
+    }
     for (size_t i = 0; i < images.size(); ++i) {
-      const float* rows = head.data + static_cast<std::int64_t>(i) * head.image_stride;
-      const auto raw = s.graph.head.end2end ? runtime::select_end2end(rows, head.pixel_stride, s.graph.head, sel)
-                                            : runtime::select_nms(rows, head.pixel_stride, s.graph.head, sel);
+      const float* rows = head_data + static_cast<std::int64_t>(i) * image_stride;
+      const auto raw = s.graph.head.end2end ? runtime::select_end2end(rows, row_stride, s.graph.head, sel)
+                                            : runtime::select_nms(rows, row_stride, s.graph.head, sel);
       for (const auto& r : raw) {
         float box[4] = {r.box[0], r.box[1], r.box[2], r.box[3]};
         runtime::scale_box_to_original(box, h, w, images[i]->height, images[i]->width);
@@ -122,15 +169,37 @@ Engine Engine::load(const std::string& model_path, const Options& options) {
   impl->options = options;
   impl->options.imgsz = round_up_to_stride(options.imgsz);
   const std::string& dev = options.device;
-  if (dev == "auto") {
-    const runtime::CudaStatus cuda = runtime::probe_cuda();
-    impl->device_note = cuda.usable ? "using the CPU: y26's CUDA backend is not built yet (GPU " + cuda.name + " found)"
-                                    : "using the CPU: " + cuda.reason;
-  } else if (dev.rfind("cuda", 0) == 0) {
-    throw Error("--device " + dev + ": y26's CUDA backend is not available yet; use --device cpu");
-  } else if (dev != "cpu") {
-    throw Error("--device " + dev + ": expected auto, cpu, cuda or cuda:N");
+  const bool want_cuda = dev.rfind("cuda", 0) == 0;
+  if (dev != "auto" && dev != "cpu" && !want_cuda) throw Error("--device " + dev + ": expected auto, cpu, cuda or cuda:N");
+#ifdef Y26_WITH_CUDA
+  if (dev == "auto" || want_cuda) {
+    std::string why;
+    if (want_cuda && dev.size() > 5) {
+      if (dev[4] != ':') throw Error("--device " + dev + ": expected cuda or cuda:N");
+      try {
+        impl->cuda_device = std::stoi(dev.substr(5));
+      } catch (const std::exception&) {
+        throw Error("--device " + dev + ": expected cuda or cuda:N");
+      }
+    }
+    if (kernels::cuda::device_available(&why) && cudaSetDevice(impl->cuda_device) == cudaSuccess) {
+      cudaDeviceProp prop{};
+      cudaGetDeviceProperties(&prop, impl->cuda_device);
+      impl->cuda = true;
+      impl->cuda_name = prop.name;
+      if (dev == "auto") impl->device_note = "using cuda:" + std::to_string(impl->cuda_device) + " (" + impl->cuda_name + ")";
+    } else if (want_cuda) {
+      throw Error("--device " + dev + ": " + (why.empty() ? "no such CUDA device" : why));
+    } else {
+      impl->device_note = "using the CPU: " + why;
+    }
   }
+#else
+  if (want_cuda) throw Error("--device " + dev + ": this build of y26 has no CUDA backend (configured without nvcc or with Y26_CUDA=OFF)");
+  if (dev == "auto") impl->device_note = "using the CPU: this build of y26 has no CUDA backend";
+#endif
+  if (impl->cuda && options.precision == Precision::FP32) throw Error("--precision fp32: the CUDA backend runs FP16 (use fp16 or auto)");
+  if (impl->options.precision == Precision::Auto) impl->options.precision = impl->cuda ? Precision::FP16 : Precision::FP32;
   impl->weights = load_weights(model_path);
   impl->build(impl->options.imgsz, impl->options.imgsz);  // validates the whole model now, not at first detect
   const int nc = impl->weights.meta.nc;
@@ -172,7 +241,26 @@ std::vector<Detection> Engine::detect(const Image& image) { return impl_->run({&
 
 const std::vector<std::string>& Engine::class_names() const { return impl_->names; }
 const Options& Engine::options() const { return impl_->options; }
-std::string Engine::device() const { return "cpu (" + std::to_string(impl_->pool->size()) + " threads)"; }
+std::string Engine::device() const {
+  if (impl_->cuda) return "cuda:" + std::to_string(impl_->cuda_device) + " (" + impl_->cuda_name + ")";
+  return "cpu (" + std::to_string(impl_->pool->size()) + " threads)";
+}
+
+std::int64_t Engine::device_memory_used() const {
+#ifdef Y26_WITH_CUDA
+  std::size_t free = 0, total = 0;
+  if (impl_->cuda && cudaMemGetInfo(&free, &total) == cudaSuccess) return static_cast<std::int64_t>(total - free);
+#endif
+  return 0;
+}
+
+std::int64_t Engine::device_bytes() const {
+  std::int64_t n = 0;
+#ifdef Y26_WITH_CUDA
+  for (const auto& [key, s] : impl_->sessions) n += s->gpu ? s->gpu->device_bytes() : 0;
+#endif
+  return n;
+}
 std::string Engine::device_note() const { return impl_->device_note; }
 Timing Engine::last_timing() const { return impl_->timing; }
 

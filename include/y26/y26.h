@@ -71,7 +71,8 @@ struct Detection {
   float x1 = 0, y1 = 0, x2 = 0, y2 = 0;
 };
 
-enum class Precision { FP32, FP16 };  // FP16: activations stored as half (the CPU rounds to mirror the GPU)
+// Auto: FP32 on the CPU, FP16 on the GPU. FP16 on the CPU stores activations rounded to half, as the GPU does.
+enum class Precision { Auto, FP32, FP16 };
 enum class LetterboxMode { Auto, Square, Rect };
 
 struct Options {
@@ -81,7 +82,7 @@ struct Options {
   int max_det = 300;       // detections per image at most
   bool nms = false;        // false: YOLO26's NMS-free one-to-one head (top-k); true: one-to-many head + NMS
   std::string device = "auto";  // "auto", "cpu", "cuda" or "cuda:N"
-  Precision precision = Precision::FP32;
+  Precision precision = Precision::Auto;
   // Auto, as Ultralytics: minimal padding ("rect") when every image of a call has the same size, else imgsz x imgsz.
   LetterboxMode letterbox = LetterboxMode::Auto;
   int threads = 0;         // CPU threads; 0: one per hardware thread
@@ -146,7 +147,11 @@ class Engine {
 
   const std::vector<std::string>& class_names() const;
   const Options& options() const;
-  std::string device() const;       // where it runs, e.g. "cpu (2 threads)"
+  std::string device() const;       // where it runs, e.g. "cpu (2 threads)" or "cuda:0 (NVIDIA H100 80GB HBM3)"
+  // Device bytes the engine holds (weights + arenas), counted at each allocation; 0 on the CPU.
+  std::int64_t device_bytes() const;
+  // Device memory in use on the engine's GPU as the driver reports it (all processes); 0 on the CPU.
+  std::int64_t device_memory_used() const;
   std::string device_note() const;  // why that device was chosen, "" when it was asked for
   Timing last_timing() const;
 

@@ -26,6 +26,15 @@ struct DeviceConvWeights {
 inline constexpr int kConvK = 32;  // the implicit GEMM's K step: dense weight rows are padded to it
 inline int conv_k_padded(int kh, int kw, int cin) { return (kh * kw * cin + kConvK - 1) / kConvK * kConvK; }
 
+// Device bytes one convolution's weights occupy as the CUDA backend stores them (FP16 weights and
+// FP32 bias, each 256-byte aligned): the planner reports exactly what the engine will allocate.
+inline std::int64_t align_device(std::int64_t v) { return (v + 255) / 256 * 256; }
+inline std::int64_t device_weight_bytes(int kh, int kw, int cin, int cout, int groups) {
+  const std::int64_t w = groups > 1 ? static_cast<std::int64_t>(kh) * kw * cout * 2
+                                    : static_cast<std::int64_t>(cout) * conv_k_padded(kh, kw, cin) * 2;
+  return align_device(w) + align_device(static_cast<std::int64_t>(cout) * 4);
+}
+
 // out = act(conv(in) + bias) [+ residual], dense on tensor cores (implicit GEMM) or depthwise.
 void conv2d(const View<const half_bits>& in, const View<half_bits>& out, const DeviceConvWeights& w,
             const ConvParams& p, const View<const half_bits>* residual, void* stream);

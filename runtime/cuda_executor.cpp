@@ -1,0 +1,134 @@
+#include "runtime/cuda_executor.h"
+
+#include <cuda_runtime_api.h>
+#include <nvtx3/nvToolsExt.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "kernels/cuda/weight_pack.h"
+#include "y26/y26.h"
+
+namespace y26::runtime {
+namespace {
+
+namespace kc = kernels::cuda;
+
+void check(cudaError_t e, const char* what) {
+  if (e != cudaSuccess) throw Error(std::string("CUDA: ") + what + ": " + cudaGetErrorString(e));
+}
+
+std::size_t align256(std::size_t v) { return static_cast<std::size_t>(kc::align_device(static_cast<std::int64_t>(v))); }
+
+// An NVTX range for the lifetime of a scope (shows up in Nsight Systems; free when no tool listens).
+struct NvtxRange {
+  explicit NvtxRange(const char* name) { nvtxRangePushA(name); }
+  ~NvtxRange() { nvtxRangePop(); }
+};
+
+}  // namespace
+
+CudaExecutor::CudaExecutor(const graph::Graph& g, memory::Plan plan) : g_(g), plan_(std::move(plan)) {
+  NvtxRange range("y26 upload weights");
+  // All convolution weights (FP16, kernel layout) and biases (FP32) in one allocation.
+  std::vector<std::vector<kc::half_bits>> packed;
+  std::size_t total = 0;
+  for (const auto& cw : g.conv_weights) {
+    packed.push_back(kc::pack_conv_weights(cw.view()));
+    total += static_cast<std::size_t>(kc::device_weight_bytes(cw.kh, cw.kw, cw.cin, cw.cout, cw.groups));
+  }
+  weights_ = kc::DeviceBuffer(total);
+  std::size_t offset = 0;
+  for (size_t i = 0; i < g.conv_weights.size(); ++i) {
+    const auto& cw = g.conv_weights[i];
+    weights_.upload(packed[i].data(), packed[i].size() * 2, offset);
+    const auto* w = reinterpret_cast<const kc::half_bits*>(weights_.as<char>() + offset);
+    offset += align256(packed[i].size() * 2);
+    weights_.upload(cw.bias.data(), cw.bias.size() * 4, offset);
+    const auto* b = reinterpret_cast<const float*>(weights_.as<char>() + offset);
+    offset += align256(cw.bias.size() * 4);
+    conv_.push_back({w, b, cw.cin, cw.cout, cw.kh, cw.kw, cw.groups, cw.groups > 1 ? 0 : kc::conv_k_padded(cw.kh, cw.kw, cw.cin)});
+  }
+  arena_ = kc::DeviceBuffer(static_cast<std::size_t>(plan_.arena) * 2);
+  arena_.fill(0xFF);  // FP16 NaN: a read of anything never written shows up in the outputs
+  in_elems_ = static_cast<std::int64_t>(plan_.batch) * g.buffers[static_cast<size_t>(g.input)].elements();
+  head_elems_ = static_cast<std::int64_t>(plan_.batch) * g.buffers[static_cast<size_t>(g.head.output)].elements();
+  check(cudaMallocHost(reinterpret_cast<void**>(&host_in_), static_cast<size_t>(in_elems_) * 2), "cudaMallocHost");
+  check(cudaMallocHost(reinterpret_cast<void**>(&host_head_), static_cast<size_t>(head_elems_) * 2), "cudaMallocHost");
+  cudaStream_t s = nullptr;
+  check(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreate");
+  stream_ = s;
+}
+
+CudaExecutor::~CudaExecutor() {
+  if (graph_exec_) cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(graph_exec_));
+  if (stream_) cudaStreamDestroy(static_cast<cudaStream_t>(stream_));
+  if (host_in_) cudaFreeHost(host_in_);
+  if (host_head_) cudaFreeHost(host_head_);
+}
+
+kernels::View<kc::half_bits> CudaExecutor::view(const graph::Slice& s) const {
+  const graph::Buffer& b = g_.buffers.at(static_cast<size_t>(s.buffer));
+  const memory::BufferPlan& bp = plan_.buffers.at(static_cast<size_t>(s.buffer));
+  kc::half_bits* data = arena_.as<kc::half_bits>() + bp.offset + static_cast<std::int64_t>(s.pixel0) * b.c + s.c0;
+  return {data, plan_.batch, s.h, s.w, s.c, b.c, b.elements()};
+}
+
+void CudaExecutor::launch_nodes() {
+  for (const graph::Node& n : g_.nodes) {
+    NvtxRange layer(n.name.c_str());  // recorded at capture, and on every run when graphs are off
+    const auto out = view(n.output);
+    switch (n.kind) {
+      case graph::OpKind::Conv: {
+        const auto res = n.residual ? view(*n.residual).as_const() : kernels::View<const kc::half_bits>{};
+        kc::conv2d(view(n.inputs[0]).as_const(), out, conv_[static_cast<size_t>(n.weights)], n.conv, n.residual ? &res : nullptr, stream_);
+        break;
+      }
+      case graph::OpKind::MaxPool: kc::max_pool2d(view(n.inputs[0]).as_const(), out, n.pool, stream_); break;
+      case graph::OpKind::Upsample: kc::upsample_nearest2x(view(n.inputs[0]).as_const(), out, stream_); break;
+      case graph::OpKind::Attention:
+        kc::attention(view(n.inputs[0]).as_const(), view(n.inputs[1]).as_const(), view(n.inputs[2]).as_const(), out,
+                      n.attention, stream_);
+        break;
+    }
+  }
+}
+
+void CudaExecutor::run() {
+  NvtxRange range("y26 run");
+  const std::int64_t allocs_before = kc::device_allocations();
+  auto s = static_cast<cudaStream_t>(stream_);
+  const auto in = view(g_.whole(g_.input));
+  check(cudaMemcpyAsync(in.data, host_in_, static_cast<size_t>(in_elems_) * 2, cudaMemcpyHostToDevice, s), "upload input");
+  static const bool graphs = [] {
+    const char* e = std::getenv("Y26_CUDA_GRAPHS");  // 0: launch every kernel each run (per-layer NVTX ranges in Nsight)
+    return e == nullptr || std::strcmp(e, "0") != 0;
+  }();
+  if (!graphs) {
+    launch_nodes();
+  } else if (graph_exec_ == nullptr) {
+    // The node sequence never changes for this shape and batch: capture it once, replay it after.
+    cudaGraph_t graph = nullptr;
+    check(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
+    try {
+      launch_nodes();
+    } catch (...) {
+      cudaStreamEndCapture(s, &graph);
+      if (graph) cudaGraphDestroy(graph);
+      throw;
+    }
+    check(cudaStreamEndCapture(s, &graph), "cudaStreamEndCapture");
+    cudaGraphExec_t exec = nullptr;
+    const cudaError_t e = cudaGraphInstantiate(&exec, graph, 0);
+    cudaGraphDestroy(graph);
+    check(e, "cudaGraphInstantiate");
+    graph_exec_ = exec;
+  }
+  if (graphs) check(cudaGraphLaunch(static_cast<cudaGraphExec_t>(graph_exec_), s), "cudaGraphLaunch");
+  const auto head = view(g_.whole(g_.head.output));
+  check(cudaMemcpyAsync(host_head_, head.data, static_cast<size_t>(head_elems_) * 2, cudaMemcpyDeviceToHost, s), "download head");
+  check(cudaStreamSynchronize(s), "y26 run");
+  allocs_in_run_ = kc::device_allocations() - allocs_before;
+}
+
+}  // namespace y26::runtime
