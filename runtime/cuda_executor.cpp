@@ -51,9 +51,7 @@ CudaExecutor::CudaExecutor(const graph::Graph& g, memory::Plan plan) : g_(g), pl
   }
   arena_ = kc::DeviceBuffer(static_cast<std::size_t>(plan_.arena) * 2);
   arena_.fill(0xFF);  // FP16 NaN: a read of anything never written shows up in the outputs
-  in_elems_ = static_cast<std::int64_t>(plan_.batch) * g.buffers[static_cast<size_t>(g.input)].elements();
   head_elems_ = static_cast<std::int64_t>(plan_.batch) * g.buffers[static_cast<size_t>(g.head.output)].elements();
-  check(cudaMallocHost(reinterpret_cast<void**>(&host_in_), static_cast<size_t>(in_elems_) * 2), "cudaMallocHost");
   check(cudaMallocHost(reinterpret_cast<void**>(&host_head_), static_cast<size_t>(head_elems_) * 2), "cudaMallocHost");
   cudaStream_t s = nullptr;
   check(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreate");
@@ -63,7 +61,7 @@ CudaExecutor::CudaExecutor(const graph::Graph& g, memory::Plan plan) : g_(g), pl
 CudaExecutor::~CudaExecutor() {
   if (graph_exec_) cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(graph_exec_));
   if (stream_) cudaStreamDestroy(static_cast<cudaStream_t>(stream_));
-  if (host_in_) cudaFreeHost(host_in_);
+  if (host_pixels_) cudaFreeHost(host_pixels_);
   if (host_head_) cudaFreeHost(host_head_);
 }
 
@@ -94,12 +92,36 @@ void CudaExecutor::launch_nodes() {
   }
 }
 
-void CudaExecutor::run() {
+void CudaExecutor::run(const std::vector<const Image*>& images, const std::vector<Letterbox>& boxes) {
   NvtxRange range("y26 run");
   const std::int64_t allocs_before = kc::device_allocations();
   auto s = static_cast<cudaStream_t>(stream_);
-  const auto in = view(g_.whole(g_.input));
-  check(cudaMemcpyAsync(in.data, host_in_, static_cast<size_t>(in_elems_) * 2, cudaMemcpyHostToDevice, s), "upload input");
+  {
+    NvtxRange pre("y26 preprocess");
+    std::size_t total = 0;
+    for (const Image* im : images) total += im->rgb.size();
+    if (total > host_pixels_size_) {  // grow (rarely): the previous run has finished, nothing uses them
+      if (host_pixels_) cudaFreeHost(host_pixels_);
+      host_pixels_ = nullptr;
+      check(cudaMallocHost(reinterpret_cast<void**>(&host_pixels_), total), "cudaMallocHost");
+      host_pixels_size_ = total;
+      staging_ = kc::DeviceBuffer(total);
+    }
+    std::size_t offset = 0;
+    std::vector<std::size_t> offsets;
+    for (const Image* im : images) {
+      std::memcpy(host_pixels_ + offset, im->rgb.data(), im->rgb.size());
+      offsets.push_back(offset);
+      offset += im->rgb.size();
+    }
+    check(cudaMemcpyAsync(staging_.get(), host_pixels_, total, cudaMemcpyHostToDevice, s), "upload images");
+    const auto in = view(g_.whole(g_.input));
+    for (size_t i = 0; i < images.size(); ++i) {
+      const Letterbox& lb = boxes[i];
+      kc::letterbox_to_input(staging_.as<std::uint8_t>() + offsets[i], {lb.src_w, lb.src_h, lb.unpad_w, lb.unpad_h, lb.top, lb.left},
+                             in, static_cast<int>(i), stream_);
+    }
+  }
   static const bool graphs = [] {
     const char* e = std::getenv("Y26_CUDA_GRAPHS");  // 0: launch every kernel each run (per-layer NVTX ranges in Nsight)
     return e == nullptr || std::strcmp(e, "0") != 0;

@@ -12,6 +12,7 @@
 #include "kernels/cuda/cuda_ops.h"
 #include "kernels/cuda/device_memory.h"
 #include "memory/planner.h"
+#include "runtime/letterbox.h"
 
 namespace y26::runtime {
 
@@ -26,14 +27,14 @@ class CudaExecutor {
   const memory::Plan& plan() const { return plan_; }
   kernels::View<kernels::cuda::half_bits> view(const graph::Slice& s) const;
 
-  // Host staging (pinned): the input buffer (batch x h x w x 3 FP16) and the head output.
-  kernels::cuda::half_bits* host_input() { return host_in_; }
+  // The head output of the last run() (pinned host memory, FP16).
   const kernels::cuda::half_bits* host_head() const { return host_head_; }
-  std::int64_t input_elements() const { return in_elems_; }
   std::int64_t head_elements() const { return head_elems_; }
 
-  // Upload the staged input, replay the graph, download the head; returns when the head is on the host.
-  void run();
+  // One run: the images' 8-bit RGB pixels go to the device through pinned staging, are
+  // letterboxed there into the input buffer, the graph is replayed and the head comes back.
+  // The staging buffers grow only when a call brings more pixels than any before.
+  void run(const std::vector<const Image*>& images, const std::vector<Letterbox>& boxes);
   // Device bytes this executor holds (weights + arena), counted at allocation.
   std::int64_t device_bytes() const { return weights_.size() + arena_.size(); }
   // cudaMalloc calls made by the last run() (always 0: asserted by the [cuda] tests).
@@ -44,13 +45,14 @@ class CudaExecutor {
 
   const graph::Graph& g_;
   memory::Plan plan_;
-  kernels::cuda::DeviceBuffer weights_, arena_;
+  kernels::cuda::DeviceBuffer weights_, arena_, staging_;
   std::vector<kernels::cuda::DeviceConvWeights> conv_;
   void* stream_ = nullptr;      // cudaStream_t
   void* graph_exec_ = nullptr;  // cudaGraphExec_t, captured on the first run
-  kernels::cuda::half_bits* host_in_ = nullptr;
+  std::uint8_t* host_pixels_ = nullptr;  // pinned, host_pixels_size_ bytes
+  std::size_t host_pixels_size_ = 0;
   kernels::cuda::half_bits* host_head_ = nullptr;
-  std::int64_t in_elems_ = 0, head_elems_ = 0, allocs_in_run_ = 0;
+  std::int64_t head_elems_ = 0, allocs_in_run_ = 0;
 };
 
 }  // namespace y26::runtime

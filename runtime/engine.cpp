@@ -112,14 +112,8 @@ struct Engine::Impl {
     Clock::time_point t1, t2;
 #ifdef Y26_WITH_CUDA
     if (s.gpu) {
-      kernels::cuda::half_bits* in = s.gpu->host_input();
-      const std::int64_t per_image = static_cast<std::int64_t>(h) * w * 3;
-      for (size_t i = 0; i < images.size(); ++i) {
-        const auto lb = runtime::letterbox_u8(*images[i], lbs[i]);
-        for (std::int64_t j = 0; j < per_image; ++j) in[static_cast<std::int64_t>(i) * per_image + j] = float_to_half(static_cast<float>(lb[static_cast<size_t>(j)]) / 255.0f);
-      }
-      t1 = Clock::now();
-      s.gpu->run();
+      t1 = Clock::now();  // pre-processing runs on the GPU, inside run()
+      s.gpu->run(images, lbs);
       t2 = Clock::now();
       head_rows.resize(static_cast<size_t>(s.gpu->head_elements()));
       for (size_t j = 0; j < head_rows.size(); ++j) head_rows[j] = half_to_float(s.gpu->host_head()[j]);

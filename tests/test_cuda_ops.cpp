@@ -20,6 +20,7 @@
 #include "kernels/cuda/cuda_ops.h"
 #include "kernels/cuda/device_memory.h"
 #include "kernels/cuda/weight_pack.h"
+#include "runtime/letterbox.h"
 
 using namespace y26;
 using namespace y26::kernels;
@@ -199,5 +200,42 @@ TEST_CASE("CUDA attention matches the CPU twin", "[cuda]") {
     cuda::attention(gslice(0, qc), gslice(qc, qc), gslice(2 * qc, vc), out.gpu_out_view(dout), p, nullptr);
     cuda::synchronize();
     compare(out, dout, false, "attention " + std::to_string(tc.h * tc.w) + " tokens");
+  }
+}
+
+TEST_CASE("CUDA letterbox is bit-exact with the CPU pre-processing", "[cuda]") {
+  if (!gpu_or_skip()) return;
+  std::mt19937 rng(11);
+  struct Case { int w, h, imgsz; bool rect; };
+  // downscale with odd sizes, exact fit (no resize), upscale, thin, square padding
+  for (const Case tc : {Case{100, 73, 64, true}, Case{640, 456, 640, true}, Case{37, 29, 320, true}, Case{5, 300, 128, false},
+                        Case{1001, 333, 640, false}}) {
+    Image img;
+    img.width = tc.w;
+    img.height = tc.h;
+    img.rgb.resize(static_cast<size_t>(tc.w) * tc.h * 3);
+    std::uniform_int_distribution<int> px(0, 255);
+    for (auto& v : img.rgb) v = static_cast<std::uint8_t>(px(rng));
+    const auto lb = runtime::letterbox_params(tc.w, tc.h, tc.imgsz, tc.imgsz, tc.rect, 32);
+    const auto cpu_u8 = runtime::letterbox_u8(img, lb);
+    const int oh = lb.out_h(), ow = lb.out_w();
+    constexpr int kBatch = 2, kImage = 1;  // write the second image of a batch
+    DeviceBuffer src(img.rgb.size()), dst(static_cast<size_t>(kBatch) * oh * ow * 3 * 2);
+    src.upload(img.rgb.data(), img.rgb.size());
+    dst.fill(0xFF);
+    const View<cuda::half_bits> view{dst.as<cuda::half_bits>(), kBatch, oh, ow, 3, 3, static_cast<std::int64_t>(oh) * ow * 3};
+    cuda::letterbox_to_input(src.as<std::uint8_t>(), {tc.w, tc.h, lb.unpad_w, lb.unpad_h, lb.top, lb.left}, view, kImage, nullptr);
+    cuda::synchronize();
+    std::vector<cuda::half_bits> got(static_cast<size_t>(kBatch) * oh * ow * 3);
+    dst.download(got.data(), got.size() * 2);
+    size_t bad = 0, untouched = 0;
+    const size_t per_image = static_cast<size_t>(oh) * ow * 3;
+    for (size_t i = 0; i < per_image; ++i) {
+      bad += got[per_image * kImage + i] != float_to_half(static_cast<float>(cpu_u8[i]) / 255.0f);
+      untouched += got[i] == 0xFFFF;  // image 0 must stay poisoned
+    }
+    INFO(tc.w << "x" << tc.h << " -> " << ow << "x" << oh);
+    CHECK(bad == 0);
+    CHECK(untouched == per_image);
   }
 }

@@ -47,3 +47,18 @@ void attention(const View<const half_bits>& q, const View<const half_bits>& k, c
                const View<half_bits>& out, const AttentionParams& p, void* stream);
 
 }  // namespace y26::kernels::cuda
+
+namespace y26::kernels::cuda {
+
+// Ultralytics' letterbox for one image on the GPU: the source (8-bit RGB, device memory) is resized to
+// unpad_w x unpad_h with OpenCV's 8-bit INTER_LINEAR arithmetic (bit-exact with runtime/letterbox.cpp),
+// placed at (left, top), padded with 114, divided by 255 and stored as FP16 into `out` (h x w x 3).
+struct LetterboxGeometry {
+  int src_w = 0, src_h = 0;
+  int unpad_w = 0, unpad_h = 0;
+  int top = 0, left = 0;
+};
+void letterbox_to_input(const std::uint8_t* src, const LetterboxGeometry& g, const View<half_bits>& out, int image,
+                        void* stream);
+
+}  // namespace y26::kernels::cuda

@@ -1,0 +1,73 @@
+// Pre-processing on the GPU: letterbox (resize + pad 114) -> x / 255 -> FP16,
+// one thread per output pixel. The resize reproduces OpenCV's 8-bit INTER_LINEAR
+// exactly as runtime/letterbox.cpp does (its CPU twin): 11-bit fixed-point
+// coefficients computed in the same float steps, the x position clamped, the y
+// rows clamped, and OpenCV's SIMD rounding in the vertical pass.
+#include "kernels/cuda/check.cuh"
+#include "kernels/cuda/cuda_ops.h"
+
+namespace y26::kernels::cuda {
+namespace {
+
+struct Tap {
+  int i0, i1, a0, a1;
+};
+
+__device__ Tap tap(int d, int ssize, int dsize, bool clamp_position) {
+  const double scale = 1.0 / (static_cast<double>(dsize) / ssize);
+  // explicit _rn operations: no fused multiply-add, so the position rounds exactly as on the CPU
+  float f = static_cast<float>(__dadd_rn(__dmul_rn(d + 0.5, scale), -0.5));
+  int s = static_cast<int>(floorf(f));
+  f -= static_cast<float>(s);
+  if (clamp_position) {
+    if (s < 0) f = 0.0f, s = 0;
+    if (s >= ssize - 1) f = 0.0f, s = ssize - 1;
+  }
+  Tap t;
+  t.i0 = min(max(s, 0), ssize - 1);
+  t.i1 = min(max(s + 1, 0), ssize - 1);
+  t.a0 = __float2int_rn(__fmul_rn(1.0f - f, 2048.0f));
+  t.a1 = __float2int_rn(__fmul_rn(f, 2048.0f));
+  return t;
+}
+
+__global__ void __launch_bounds__(256) letterbox_kernel(const unsigned char* src, LetterboxGeometry g, unsigned short* out,
+                                                        long long px, int out_h, int out_w) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= out_h * out_w) return;
+  const int y = i / out_w, x = i % out_w;
+  unsigned short* o = out + static_cast<long long>(i) * px;
+  const int dy = y - g.top, dx = x - g.left;
+  if (dy < 0 || dy >= g.unpad_h || dx < 0 || dx >= g.unpad_w) {
+    const unsigned short pad = to_half_bits(__fdiv_rn(114.0f, 255.0f));
+    o[0] = o[1] = o[2] = pad;
+    return;
+  }
+  if (g.unpad_w == g.src_w && g.unpad_h == g.src_h) {  // no resize: Ultralytics skips cv2.resize
+    const unsigned char* s = src + (static_cast<long long>(dy) * g.src_w + dx) * 3;
+    for (int c = 0; c < 3; ++c) o[c] = to_half_bits(__fdiv_rn(static_cast<float>(s[c]), 255.0f));
+    return;
+  }
+  const Tap tx = tap(dx, g.src_w, g.unpad_w, true), ty = tap(dy, g.src_h, g.unpad_h, false);
+  const unsigned char* r0 = src + static_cast<long long>(ty.i0) * g.src_w * 3;
+  const unsigned char* r1 = src + static_cast<long long>(ty.i1) * g.src_w * 3;
+  for (int c = 0; c < 3; ++c) {
+    const int h0 = r0[tx.i0 * 3 + c] * tx.a0 + r0[tx.i1 * 3 + c] * tx.a1;
+    const int h1 = r1[tx.i0 * 3 + c] * tx.a0 + r1[tx.i1 * 3 + c] * tx.a1;
+    const int v = (((ty.a0 * (h0 >> 4)) >> 16) + ((ty.a1 * (h1 >> 4)) >> 16) + 2) >> 2;
+    o[c] = to_half_bits(__fdiv_rn(static_cast<float>(min(max(v, 0), 255)), 255.0f));
+  }
+}
+
+}  // namespace
+
+void letterbox_to_input(const std::uint8_t* src, const LetterboxGeometry& g, const View<half_bits>& out, int image,
+                        void* stream) {
+  if (out.c != 3 || g.unpad_w + g.left > out.w || g.unpad_h + g.top > out.h) throw Error("CUDA letterbox: geometry does not fit the input view");
+  unsigned short* base = out.data + image * out.image_stride;
+  letterbox_kernel<<<blocks_for(static_cast<long long>(out.h) * out.w, 256), 256, 0, static_cast<cudaStream_t>(stream)>>>(
+      src, g, base, out.pixel_stride, out.h, out.w);
+  check_launch("letterbox_kernel");
+}
+
+}  // namespace y26::kernels::cuda
