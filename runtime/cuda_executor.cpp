@@ -28,7 +28,8 @@ struct NvtxRange {
 
 }  // namespace
 
-CudaExecutor::CudaExecutor(const graph::Graph& g, memory::Plan plan) : g_(g), plan_(std::move(plan)) {
+CudaExecutor::CudaExecutor(const graph::Graph& g, memory::Plan plan, int end2end_k)
+    : g_(g), plan_(std::move(plan)), k_(g.head.end2end ? end2end_k : 0) {
   NvtxRange range("y26 upload weights");
   // All convolution weights (FP16, kernel layout) and biases (FP32) in one allocation.
   std::vector<std::vector<kc::half_bits>> packed;
@@ -53,6 +54,12 @@ CudaExecutor::CudaExecutor(const graph::Graph& g, memory::Plan plan) : g_(g), pl
   arena_.fill(0xFF);  // FP16 NaN: a read of anything never written shows up in the outputs
   head_elems_ = static_cast<std::int64_t>(plan_.batch) * g.buffers[static_cast<size_t>(g.head.output)].elements();
   check(cudaMallocHost(reinterpret_cast<void**>(&host_head_), static_cast<size_t>(head_elems_) * 2), "cudaMallocHost");
+  if (k_ > 0) {
+    // workspace: the selection's scratch, then the batch x k x 6 selected rows
+    const std::int64_t scratch = kc::end2end_workspace_bytes(plan_.batch, g.head.anchors(), g.head.nc, k_);
+    workspace_ = kc::DeviceBuffer(static_cast<size_t>(scratch + kc::align_device(static_cast<std::int64_t>(plan_.batch) * k_ * 6 * 4)));
+    check(cudaMallocHost(reinterpret_cast<void**>(&host_selected_), static_cast<size_t>(plan_.batch) * k_ * 6 * 4), "cudaMallocHost");
+  }
   cudaStream_t s = nullptr;
   check(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreate");
   stream_ = s;
@@ -63,6 +70,7 @@ CudaExecutor::~CudaExecutor() {
   if (stream_) cudaStreamDestroy(static_cast<cudaStream_t>(stream_));
   if (host_pixels_) cudaFreeHost(host_pixels_);
   if (host_head_) cudaFreeHost(host_head_);
+  if (host_selected_) cudaFreeHost(host_selected_);
 }
 
 kernels::View<kc::half_bits> CudaExecutor::view(const graph::Slice& s) const {
@@ -89,6 +97,19 @@ void CudaExecutor::launch_nodes() {
                       n.attention, stream_);
         break;
     }
+  }
+  if (k_ > 0) {
+    NvtxRange post("y26 postprocess (top-k)");
+    kc::HeadLevels lv;
+    lv.count = static_cast<int>(g_.head.levels.size());
+    for (int l = 0; l < lv.count && l < 4; ++l) {
+      lv.w[l] = g_.head.levels[static_cast<size_t>(l)].w;
+      lv.anchor_offset[l] = g_.head.levels[static_cast<size_t>(l)].anchor_offset;
+      lv.stride[l] = g_.head.levels[static_cast<size_t>(l)].stride;
+    }
+    const std::int64_t scratch = kc::end2end_workspace_bytes(plan_.batch, g_.head.anchors(), g_.head.nc, k_);
+    kc::select_end2end(view(g_.whole(g_.head.output)).data, plan_.batch, g_.head.anchors(), g_.head.nc, k_, lv,
+                       workspace_.get(), reinterpret_cast<float*>(workspace_.as<char>() + scratch), stream_);
   }
 }
 
@@ -147,8 +168,14 @@ void CudaExecutor::run(const std::vector<const Image*>& images, const std::vecto
     graph_exec_ = exec;
   }
   if (graphs) check(cudaGraphLaunch(static_cast<cudaGraphExec_t>(graph_exec_), s), "cudaGraphLaunch");
-  const auto head = view(g_.whole(g_.head.output));
-  check(cudaMemcpyAsync(host_head_, head.data, static_cast<size_t>(head_elems_) * 2, cudaMemcpyDeviceToHost, s), "download head");
+  if (k_ > 0) {
+    const std::int64_t scratch = kc::end2end_workspace_bytes(plan_.batch, g_.head.anchors(), g_.head.nc, k_);
+    check(cudaMemcpyAsync(host_selected_, workspace_.as<char>() + scratch, static_cast<size_t>(plan_.batch) * k_ * 6 * 4,
+                          cudaMemcpyDeviceToHost, s), "download detections");
+  } else {
+    const auto head = view(g_.whole(g_.head.output));
+    check(cudaMemcpyAsync(host_head_, head.data, static_cast<size_t>(head_elems_) * 2, cudaMemcpyDeviceToHost, s), "download head");
+  }
   check(cudaStreamSynchronize(s), "y26 run");
   allocs_in_run_ = kc::device_allocations() - allocs_before;
 }

@@ -18,7 +18,9 @@ namespace y26::runtime {
 
 class CudaExecutor {
  public:
-  CudaExecutor(const graph::Graph& g, memory::Plan plan);
+  // end2end_k > 0: the end-to-end head's top-k runs on the device too (k candidates per image),
+  // and run() brings back k decoded rows per image instead of the whole head.
+  CudaExecutor(const graph::Graph& g, memory::Plan plan, int end2end_k);
   ~CudaExecutor();
   CudaExecutor(const CudaExecutor&) = delete;
   CudaExecutor& operator=(const CudaExecutor&) = delete;
@@ -27,16 +29,21 @@ class CudaExecutor {
   const memory::Plan& plan() const { return plan_; }
   kernels::View<kernels::cuda::half_bits> view(const graph::Slice& s) const;
 
-  // The head output of the last run() (pinned host memory, FP16).
+  // The head output of the last run() (pinned host memory, FP16), when selection runs on the host.
   const kernels::cuda::half_bits* host_head() const { return host_head_; }
   std::int64_t head_elements() const { return head_elems_; }
+  // With device selection: batch x k rows of [x1, y1, x2, y2, score, class], best first (pinned).
+  const float* host_selected() const { return host_selected_; }
+  int end2end_k() const { return k_; }
 
   // One run: the images' 8-bit RGB pixels go to the device through pinned staging, are
   // letterboxed there into the input buffer, the graph is replayed and the head comes back.
   // The staging buffers grow only when a call brings more pixels than any before.
   void run(const std::vector<const Image*>& images, const std::vector<Letterbox>& boxes);
   // Device bytes this executor holds (weights + arena), counted at allocation.
-  std::int64_t device_bytes() const { return weights_.size() + arena_.size(); }
+  std::int64_t device_bytes() const {
+    return static_cast<std::int64_t>(weights_.size() + arena_.size() + workspace_.size());
+  }
   // cudaMalloc calls made by the last run() (always 0: asserted by the [cuda] tests).
   std::int64_t allocations_in_last_run() const { return allocs_in_run_; }
 
@@ -45,7 +52,9 @@ class CudaExecutor {
 
   const graph::Graph& g_;
   memory::Plan plan_;
-  kernels::cuda::DeviceBuffer weights_, arena_, staging_;
+  kernels::cuda::DeviceBuffer weights_, arena_, workspace_, staging_;
+  int k_ = 0;
+  float* host_selected_ = nullptr;
   std::vector<kernels::cuda::DeviceConvWeights> conv_;
   void* stream_ = nullptr;      // cudaStream_t
   void* graph_exec_ = nullptr;  // cudaGraphExec_t, captured on the first run

@@ -61,7 +61,7 @@ struct Engine::Impl {
       s->graph = build(h, w);
 #ifdef Y26_WITH_CUDA
       if (cuda) {
-        s->gpu = std::make_unique<runtime::CudaExecutor>(s->graph, memory::plan_memory(s->graph, batch));
+        s->gpu = std::make_unique<runtime::CudaExecutor>(s->graph, memory::plan_memory(s->graph, batch), device_top_k(s->graph));
         return *s;
       }
 #endif
@@ -69,6 +69,12 @@ struct Engine::Impl {
                                                        options.precision == Precision::FP16);
     }
     return *s;
+  }
+
+  // The end-to-end head's candidate count on the device (0: selection on the host).
+  int device_top_k(const graph::Graph& g) const {
+    const int k = std::min(std::max(options.max_det, 300), g.head.anchors());
+    return g.head.end2end && k <= kernels::cuda::kTopKMax ? k : 0;
   }
 
   MemoryReport report(const graph::Graph& g, int batch) const {
@@ -88,7 +94,12 @@ struct Engine::Impl {
     } else {
       r.weights_bytes = g.parameter_count() * es;
     }
-    r.workspace_bytes = 0;  // CPU kernels keep their scratch (an attention row, a conv tile) per thread
+    // The GPU's top-k scratch and selected rows; CPU kernels keep their scratch (an attention row,
+    // a conv tile) per thread.
+    if (const int k = es == 2 ? device_top_k(g) : 0; k > 0) {
+      r.workspace_bytes = kernels::cuda::end2end_workspace_bytes(batch, g.head.anchors(), g.head.nc, k) +
+                          kernels::cuda::align_device(static_cast<std::int64_t>(batch) * k * 6 * 4);
+    }
     for (size_t i = 0; i < g.buffers.size(); ++i) {
       const auto& b = g.buffers[i];
       const auto& bp = p.buffers[i];
@@ -115,6 +126,21 @@ struct Engine::Impl {
       t1 = Clock::now();  // pre-processing runs on the GPU, inside run()
       s.gpu->run(images, lbs);
       t2 = Clock::now();
+      if (const int k = s.gpu->end2end_k(); k > 0) {  // selected on the device: k rows per image
+        for (size_t i = 0; i < images.size(); ++i) {
+          const float* rows = s.gpu->host_selected() + static_cast<std::int64_t>(i) * k * 6;
+          for (int j = 0; j < k && static_cast<int>(out[i].size()) < options.max_det; ++j) {
+            const float* r = rows + j * 6;
+            if (!(r[4] > options.conf)) break;  // sorted: nothing after passes either
+            float box[4] = {r[0], r[1], r[2], r[3]};
+            runtime::scale_box_to_original(box, h, w, images[i]->height, images[i]->width);
+            out[i].push_back({static_cast<int>(r[5]), r[4], box[0], box[1], box[2], box[3]});
+          }
+        }
+        timing = {std::chrono::duration<double, std::milli>(t1 - t0).count(),
+                  std::chrono::duration<double, std::milli>(t2 - t1).count(), ms_since(t2)};
+        return out;
+      }
       head_rows.resize(static_cast<size_t>(s.gpu->head_elements()));
       for (size_t j = 0; j < head_rows.size(); ++j) head_rows[j] = half_to_float(s.gpu->host_head()[j]);
       const auto& hb = s.graph.buffers[static_cast<size_t>(s.graph.head.output)];

@@ -27,8 +27,9 @@ std::vector<AnchorPoint> anchor_points(const graph::Head& head) {
   return a;
 }
 
-// Indices of the k largest values, descending; equal values keep index order.
-std::vector<int> top_k(const std::vector<float>& v, int k) {
+}  // namespace
+
+std::vector<int> top_k_indices(const std::vector<float>& v, int k) {
   std::vector<int> idx(v.size());
   std::iota(idx.begin(), idx.end(), 0);
   k = std::min<int>(k, static_cast<int>(v.size()));
@@ -36,8 +37,6 @@ std::vector<int> top_k(const std::vector<float>& v, int k) {
   idx.resize(static_cast<size_t>(k));
   return idx;
 }
-
-}  // namespace
 
 std::vector<RawDetection> select_end2end(const float* rows, std::int64_t row_stride, const graph::Head& head,
                                          const SelectOptions& opt) {
@@ -49,7 +48,7 @@ std::vector<RawDetection> select_end2end(const float* rows, std::int64_t row_str
     const float* s = rows + a * row_stride + 4;
     best[static_cast<size_t>(a)] = sigmoid(*std::max_element(s, s + nc));  // sigmoid is monotonic
   }
-  const std::vector<int> top_anchors = top_k(best, k);
+  const std::vector<int> top_anchors = top_k_indices(best, k);
   std::vector<float> pairs(static_cast<size_t>(k) * nc);
   for (int i = 0; i < k; ++i) {
     const float* s = rows + top_anchors[static_cast<size_t>(i)] * row_stride + 4;
@@ -57,7 +56,7 @@ std::vector<RawDetection> select_end2end(const float* rows, std::int64_t row_str
   }
   const auto points = anchor_points(head);
   std::vector<RawDetection> out;
-  for (int p : top_k(pairs, k)) {
+  for (int p : top_k_indices(pairs, k)) {
     const float score = pairs[static_cast<size_t>(p)];
     if (!(score > opt.conf)) continue;
     if (static_cast<int>(out.size()) >= opt.max_det) break;

@@ -33,6 +33,9 @@ std::vector<RawDetection> select_end2end(const float* rows, std::int64_t row_str
 std::vector<RawDetection> select_nms(const float* rows, std::int64_t row_stride, const graph::Head& head,
                                      const SelectOptions& opt);
 
+// Indices of the k largest values, descending; equal values in ascending index order.
+std::vector<int> top_k_indices(const std::vector<float>& values, int k);
+
 // Greedy IoU suppression over boxes sorted by descending score: indices kept (torchvision.ops.nms).
 std::vector<int> nms_sorted(const std::vector<std::array<float, 4>>& boxes, float iou);
 

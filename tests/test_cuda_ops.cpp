@@ -21,6 +21,8 @@
 #include "kernels/cuda/device_memory.h"
 #include "kernels/cuda/weight_pack.h"
 #include "runtime/letterbox.h"
+#include "graph/ir.h"
+#include "runtime/postprocess.h"
 
 using namespace y26;
 using namespace y26::kernels;
@@ -237,5 +239,76 @@ TEST_CASE("CUDA letterbox is bit-exact with the CPU pre-processing", "[cuda]") {
     INFO(tc.w << "x" << tc.h << " -> " << ow << "x" << oh);
     CHECK(bad == 0);
     CHECK(untouched == per_image);
+  }
+}
+
+TEST_CASE("CUDA top-k selects and orders exactly as the CPU twin, ties included", "[cuda]") {
+  if (!gpu_or_skip()) return;
+  std::mt19937 rng(5);
+  for (auto [n, k, batch, levels] : {std::array{8400, 300, 3, 50}, std::array{1008, 1008, 1, 1000000}, std::array{37, 5, 2, 3},
+                                     std::array{24000, 2048, 1, 7}}) {
+    // few distinct levels force many ties; negative and positive values both
+    std::uniform_int_distribution<int> lv(0, levels - 1);
+    std::vector<float> keys(static_cast<size_t>(n) * batch);
+    for (auto& x : keys) x = static_cast<float>(lv(rng)) * 0.37f - static_cast<float>(levels) * 0.1f;
+    DeviceBuffer dk(keys.size() * 4), di(static_cast<size_t>(k) * batch * 4), dv(static_cast<size_t>(k) * batch * 4);
+    dk.upload(keys.data(), keys.size() * 4);
+    di.fill(0xFF);
+    cuda::top_k(dk.as<float>(), n, k, batch, di.as<int>(), dv.as<float>(), nullptr);
+    cuda::synchronize();
+    std::vector<int> idx(static_cast<size_t>(k) * batch);
+    std::vector<float> val(idx.size());
+    di.download(idx.data(), idx.size() * 4);
+    dv.download(val.data(), val.size() * 4);
+    for (int b = 0; b < batch; ++b) {
+      const std::vector<float> one(keys.begin() + static_cast<std::ptrdiff_t>(b) * n, keys.begin() + static_cast<std::ptrdiff_t>(b + 1) * n);
+      const auto want = runtime::top_k_indices(one, k);
+      INFO("n " << n << " k " << k << " image " << b);
+      CHECK(std::equal(want.begin(), want.end(), idx.begin() + static_cast<std::ptrdiff_t>(b) * k));
+      for (int j = 0; j < k; ++j) CHECK(val[static_cast<size_t>(b * k + j)] == one[static_cast<size_t>(want[static_cast<size_t>(j)])]);
+    }
+  }
+}
+
+TEST_CASE("CUDA end-to-end head selection matches the CPU twin", "[cuda]") {
+  if (!gpu_or_skip()) return;
+  std::mt19937 rng(9);
+  graph::Head head;
+  head.nc = 7;
+  head.levels = {{12, 16, 8.0f, 0}, {6, 8, 16.0f, 192}, {3, 4, 32.0f, 240}};
+  const int anchors = head.anchors(), no = 4 + head.nc, batch = 2, k = 300;
+  // logits within about +-8: sigmoid stays far enough from 1 that neighbouring FP16 logits keep distinct
+  // scores on both sides (expf on the GPU and the CPU may differ in the last bit)
+  std::normal_distribution<float> d(0.0f, 2.0f);
+  std::vector<cuda::half_bits> bits(static_cast<size_t>(batch) * anchors * no);
+  std::vector<float> rows(bits.size());
+  for (size_t i = 0; i < bits.size(); ++i) {
+    const bool box = static_cast<int>(i % static_cast<size_t>(no)) < 4;
+    bits[i] = float_to_half(box ? std::abs(d(rng)) : d(rng));
+    rows[i] = half_to_float(bits[i]);
+  }
+  cuda::HeadLevels lv;
+  lv.count = 3;
+  for (int l = 0; l < 3; ++l) lv.w[l] = head.levels[static_cast<size_t>(l)].w, lv.anchor_offset[l] = head.levels[static_cast<size_t>(l)].anchor_offset, lv.stride[l] = head.levels[static_cast<size_t>(l)].stride;
+  DeviceBuffer dh(bits.size() * 2), ws(static_cast<size_t>(cuda::end2end_workspace_bytes(batch, anchors, head.nc, k))),
+      out(static_cast<size_t>(batch) * k * 6 * 4);
+  dh.upload(bits.data(), bits.size() * 2);
+  out.fill(0xFF);
+  cuda::select_end2end(dh.as<cuda::half_bits>(), batch, anchors, head.nc, k, lv, ws.get(), out.as<float>(), nullptr);
+  cuda::synchronize();
+  std::vector<float> got(static_cast<size_t>(batch) * k * 6);
+  out.download(got.data(), got.size() * 4);
+  for (int b = 0; b < batch; ++b) {
+    const auto want = runtime::select_end2end(rows.data() + static_cast<std::ptrdiff_t>(b) * anchors * no, no, head, {0.0f, 0.7f, k});
+    REQUIRE(want.size() == static_cast<size_t>(k));
+    size_t bad = 0;
+    for (int j = 0; j < k; ++j) {
+      const float* g = &got[static_cast<size_t>((b * k + j) * 6)];
+      const auto& w = want[static_cast<size_t>(j)];
+      bool same = static_cast<int>(g[5]) == w.cls && std::abs(g[4] - w.score) <= 1e-6f;
+      for (int c = 0; c < 4; ++c) same = same && g[c] == w.box[c];
+      bad += !same;
+    }
+    CHECK(bad == 0);
   }
 }

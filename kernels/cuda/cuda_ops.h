@@ -62,3 +62,26 @@ void letterbox_to_input(const std::uint8_t* src, const LetterboxGeometry& g, con
                         void* stream);
 
 }  // namespace y26::kernels::cuda
+
+namespace y26::kernels::cuda {
+
+// Per image: the k largest of n float keys, descending, equal keys in ascending index order
+// (what runtime/postprocess.cpp's top_k does). One block per image: a 32-pass radix select of
+// the k-th key, an order-preserving compaction, then a bitonic sort of the k survivors.
+inline constexpr int kTopKMax = 2048;
+void top_k(const float* keys, std::int64_t n, int k, int batch, int* out_index, float* out_value, void* stream);
+
+// The end-to-end head's selection on the device (Ultralytics Detect.postprocess): per image, top k
+// anchors by best class score, top k of their (anchor, class) pairs, decoded boxes. `head` is the
+// FP16 head buffer (batch x anchors x (4 + nc)); `out` receives batch x k rows of
+// [x1, y1, x2, y2, score, class] in input pixels, best first. Scratch: end2end_workspace_bytes().
+struct HeadLevels {
+  int count = 0;
+  int w[4] = {}, anchor_offset[4] = {};
+  float stride[4] = {};
+};
+std::int64_t end2end_workspace_bytes(int batch, int anchors, int nc, int k);
+void select_end2end(const half_bits* head, int batch, int anchors, int nc, int k, const HeadLevels& levels,
+                    void* workspace, float* out, void* stream);
+
+}  // namespace y26::kernels::cuda

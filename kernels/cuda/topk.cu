@@ -1,0 +1,202 @@
+// Top-k selection and the end-to-end head's post-processing on the device.
+//
+// top_k_kernel, one block per image: keys become order-preserving unsigned ints;
+// 32 counting passes find the k-th largest key T bit by bit; every thread then owns
+// a contiguous run of indices, and a block scan places the keys > T and the first
+// (k - #greater) keys == T, in index order, into shared memory; a bitonic sort
+// orders those by (key desc, index asc). Ties therefore resolve exactly as the CPU
+// twin (runtime/postprocess.cpp top_k) resolves them.
+#include "kernels/cuda/check.cuh"
+#include "kernels/cuda/cuda_ops.h"
+
+namespace y26::kernels::cuda {
+namespace {
+
+constexpr int kThreads = 1024;
+
+__device__ __forceinline__ unsigned int orderable(float f) {
+  const unsigned int b = __float_as_uint(f);
+  if (f != f) return 0u;  // NaN ranks last
+  return (b & 0x80000000u) ? ~b : (b | 0x80000000u);
+}
+
+__device__ int block_sum(int v, int* scratch) {
+  // scratch: kThreads / 32 ints
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  if (threadIdx.x % 32 == 0) scratch[threadIdx.x / 32] = v;
+  __syncthreads();
+  int total = 0;
+  for (int i = 0; i < kThreads / 32; ++i) total += scratch[i];
+  __syncthreads();
+  return total;
+}
+
+// Exclusive scan of one int per thread over the block.
+__device__ int block_exclusive_scan(int v, int* buf) {
+  buf[threadIdx.x] = v;
+  __syncthreads();
+  for (int o = 1; o < kThreads; o <<= 1) {
+    const int add = threadIdx.x >= o ? buf[threadIdx.x - o] : 0;
+    __syncthreads();
+    buf[threadIdx.x] += add;
+    __syncthreads();
+  }
+  const int inclusive = buf[threadIdx.x];
+  __syncthreads();
+  return inclusive - v;
+}
+
+__global__ void __launch_bounds__(kThreads) top_k_kernel(const float* keys, long long n, int k, int* out_index, float* out_value) {
+  __shared__ int warp_sums[kThreads / 32];
+  __shared__ int scan[kThreads];
+  __shared__ unsigned int sk[kTopKMax];
+  __shared__ int si[kTopKMax];
+  const float* x = keys + blockIdx.x * n;
+
+  // 1. the k-th largest orderable key
+  unsigned int t = 0;
+  for (int bit = 31; bit >= 0; --bit) {
+    const unsigned int cand = t | (1u << bit);
+    int c = 0;
+    for (long long i = threadIdx.x; i < n; i += kThreads) c += orderable(x[i]) >= cand;
+    if (block_sum(c, warp_sums) >= k) t = cand;
+  }
+  // 2. order-preserving compaction: all keys > t, then the lowest-index keys == t
+  const long long chunk = (n + kThreads - 1) / kThreads;
+  const long long begin = threadIdx.x * chunk, end = min(n, begin + chunk);
+  int gt = 0, eq = 0;
+  for (long long i = begin; i < end; ++i) {
+    const unsigned int u = orderable(x[i]);
+    gt += u > t;
+    eq += u == t;
+  }
+  const int gt_before = block_exclusive_scan(gt, scan);
+  const int eq_before = block_exclusive_scan(eq, scan);
+  const int total_gt = block_sum(gt, warp_sums);
+  const int need_eq = k - total_gt;
+  int g = gt_before, e = eq_before;
+  for (long long i = begin; i < end; ++i) {
+    const unsigned int u = orderable(x[i]);
+    if (u > t) {
+      sk[g] = u, si[g] = static_cast<int>(i), ++g;
+    } else if (u == t) {
+      if (e < need_eq) sk[total_gt + e] = u, si[total_gt + e] = static_cast<int>(i);
+      ++e;
+    }
+  }
+  // 3. bitonic sort of the k survivors (padded to a power of two with the lowest rank)
+  int p = 1;
+  while (p < k) p <<= 1;
+  for (int i = k + threadIdx.x; i < p; i += kThreads) sk[i] = 0u, si[i] = 0x7fffffff;
+  __syncthreads();
+  for (int size = 2; size <= p; size <<= 1) {
+    for (int stride = size / 2; stride > 0; stride >>= 1) {
+      for (int i = threadIdx.x; i < p; i += kThreads) {
+        const int j = i ^ stride;
+        if (j > i) {
+          // "a before b" = key a > key b, or equal keys and index a < index b
+          const bool a_first = sk[i] > sk[j] || (sk[i] == sk[j] && si[i] < si[j]);
+          const bool descending = (i & size) == 0;
+          if (descending != a_first) {
+            const unsigned int tk = sk[i];
+            sk[i] = sk[j], sk[j] = tk;
+            const int ti = si[i];
+            si[i] = si[j], si[j] = ti;
+          }
+        }
+      }
+      __syncthreads();
+    }
+  }
+  for (int i = threadIdx.x; i < k; i += kThreads) {
+    out_index[blockIdx.x * k + i] = si[i];
+    if (out_value) out_value[blockIdx.x * k + i] = x[si[i]];
+  }
+}
+
+__device__ __forceinline__ float sigmoid(float v) { return 1.0f / (1.0f + expf(-v)); }
+
+// best[image][anchor] = sigmoid(max class logit)
+__global__ void best_score_kernel(const unsigned short* head, int batch, int anchors, int nc, float* best) {
+  const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= static_cast<long long>(batch) * anchors) return;
+  const unsigned short* row = head + i * (4 + nc) + 4;
+  float m = -INFINITY;
+  for (int c = 0; c < nc; ++c) m = fmaxf(m, load_half(row + c));
+  best[i] = sigmoid(m);
+}
+
+// pairs[image][j * nc + c] = sigmoid(logit of anchor top_anchor[image][j], class c)
+__global__ void gather_pairs_kernel(const unsigned short* head, int anchors, int nc, int k, const int* top_anchor, float* pairs,
+                                    long long total) {
+  const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= total) return;
+  const long long per_image = static_cast<long long>(k) * nc;
+  const int b = static_cast<int>(i / per_image);
+  const int j = static_cast<int>((i % per_image) / nc), c = static_cast<int>(i % nc);
+  const int a = top_anchor[b * k + j];
+  pairs[i] = sigmoid(load_half(head + (static_cast<long long>(b) * anchors + a) * (4 + nc) + 4 + c));
+}
+
+__global__ void decode_kernel(const unsigned short* head, int batch, int anchors, int nc, int k, HeadLevels lv,
+                              const int* top_anchor, const int* top_pair, const float* pair_score, float* out) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= batch * k) return;
+  const int b = i / k;
+  const int p = top_pair[i];
+  const int a = top_anchor[b * k + p / nc];
+  int l = 0;
+  while (l + 1 < lv.count && a >= lv.anchor_offset[l + 1]) ++l;
+  const int local = a - lv.anchor_offset[l];
+  const float ax = static_cast<float>(local % lv.w[l]) + 0.5f, ay = static_cast<float>(local / lv.w[l]) + 0.5f;
+  const unsigned short* r = head + (static_cast<long long>(b) * anchors + a) * (4 + nc);
+  const float s = lv.stride[l];
+  float* o = out + static_cast<long long>(i) * 6;
+  o[0] = __fmul_rn(__fsub_rn(ax, load_half(r + 0)), s);
+  o[1] = __fmul_rn(__fsub_rn(ay, load_half(r + 1)), s);
+  o[2] = __fmul_rn(__fadd_rn(ax, load_half(r + 2)), s);
+  o[3] = __fmul_rn(__fadd_rn(ay, load_half(r + 3)), s);
+  o[4] = pair_score[i];
+  o[5] = static_cast<float>(p % nc);
+}
+
+std::int64_t align(std::int64_t v) { return (v + 255) / 256 * 256; }
+
+}  // namespace
+
+void top_k(const float* keys, std::int64_t n, int k, int batch, int* out_index, float* out_value, void* stream) {
+  if (k <= 0 || k > kTopKMax || k > n) throw Error("CUDA top_k: k must be in [1, min(n, 2048)]");
+  top_k_kernel<<<batch, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(keys, n, k, out_index, out_value);
+  check_launch("top_k_kernel");
+}
+
+std::int64_t end2end_workspace_bytes(int batch, int anchors, int nc, int k) {
+  const std::int64_t b = batch;
+  return align(b * anchors * 4) + align(b * k * 4) + align(b * k * nc * 4) + align(b * k * 4) + align(b * k * 4);
+}
+
+void select_end2end(const half_bits* head, int batch, int anchors, int nc, int k, const HeadLevels& levels, void* workspace,
+                    float* out, void* stream) {
+  auto s = static_cast<cudaStream_t>(stream);
+  char* ws = static_cast<char*>(workspace);
+  const std::int64_t b = batch;
+  auto* best = reinterpret_cast<float*>(ws);
+  ws += align(b * anchors * 4);
+  auto* top_anchor = reinterpret_cast<int*>(ws);
+  ws += align(b * k * 4);
+  auto* pairs = reinterpret_cast<float*>(ws);
+  ws += align(b * k * nc * 4);
+  auto* top_pair = reinterpret_cast<int*>(ws);
+  ws += align(b * k * 4);
+  auto* pair_score = reinterpret_cast<float*>(ws);
+  best_score_kernel<<<blocks_for(b * anchors, 256), 256, 0, s>>>(head, batch, anchors, nc, best);
+  check_launch("best_score_kernel");
+  top_k(best, anchors, k, batch, top_anchor, nullptr, stream);
+  gather_pairs_kernel<<<blocks_for(b * k * nc, 256), 256, 0, s>>>(head, anchors, nc, k, top_anchor, pairs, b * k * nc);
+  check_launch("gather_pairs_kernel");
+  top_k(pairs, static_cast<std::int64_t>(k) * nc, k, batch, top_pair, pair_score, stream);
+  decode_kernel<<<blocks_for(b * k, 256), 256, 0, s>>>(head, batch, anchors, nc, k, levels, top_anchor, top_pair, pair_score, out);
+  check_launch("decode_kernel");
+}
+
+}  // namespace y26::kernels::cuda
