@@ -12,7 +12,7 @@ namespace y26::app {
 cli::Spec with_engine_flags(cli::Spec spec) {
   spec.aliases.insert({{"-w", "--weights"}});
   for (const char* f : {"--weights", "--imgsz", "--conf", "--iou", "--max-det", "--device", "--letterbox", "--precision",
-                        "--threads"}) {
+                        "--threads", "--kernels"}) {
     spec.with_value.insert(f);
   }
   spec.switches.insert("--nms");
@@ -63,15 +63,17 @@ Options engine_options(const cli::Args& a) {
   if (a.has("--threads")) o.threads = parse_int("--threads", a.get("--threads"), 0, 1024);
   o.nms = a.has("--nms");
   o.device = a.get("--device", "auto");
+  o.kernels = a.get("--kernels", "y26");
   const std::string lb = a.get("--letterbox", "auto");
   if (lb == "auto") o.letterbox = LetterboxMode::Auto;
   else if (lb == "square") o.letterbox = LetterboxMode::Square;
   else if (lb == "rect") o.letterbox = LetterboxMode::Rect;
   else throw Error("--letterbox: '" + lb + "' is not one of auto, square, rect");
-  const std::string pr = a.get("--precision", "fp32");
-  if (pr == "fp32") o.precision = Precision::FP32;
+  const std::string pr = a.get("--precision", "auto");  // auto: FP32 on the CPU, FP16 on the GPU
+  if (pr == "auto") o.precision = Precision::Auto;
+  else if (pr == "fp32") o.precision = Precision::FP32;
   else if (pr == "fp16") o.precision = Precision::FP16;
-  else throw Error("--precision: '" + pr + "' is not one of fp32, fp16");
+  else throw Error("--precision: '" + pr + "' is not one of auto, fp32, fp16");
   return o;
 }
 

@@ -3,6 +3,7 @@
 #include <cuda_runtime_api.h>
 #include <nvtx3/nvToolsExt.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -28,7 +29,7 @@ struct NvtxRange {
 
 }  // namespace
 
-CudaExecutor::CudaExecutor(const graph::Graph& g, memory::Plan plan, int end2end_k)
+CudaExecutor::CudaExecutor(const graph::Graph& g, memory::Plan plan, int end2end_k, bool cudnn)
     : g_(g), plan_(std::move(plan)), k_(g.head.end2end ? end2end_k : 0) {
   NvtxRange range("y26 upload weights");
   // All convolution weights (FP16, kernel layout) and biases (FP32) in one allocation.
@@ -63,6 +64,19 @@ CudaExecutor::CudaExecutor(const graph::Graph& g, memory::Plan plan, int end2end
   cudaStream_t s = nullptr;
   check(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreate");
   stream_ = s;
+  if (cudnn) {
+    std::size_t ws = 0;
+    cudnn_.resize(g.nodes.size());
+    for (size_t i = 0; i < g.nodes.size(); ++i) {
+      const graph::Node& n = g.nodes[i];
+      if (n.kind != graph::OpKind::Conv) continue;
+      cudnn_[i] = std::make_unique<kc::CudnnConv>(g.conv_weights[static_cast<size_t>(n.weights)].view(), n.conv,
+                                                  view(n.inputs[0]).as_const(), view(n.output),
+                                                  conv_[static_cast<size_t>(n.weights)].bias);
+      ws = std::max(ws, cudnn_[i]->workspace_bytes());
+    }
+    cudnn_workspace_ = kc::DeviceBuffer(ws);
+  }
 }
 
 CudaExecutor::~CudaExecutor() {
@@ -81,12 +95,17 @@ kernels::View<kc::half_bits> CudaExecutor::view(const graph::Slice& s) const {
 }
 
 void CudaExecutor::launch_nodes() {
-  for (const graph::Node& n : g_.nodes) {
+  for (size_t i = 0; i < g_.nodes.size(); ++i) {
+    const graph::Node& n = g_.nodes[i];
     NvtxRange layer(n.name.c_str());  // recorded at capture, and on every run when graphs are off
     const auto out = view(n.output);
     switch (n.kind) {
       case graph::OpKind::Conv: {
         const auto res = n.residual ? view(*n.residual).as_const() : kernels::View<const kc::half_bits>{};
+        if (!cudnn_.empty()) {
+          cudnn_[i]->run(view(n.inputs[0]).as_const(), out, n.residual ? &res : nullptr, cudnn_workspace_.get(), stream_);
+          break;
+        }
         kc::conv2d(view(n.inputs[0]).as_const(), out, conv_[static_cast<size_t>(n.weights)], n.conv, n.residual ? &res : nullptr, stream_);
         break;
       }

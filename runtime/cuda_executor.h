@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "graph/ir.h"
+#include "kernels/cuda/conv2d_cudnn.h"
 #include "kernels/cuda/cuda_ops.h"
 #include "kernels/cuda/device_memory.h"
 #include "memory/planner.h"
@@ -20,7 +21,8 @@ class CudaExecutor {
  public:
   // end2end_k > 0: the end-to-end head's top-k runs on the device too (k candidates per image),
   // and run() brings back k decoded rows per image instead of the whole head.
-  CudaExecutor(const graph::Graph& g, memory::Plan plan, int end2end_k);
+  // cudnn: every convolution through cuDNN (the vendor baseline of `--kernels cudnn`).
+  CudaExecutor(const graph::Graph& g, memory::Plan plan, int end2end_k, bool cudnn = false);
   ~CudaExecutor();
   CudaExecutor(const CudaExecutor&) = delete;
   CudaExecutor& operator=(const CudaExecutor&) = delete;
@@ -42,7 +44,9 @@ class CudaExecutor {
   void run(const std::vector<const Image*>& images, const std::vector<Letterbox>& boxes);
   // Device bytes this executor holds (weights + arena), counted at allocation.
   std::int64_t device_bytes() const {
-    return static_cast<std::int64_t>(weights_.size() + arena_.size() + workspace_.size());
+    std::int64_t n = static_cast<std::int64_t>(weights_.size() + arena_.size() + workspace_.size() + cudnn_workspace_.size());
+    for (const auto& c : cudnn_) n += c ? static_cast<std::int64_t>(c->weight_bytes()) : 0;
+    return n;
   }
   // cudaMalloc calls made by the last run() (always 0: asserted by the [cuda] tests).
   std::int64_t allocations_in_last_run() const { return allocs_in_run_; }
@@ -54,6 +58,8 @@ class CudaExecutor {
   memory::Plan plan_;
   kernels::cuda::DeviceBuffer weights_, arena_, workspace_, staging_;
   int k_ = 0;
+  std::vector<std::unique_ptr<kernels::cuda::CudnnConv>> cudnn_;  // by node index, when running the cuDNN baseline
+  kernels::cuda::DeviceBuffer cudnn_workspace_;
   float* host_selected_ = nullptr;
   std::vector<kernels::cuda::DeviceConvWeights> conv_;
   void* stream_ = nullptr;      // cudaStream_t

@@ -61,7 +61,8 @@ struct Engine::Impl {
       s->graph = build(h, w);
 #ifdef Y26_WITH_CUDA
       if (cuda) {
-        s->gpu = std::make_unique<runtime::CudaExecutor>(s->graph, memory::plan_memory(s->graph, batch), device_top_k(s->graph));
+        s->gpu = std::make_unique<runtime::CudaExecutor>(s->graph, memory::plan_memory(s->graph, batch), device_top_k(s->graph),
+                                                          options.kernels == "cudnn");
         return *s;
       }
 #endif
@@ -218,6 +219,8 @@ Engine Engine::load(const std::string& model_path, const Options& options) {
   if (want_cuda) throw Error("--device " + dev + ": this build of y26 has no CUDA backend (configured without nvcc or with Y26_CUDA=OFF)");
   if (dev == "auto") impl->device_note = "using the CPU: this build of y26 has no CUDA backend";
 #endif
+  if (options.kernels != "y26" && options.kernels != "cudnn") throw Error("--kernels " + options.kernels + ": expected y26 or cudnn");
+  if (options.kernels == "cudnn" && !impl->cuda) throw Error("--kernels cudnn: needs the CUDA backend (--device cuda)");
   if (impl->cuda && options.precision == Precision::FP32) throw Error("--precision fp32: the CUDA backend runs FP16 (use fp16 or auto)");
   if (impl->options.precision == Precision::Auto) impl->options.precision = impl->cuda ? Precision::FP16 : Precision::FP32;
   impl->weights = load_weights(model_path);

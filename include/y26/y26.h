@@ -86,6 +86,8 @@ struct Options {
   // Auto, as Ultralytics: minimal padding ("rect") when every image of a call has the same size, else imgsz x imgsz.
   LetterboxMode letterbox = LetterboxMode::Auto;
   int threads = 0;         // CPU threads; 0: one per hardware thread
+  // GPU convolutions: "y26" (our kernels) or "cudnn" (the vendor baseline, for comparison).
+  std::string kernels = "y26";
 };
 
 // One activation buffer of a memory plan.

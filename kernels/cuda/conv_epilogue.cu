@@ -1,0 +1,36 @@
+// The convolution epilogue as a kernel of its own (for the cuDNN baseline, whose
+// convolution has no SiLU-then-residual epilogue): out = act(out + bias) [+ residual].
+#include "kernels/cuda/check.cuh"
+#include "kernels/cuda/conv2d_cudnn.h"
+
+namespace y26::kernels::cuda {
+namespace {
+
+__global__ void __launch_bounds__(256) epilogue_kernel(unsigned short* out, long long o_img, long long o_px, int h, int w, int c,
+                                                        int batch, const float* bias, int silu, const unsigned short* res,
+                                                        long long r_img, long long r_px) {
+  const long long total = static_cast<long long>(batch) * h * w * c;
+  const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= total) return;
+  const int ch = static_cast<int>(i % c);
+  const long long p = i / c;
+  const int x = static_cast<int>(p % w), y = static_cast<int>((p / w) % h), b = static_cast<int>(p / (static_cast<long long>(w) * h));
+  unsigned short* o = at(out, o_img, o_px, w, b, y, x) + ch;
+  float v = load_half(o) + bias[ch];
+  if (silu) v = v / (1.0f + expf(-v));
+  if (res) v += load_half(at(res, r_img, r_px, w, b, y, x) + ch);
+  *o = to_half_bits(v);
+}
+
+}  // namespace
+
+void conv_epilogue(const View<half_bits>& out, const float* bias, Activation act, const View<const half_bits>* residual,
+                   void* stream) {
+  const long long total = static_cast<long long>(out.n) * out.h * out.w * out.c;
+  epilogue_kernel<<<blocks_for(total, 256), 256, 0, static_cast<cudaStream_t>(stream)>>>(
+      out.data, out.image_stride, out.pixel_stride, out.h, out.w, out.c, out.n, bias, act == Activation::SiLU,
+      residual ? residual->data : nullptr, residual ? residual->image_stride : 0, residual ? residual->pixel_stride : 0);
+  check_launch("epilogue_kernel");
+}
+
+}  // namespace y26::kernels::cuda
