@@ -2,19 +2,20 @@
 // Builds against an installed y26 (see CMakeLists.txt beside it):
 //   cmake --install build --prefix /opt/y26
 //   cmake -S apps/example -B /tmp/embed -DCMAKE_PREFIX_PATH=/opt/y26 && cmake --build /tmp/embed
-//   /tmp/embed/embed yolo26n.pt image.jpg
+//   /tmp/embed/embed yolo26n.pt image.jpg [auto|cpu|cuda]
 #include <y26/y26.h>
 
 #include <cstdio>
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: %s MODEL IMAGE\n", argv[0]);
+  if (argc != 3 && argc != 4) {
+    std::fprintf(stderr, "usage: %s MODEL IMAGE [DEVICE]\n", argv[0]);
     return 2;
   }
   try {
     y26::Options options;
     options.conf = 0.25f;
+    if (argc == 4) options.device = argv[3];
     y26::Engine engine = y26::Engine::load(argv[1], options);
     const y26::Image image = y26::load_image(argv[2]);
     for (const y26::Detection& d : engine.detect(image)) {
