@@ -1,13 +1,10 @@
 #include "loader/safetensors.h"
 
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "common/checked_math.h"
+#include "loader/atomic_file.h"
 #include "y26/y26.h"
 
 namespace y26::loader {
@@ -174,24 +171,15 @@ void write_safetensors(const WeightMap& w, const std::string& path) {
   std::string header = h.dump();
   header.append((8 - header.size() % 8) % 8, ' ');  // keep tensor data 8-byte aligned
 
-  const std::string tmp = path + ".tmp" + std::to_string(::getpid());
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (f == nullptr) throw Error(path + ": cannot create: " + std::strerror(errno));
-  bool ok = true;
-  std::uint8_t size_le[8];
-  for (int i = 0; i < 8; ++i) size_le[i] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(header.size()) >> (8 * i));
-  ok = ok && std::fwrite(size_le, 1, 8, f) == 8;
-  ok = ok && std::fwrite(header.data(), 1, header.size(), f) == header.size();
-  for (const auto& [name, t] : w.tensors) {
-    if (!ok) break;
-    ok = t.bytes.empty() || std::fwrite(t.bytes.data(), 1, t.bytes.size(), f) == t.bytes.size();
-  }
-  const int err = errno;
-  ok = (std::fclose(f) == 0) && ok;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw Error(path + ": cannot write: " + std::strerror(ok ? errno : err));
-  }
+  write_file_atomically(path, [&](std::FILE* f) {
+    std::uint8_t size_le[8];
+    for (int i = 0; i < 8; ++i) size_le[i] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(header.size()) >> (8 * i));
+    if (std::fwrite(size_le, 1, 8, f) != 8 || std::fwrite(header.data(), 1, header.size(), f) != header.size()) return false;
+    for (const auto& [name, t] : w.tensors) {
+      if (!t.bytes.empty() && std::fwrite(t.bytes.data(), 1, t.bytes.size(), f) != t.bytes.size()) return false;
+    }
+    return true;
+  });
 }
 
 }  // namespace y26::loader

@@ -1,14 +1,13 @@
 // Annotated output images: boxes and "name score" labels in a built-in bitmap
 // font (runtime/font6x11.inc), colours from Ultralytics' palette.
 #include <stb_image_write.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 
+#include "loader/atomic_file.h"
 #include "y26/y26.h"
 
 namespace y26 {
@@ -96,19 +95,11 @@ void save_image(const Image& img, const std::string& path) {
   const bool jpg = ends_with(path, ".jpg") || ends_with(path, ".jpeg");
   const bool png = ends_with(path, ".png"), bmp = ends_with(path, ".bmp");
   if (!jpg && !png && !bmp) throw Error(path + ": output images must end in .jpg, .jpeg, .png or .bmp");
-  const std::string tmp = path + ".tmp" + std::to_string(::getpid());
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (f == nullptr) throw Error(path + ": cannot create: " + std::strerror(errno));
-  int ok = 0;
-  if (jpg) ok = stbi_write_jpg_to_func(write_to_file, f, img.width, img.height, 3, img.rgb.data(), 95);
-  if (png) ok = stbi_write_png_to_func(write_to_file, f, img.width, img.height, 3, img.rgb.data(), img.width * 3);
-  if (bmp) ok = stbi_write_bmp_to_func(write_to_file, f, img.width, img.height, 3, img.rgb.data());
-  const bool io_error = std::ferror(f) != 0;
-  if (std::fclose(f) != 0 || !ok || io_error || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    std::remove(tmp.c_str());
-    throw Error(path + ": cannot write image" + (err ? std::string(": ") + std::strerror(err) : std::string()));
-  }
+  loader::write_file_atomically(path, [&](std::FILE* f) {
+    if (jpg) return stbi_write_jpg_to_func(write_to_file, f, img.width, img.height, 3, img.rgb.data(), 95) != 0;
+    if (png) return stbi_write_png_to_func(write_to_file, f, img.width, img.height, 3, img.rgb.data(), img.width * 3) != 0;
+    return stbi_write_bmp_to_func(write_to_file, f, img.width, img.height, 3, img.rgb.data()) != 0;
+  });
 }
 
 }  // namespace y26

@@ -12,11 +12,6 @@
 using namespace y26;
 
 namespace {
-std::string hex64(std::uint64_t v) {
-  char b[17];
-  std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(v));
-  return b;
-}
 
 std::string image_error(const std::string& bytes, const std::string& name) {
   test::TempDir dir;
@@ -41,7 +36,7 @@ TEST_CASE("images decode to exactly the pixels Python wrote and OpenCV reads (EX
     const Image img = load_image(test::fixture(name));
     CHECK(img.width == s["width"].get<int>());
     CHECK(img.height == s["height"].get<int>());
-    CHECK(hex64(fnv1a64(img.rgb.data(), img.rgb.size())) == s["rgb_fnv1a64"].get<std::string>());
+    CHECK(test::hex64(fnv1a64(img.rgb.data(), img.rgb.size())) == s["rgb_fnv1a64"].get<std::string>());
   }
 }
 

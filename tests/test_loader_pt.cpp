@@ -11,11 +11,6 @@ using namespace y26;
 using nlohmann::json;
 
 namespace {
-std::string hex64(std::uint64_t v) {
-  char b[17];
-  std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(v));
-  return b;
-}
 
 void check_against_manifest(const WeightMap& w, const json& m) {
   const json& tensors = m["tensors"];
@@ -26,7 +21,7 @@ void check_against_manifest(const WeightMap& w, const json& m) {
     REQUIRE(t != nullptr);
     CHECK(dtype_name(t->dtype) == expect["dtype"].get<std::string>());
     CHECK(t->shape == expect["shape"].get<std::vector<std::int64_t>>());
-    CHECK(hex64(fnv1a64(t->bytes.data(), t->bytes.size())) == expect["fnv1a64"].get<std::string>());
+    CHECK(test::hex64(fnv1a64(t->bytes.data(), t->bytes.size())) == expect["fnv1a64"].get<std::string>());
   }
   CHECK(w.parameter_count() == m["parameters"].get<std::int64_t>());
   CHECK(w.meta.nc == m["nc"].get<int>());

@@ -27,6 +27,16 @@ __device__ __forceinline__ T* at(T* data, long long image_stride, long long pixe
   return data + b * image_stride + (static_cast<long long>(y) * w + x) * pixel_stride;
 }
 
+// Element i of a batch x h x w x c tensor, channels fastest (how the elementwise kernels number threads).
+struct NhwcIndex {
+  int b, y, x, ch;
+};
+__device__ __forceinline__ NhwcIndex nhwc_index(long long i, int h, int w, int c) {
+  const long long p = i / c;
+  return {static_cast<int>(p / (static_cast<long long>(w) * h)), static_cast<int>((p / w) % h), static_cast<int>(p % w),
+          static_cast<int>(i % c)};
+}
+
 inline int blocks_for(long long n, int threads) { return static_cast<int>((n + threads - 1) / threads); }
 
 }  // namespace y26::kernels::cuda

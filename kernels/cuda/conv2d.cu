@@ -120,10 +120,7 @@ __global__ void __launch_bounds__(256) depthwise_kernel(ConvArgs a) {
   const long long total = static_cast<long long>(a.batch) * a.out_h * a.out_w * a.cout;
   const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= total) return;
-  const int ch = static_cast<int>(i % a.cout);
-  const long long p = i / a.cout;
-  const int x = static_cast<int>(p % a.out_w), y = static_cast<int>((p / a.out_w) % a.out_h);
-  const int b = static_cast<int>(p / (static_cast<long long>(a.out_w) * a.out_h));
+  const auto [b, y, x, ch] = nhwc_index(i, a.out_h, a.out_w, a.cout);
   float acc = 0.0f;
   for (int ky = 0; ky < a.kh; ++ky) {
     const int iy = y * a.stride - a.pad + ky;

@@ -12,9 +12,7 @@ __global__ void __launch_bounds__(256) epilogue_kernel(unsigned short* out, long
   const long long total = static_cast<long long>(batch) * h * w * c;
   const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= total) return;
-  const int ch = static_cast<int>(i % c);
-  const long long p = i / c;
-  const int x = static_cast<int>(p % w), y = static_cast<int>((p / w) % h), b = static_cast<int>(p / (static_cast<long long>(w) * h));
+  const auto [b, y, x, ch] = nhwc_index(i, h, w, c);
   unsigned short* o = at(out, o_img, o_px, w, b, y, x) + ch;
   float v = load_half(o) + bias[ch];
   if (silu) v = v / (1.0f + expf(-v));

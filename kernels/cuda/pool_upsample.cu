@@ -20,10 +20,7 @@ __global__ void __launch_bounds__(256) max_pool_kernel(Views v, int k, int strid
   const long long total = static_cast<long long>(v.batch) * v.out_h * v.out_w * v.c;
   const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= total) return;
-  const int ch = static_cast<int>(i % v.c);
-  const long long p = i / v.c;
-  const int x = static_cast<int>(p % v.out_w), y = static_cast<int>((p / v.out_w) % v.out_h);
-  const int b = static_cast<int>(p / (static_cast<long long>(v.out_w) * v.out_h));
+  const auto [b, y, x, ch] = nhwc_index(i, v.out_h, v.out_w, v.c);
   unsigned short best_bits = 0xFC00;  // -inf: padding never wins
   float best = -INFINITY;
   for (int ky = 0; ky < k; ++ky) {
@@ -44,10 +41,7 @@ __global__ void __launch_bounds__(256) upsample2x_kernel(Views v) {
   const long long total = static_cast<long long>(v.batch) * v.out_h * v.out_w * v.c;
   const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= total) return;
-  const int ch = static_cast<int>(i % v.c);
-  const long long p = i / v.c;
-  const int x = static_cast<int>(p % v.out_w), y = static_cast<int>((p / v.out_w) % v.out_h);
-  const int b = static_cast<int>(p / (static_cast<long long>(v.out_w) * v.out_h));
+  const auto [b, y, x, ch] = nhwc_index(i, v.out_h, v.out_w, v.c);
   at(v.out, v.out_img, v.out_px, v.out_w, b, y, x)[ch] = at(v.in, v.in_img, v.in_px, v.in_w, b, y / 2, x / 2)[ch];
 }
 

@@ -1,6 +1,7 @@
 // Paths to the committed fixtures and small helpers shared by the tests.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -27,6 +28,8 @@ class TempDir {
 };
 
 std::string read_file(const std::string& path);
+// 16 lowercase hex digits, as make_goldens.py writes FNV-1a 64 checksums.
+std::string hex64(std::uint64_t v);
 void write_file(const std::string& path, const std::string& bytes);
 
 }  // namespace y26::test
