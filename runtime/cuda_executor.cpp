@@ -29,8 +29,7 @@ struct NvtxRange {
 
 }  // namespace
 
-CudaExecutor::CudaExecutor(const graph::Graph& g, memory::Plan plan, int end2end_k, bool cudnn)
-    : g_(g), plan_(std::move(plan)), k_(g.head.end2end ? end2end_k : 0) {
+DeviceWeights::DeviceWeights(const graph::Graph& g) {
   NvtxRange range("y26 upload weights");
   // All convolution weights (FP16, kernel layout) and biases (FP32) in one allocation.
   std::vector<std::vector<kc::half_bits>> packed;
@@ -39,18 +38,23 @@ CudaExecutor::CudaExecutor(const graph::Graph& g, memory::Plan plan, int end2end
     packed.push_back(kc::pack_conv_weights(cw.view()));
     total += static_cast<std::size_t>(kc::device_weight_bytes(cw.kh, cw.kw, cw.cin, cw.cout, cw.groups));
   }
-  weights_ = kc::DeviceBuffer(total);
+  buffer_ = kc::DeviceBuffer(total);
   std::size_t offset = 0;
   for (size_t i = 0; i < g.conv_weights.size(); ++i) {
     const auto& cw = g.conv_weights[i];
-    weights_.upload(packed[i].data(), packed[i].size() * 2, offset);
-    const auto* w = reinterpret_cast<const kc::half_bits*>(weights_.as<char>() + offset);
+    buffer_.upload(packed[i].data(), packed[i].size() * 2, offset);
+    const auto* w = reinterpret_cast<const kc::half_bits*>(buffer_.as<char>() + offset);
     offset += align256(packed[i].size() * 2);
-    weights_.upload(cw.bias.data(), cw.bias.size() * 4, offset);
-    const auto* b = reinterpret_cast<const float*>(weights_.as<char>() + offset);
+    buffer_.upload(cw.bias.data(), cw.bias.size() * 4, offset);
+    const auto* b = reinterpret_cast<const float*>(buffer_.as<char>() + offset);
     offset += align256(cw.bias.size() * 4);
     conv_.push_back({w, b, cw.cin, cw.cout, cw.kh, cw.kw, cw.groups, cw.groups > 1 ? 0 : kc::conv_k_padded(cw.kh, cw.kw, cw.cin)});
   }
+}
+
+CudaExecutor::CudaExecutor(const graph::Graph& g, memory::Plan plan, std::shared_ptr<const DeviceWeights> weights,
+                           int end2end_k, bool cudnn)
+    : g_(g), plan_(std::move(plan)), weights_(std::move(weights)), k_(g.head.end2end ? end2end_k : 0) {
   arena_ = kc::DeviceBuffer(static_cast<std::size_t>(plan_.arena) * 2);
   arena_.fill(0xFF);  // FP16 NaN: a read of anything never written shows up in the outputs
   head_elems_ = static_cast<std::int64_t>(plan_.batch) * g.buffers[static_cast<size_t>(g.head.output)].elements();
@@ -71,8 +75,7 @@ CudaExecutor::CudaExecutor(const graph::Graph& g, memory::Plan plan, int end2end
       const graph::Node& n = g.nodes[i];
       if (n.kind != graph::OpKind::Conv) continue;
       cudnn_[i] = std::make_unique<kc::CudnnConv>(g.conv_weights[static_cast<size_t>(n.weights)].view(), n.conv,
-                                                  view(n.inputs[0]).as_const(), view(n.output),
-                                                  conv_[static_cast<size_t>(n.weights)].bias);
+                                                  view(n.inputs[0]).as_const(), view(n.output), weights_->conv(n.weights).bias);
       ws = std::max(ws, cudnn_[i]->workspace_bytes());
     }
     cudnn_workspace_ = kc::DeviceBuffer(ws);
@@ -106,7 +109,7 @@ void CudaExecutor::launch_nodes() {
           cudnn_[i]->run(view(n.inputs[0]).as_const(), out, n.residual ? &res : nullptr, cudnn_workspace_.get(), stream_);
           break;
         }
-        kc::conv2d(view(n.inputs[0]).as_const(), out, conv_[static_cast<size_t>(n.weights)], n.conv, n.residual ? &res : nullptr, stream_);
+        kc::conv2d(view(n.inputs[0]).as_const(), out, weights_->conv(n.weights), n.conv, n.residual ? &res : nullptr, stream_);
         break;
       }
       case graph::OpKind::MaxPool: kc::max_pool2d(view(n.inputs[0]).as_const(), out, n.pool, stream_); break;

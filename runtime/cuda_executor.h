@@ -17,12 +17,26 @@
 
 namespace y26::runtime {
 
+// The folded convolution weights on the device (FP16 in kernel layout, FP32 bias), uploaded once
+// per model and shared by every executor (input shape, batch) and every Engine::share() of it.
+class DeviceWeights {
+ public:
+  explicit DeviceWeights(const graph::Graph& g);
+  const kernels::cuda::DeviceConvWeights& conv(int index) const { return conv_[static_cast<size_t>(index)]; }
+  std::int64_t bytes() const { return static_cast<std::int64_t>(buffer_.size()); }
+
+ private:
+  kernels::cuda::DeviceBuffer buffer_;
+  std::vector<kernels::cuda::DeviceConvWeights> conv_;
+};
+
 class CudaExecutor {
  public:
   // end2end_k > 0: the end-to-end head's top-k runs on the device too (k candidates per image),
   // and run() brings back k decoded rows per image instead of the whole head.
   // cudnn: every convolution through cuDNN (the vendor baseline of `--kernels cudnn`).
-  CudaExecutor(const graph::Graph& g, memory::Plan plan, int end2end_k, bool cudnn = false);
+  CudaExecutor(const graph::Graph& g, memory::Plan plan, std::shared_ptr<const DeviceWeights> weights, int end2end_k,
+               bool cudnn = false);
   ~CudaExecutor();
   CudaExecutor(const CudaExecutor&) = delete;
   CudaExecutor& operator=(const CudaExecutor&) = delete;
@@ -42,9 +56,9 @@ class CudaExecutor {
   // letterboxed there into the input buffer, the graph is replayed and the head comes back.
   // The staging buffers grow only when a call brings more pixels than any before.
   void run(const std::vector<const Image*>& images, const std::vector<Letterbox>& boxes);
-  // Device bytes this executor holds (weights + arena), counted at allocation.
+  // Device bytes this executor holds (arena and workspaces; the shared weights are not counted here).
   std::int64_t device_bytes() const {
-    std::int64_t n = static_cast<std::int64_t>(weights_.size() + arena_.size() + workspace_.size() + cudnn_workspace_.size());
+    std::int64_t n = static_cast<std::int64_t>(arena_.size() + workspace_.size() + cudnn_workspace_.size());
     for (const auto& c : cudnn_) n += c ? static_cast<std::int64_t>(c->weight_bytes()) : 0;
     return n;
   }
@@ -56,12 +70,12 @@ class CudaExecutor {
 
   const graph::Graph& g_;
   memory::Plan plan_;
-  kernels::cuda::DeviceBuffer weights_, arena_, workspace_, staging_;
+  std::shared_ptr<const DeviceWeights> weights_;
+  kernels::cuda::DeviceBuffer arena_, workspace_, staging_;
   int k_ = 0;
   std::vector<std::unique_ptr<kernels::cuda::CudnnConv>> cudnn_;  // by node index, when running the cuDNN baseline
   kernels::cuda::DeviceBuffer cudnn_workspace_;
   float* host_selected_ = nullptr;
-  std::vector<kernels::cuda::DeviceConvWeights> conv_;
   void* stream_ = nullptr;      // cudaStream_t
   void* graph_exec_ = nullptr;  // cudaGraphExec_t, captured on the first run
   std::uint8_t* host_pixels_ = nullptr;  // pinned, host_pixels_size_ bytes

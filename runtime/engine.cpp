@@ -41,7 +41,8 @@ struct Session {
 }  // namespace
 
 struct Engine::Impl {
-  WeightMap weights;
+  std::shared_ptr<const WeightMap> weights_ptr;  // shared by Engine::share()
+  const WeightMap& weights() const { return *weights_ptr; }
   Options options;
   std::vector<std::string> names;
   std::string device_note;
@@ -52,7 +53,11 @@ struct Engine::Impl {
   std::map<std::tuple<int, int, int>, std::unique_ptr<Session>> sessions;  // (h, w, batch)
   Timing timing;
 
-  graph::Graph build(int h, int w) const { return graph::build_yolo26(weights, {h, w, !options.nms}); }
+#ifdef Y26_WITH_CUDA
+  std::shared_ptr<const runtime::DeviceWeights> device_weights;  // uploaded once, shared by sessions and shares
+#endif
+
+  graph::Graph build(int h, int w) const { return graph::build_yolo26(weights(), {h, w, !options.nms}); }
 
   Session& session(int h, int w, int batch) {
     auto& s = sessions[{h, w, batch}];
@@ -61,8 +66,9 @@ struct Engine::Impl {
       s->graph = build(h, w);
 #ifdef Y26_WITH_CUDA
       if (cuda) {
-        s->gpu = std::make_unique<runtime::CudaExecutor>(s->graph, memory::plan_memory(s->graph, batch), device_top_k(s->graph),
-                                                          options.kernels == "cudnn");
+        if (!device_weights) device_weights = std::make_shared<runtime::DeviceWeights>(s->graph);
+        s->gpu = std::make_unique<runtime::CudaExecutor>(s->graph, memory::plan_memory(s->graph, batch), device_weights,
+                                                         device_top_k(s->graph), options.kernels == "cudnn");
         return *s;
       }
 #endif
@@ -223,10 +229,13 @@ Engine Engine::load(const std::string& model_path, const Options& options) {
   if (options.kernels == "cudnn" && !impl->cuda) throw Error("--kernels cudnn: needs the CUDA backend (--device cuda)");
   if (impl->cuda && options.precision == Precision::FP32) throw Error("--precision fp32: the CUDA backend runs FP16 (use fp16 or auto)");
   if (impl->options.precision == Precision::Auto) impl->options.precision = impl->cuda ? Precision::FP16 : Precision::FP32;
-  impl->weights = load_weights(model_path);
-  impl->build(impl->options.imgsz, impl->options.imgsz);  // validates the whole model now, not at first detect
-  const int nc = impl->weights.meta.nc;
-  const auto& names = impl->weights.meta.names;
+  impl->weights_ptr = std::make_shared<const WeightMap>(load_weights(model_path));
+  const graph::Graph first = impl->build(impl->options.imgsz, impl->options.imgsz);  // validates the whole model now
+#ifdef Y26_WITH_CUDA
+  if (impl->cuda) impl->device_weights = std::make_shared<runtime::DeviceWeights>(first);  // once, before any share()
+#endif
+  const int nc = impl->weights().meta.nc;
+  const auto& names = impl->weights().meta.names;
   const graph::Graph probe = impl->build(graph::kMaxStride, graph::kMaxStride);
   const int head_nc = probe.head.nc;
   if (nc >= 0 && nc != head_nc) throw Error(model_path + ": metadata says " + std::to_string(nc) + " classes, the head has " + std::to_string(head_nc));
@@ -281,8 +290,25 @@ std::int64_t Engine::device_bytes() const {
   std::int64_t n = 0;
 #ifdef Y26_WITH_CUDA
   for (const auto& [key, s] : impl_->sessions) n += s->gpu ? s->gpu->device_bytes() : 0;
+  if (impl_->device_weights) n += impl_->device_weights->bytes();
 #endif
   return n;
+}
+
+Engine Engine::share() const {
+  auto impl = std::make_unique<Impl>();
+  impl->weights_ptr = impl_->weights_ptr;
+  impl->options = impl_->options;
+  impl->names = impl_->names;
+  impl->device_note = impl_->device_note;
+  impl->cuda = impl_->cuda;
+  impl->cuda_device = impl_->cuda_device;
+  impl->cuda_name = impl_->cuda_name;
+#ifdef Y26_WITH_CUDA
+  impl->device_weights = impl_->device_weights;
+#endif
+  impl->pool = std::make_unique<kernels::cpu::ThreadPool>(static_cast<unsigned>(impl_->options.threads));
+  return Engine(std::move(impl));
 }
 std::string Engine::device_note() const { return impl_->device_note; }
 Timing Engine::last_timing() const { return impl_->timing; }

@@ -49,5 +49,14 @@ TEST_CASE("CUDA engine detections match the goldens at 640", "[cuda][e2e]") {
     CHECK(kernels::cuda::device_allocations() == allocs);
     const MemoryReport plan = e.memory_report(1, 480, 640);
     CHECK(e.device_bytes() == plan.arena_bytes + plan.weights_bytes + plan.workspace_bytes);
+
+    // a share runs on its own stream and arena, with the same device weights (not a second copy)
+    const std::int64_t held = kernels::cuda::device_bytes_held();
+    Engine shared = e.share();
+    const auto again = shared.detect(scene);
+    CHECK(again.size() == dets.size());
+    // (+ the device staging for the raw image's pixels, sized by the images a call brings)
+    CHECK(kernels::cuda::device_bytes_held() - held ==
+          plan.arena_bytes + plan.workspace_bytes + static_cast<std::int64_t>(scene.rgb.size()));
   }
 }

@@ -84,3 +84,22 @@ TEST_CASE("FP16 activation storage: measured deviation from the FP32 goldens", "
     CHECK(m.max_score <= b.max_score);
   }
 }
+
+TEST_CASE("a shared engine detects the same, on its own arena", "[parity][share]") {
+  const Image scene = load_image(test::fixture("scene-640x456.png"));
+  Options o;
+  o.device = "cpu";
+  Engine a = Engine::load(test::fixture("yolo26n-rand.pt"), o);
+  Engine b = a.share();
+  const auto da = a.detect(scene);
+  const auto db = b.detect(scene);
+  REQUIRE(da.size() == db.size());
+  REQUIRE(!da.empty());
+  for (size_t i = 0; i < da.size(); ++i) {
+    CHECK(da[i].cls == db[i].cls);
+    CHECK(da[i].score == db[i].score);
+    CHECK(da[i].x1 == db[i].x1);
+    CHECK(da[i].y2 == db[i].y2);
+  }
+  CHECK(b.class_names() == a.class_names());
+}

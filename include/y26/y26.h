@@ -143,6 +143,10 @@ class Engine {
   Engine& operator=(Engine&&) noexcept;
   ~Engine();
 
+  // Another engine for the same model, to run on another thread: its own arenas and CUDA
+  // stream, the model's weights (host and device) shared, not copied.
+  Engine share() const;
+
   // Detects objects in a batch of images (one result list per image, best first).
   std::vector<std::vector<Detection>> detect(const std::vector<Image>& images);
   std::vector<Detection> detect(const Image& image);
@@ -150,7 +154,9 @@ class Engine {
   const std::vector<std::string>& class_names() const;
   const Options& options() const;
   std::string device() const;       // where it runs, e.g. "cpu (2 threads)" or "cuda:0 (NVIDIA H100 80GB HBM3)"
-  // Device bytes the engine holds (weights + arenas), counted at each allocation; 0 on the CPU.
+  // Device bytes the engine holds — weights, arenas, workspaces, as `memory_report` plans them —
+  // counted at each allocation; 0 on the CPU. The staging for raw input pixels (sized by the
+  // largest call so far) is not included.
   std::int64_t device_bytes() const;
   // Device memory in use on the engine's GPU as the driver reports it (all processes); 0 on the CPU.
   std::int64_t device_memory_used() const;
