@@ -80,7 +80,12 @@ struct HeadLevels {
   int w[4] = {}, anchor_offset[4] = {};
   float stride[4] = {};
 };
-std::int64_t end2end_workspace_bytes(int batch, int anchors, int nc, int k);
+// Plain arithmetic, here so that plans (and CPU-only builds) can report it.
+inline std::int64_t end2end_workspace_bytes(int batch, int anchors, int nc, int k) {
+  const std::int64_t b = batch;
+  return align_device(b * anchors * 4) + align_device(b * k * 4) + align_device(b * k * nc * 4) + align_device(b * k * 4) +
+         align_device(b * k * 4);
+}
 void select_end2end(const half_bits* head, int batch, int anchors, int nc, int k, const HeadLevels& levels,
                     void* workspace, float* out, void* stream);
 

@@ -160,8 +160,6 @@ __global__ void decode_kernel(const unsigned short* head, int batch, int anchors
   o[5] = static_cast<float>(p % nc);
 }
 
-std::int64_t align(std::int64_t v) { return (v + 255) / 256 * 256; }
-
 }  // namespace
 
 void top_k(const float* keys, std::int64_t n, int k, int batch, int* out_index, float* out_value, void* stream) {
@@ -170,24 +168,19 @@ void top_k(const float* keys, std::int64_t n, int k, int batch, int* out_index, 
   check_launch("top_k_kernel");
 }
 
-std::int64_t end2end_workspace_bytes(int batch, int anchors, int nc, int k) {
-  const std::int64_t b = batch;
-  return align(b * anchors * 4) + align(b * k * 4) + align(b * k * nc * 4) + align(b * k * 4) + align(b * k * 4);
-}
-
 void select_end2end(const half_bits* head, int batch, int anchors, int nc, int k, const HeadLevels& levels, void* workspace,
                     float* out, void* stream) {
   auto s = static_cast<cudaStream_t>(stream);
   char* ws = static_cast<char*>(workspace);
   const std::int64_t b = batch;
   auto* best = reinterpret_cast<float*>(ws);
-  ws += align(b * anchors * 4);
+  ws += align_device(b * anchors * 4);
   auto* top_anchor = reinterpret_cast<int*>(ws);
-  ws += align(b * k * 4);
+  ws += align_device(b * k * 4);
   auto* pairs = reinterpret_cast<float*>(ws);
-  ws += align(b * k * nc * 4);
+  ws += align_device(b * k * nc * 4);
   auto* top_pair = reinterpret_cast<int*>(ws);
-  ws += align(b * k * 4);
+  ws += align_device(b * k * 4);
   auto* pair_score = reinterpret_cast<float*>(ws);
   best_score_kernel<<<blocks_for(b * anchors, 256), 256, 0, s>>>(head, batch, anchors, nc, best);
   check_launch("best_score_kernel");
