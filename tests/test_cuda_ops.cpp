@@ -143,14 +143,16 @@ TEST_CASE("CUDA conv2d matches the CPU twin (implicit GEMM and depthwise)", "[cu
     dw.upload(packed.data(), packed.size() * 2);
     db.upload(bias.data(), bias.size() * 4);
     const DeviceBuffer din = in.upload(), dres = res.upload();
-    DeviceBuffer dout(out.host.size() * 2);
-    dout.fill(0xFF);
     const cuda::DeviceConvWeights dcw{dw.as<cuda::half_bits>(), db.as<float>(), tc.cin, tc.cout, tc.k, tc.k,
                                       tc.depthwise ? tc.cin : 1, tc.depthwise ? 0 : cuda::conv_k_padded(tc.k, tc.k, tc.cin)};
     const auto res_gpu = res.gpu_view(dres);
-    cuda::conv2d(in.gpu_view(din), out.gpu_out_view(dout), dcw, p, tc.residual ? &res_gpu : nullptr, nullptr);
-    cuda::synchronize();
-    compare(out, dout, false, what);
+    for (auto tile : {cuda::ConvTile::Tile64x64, cuda::ConvTile::Tile32x32}) {  // every tile shape on every case
+      DeviceBuffer dout(out.host.size() * 2);
+      dout.fill(0xFF);
+      cuda::conv2d(in.gpu_view(din), out.gpu_out_view(dout), dcw, p, tc.residual ? &res_gpu : nullptr, nullptr, tile);
+      cuda::synchronize();
+      compare(out, dout, false, what + (tile == cuda::ConvTile::Tile64x64 ? " tile 64x64" : " tile 32x32"));
+    }
   }
 }
 

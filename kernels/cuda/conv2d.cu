@@ -15,7 +15,7 @@ namespace {
 
 using namespace nvcuda;
 
-constexpr int kBM = 64, kBN = 64, kBK = kConvK, kThreads = 128;
+constexpr int kBK = kConvK, kThreads = 128;
 constexpr int kPadA = 8, kPadC = 4;  // shared-memory row padding against bank conflicts
 
 struct ConvArgs {
@@ -34,19 +34,26 @@ struct ConvArgs {
   int batch;
 };
 
+// One BM x BN tile of C per block; four warps in a 2 x 2 grid, each (BM/2) x (BN/2) of 16x16 fragments.
+template <int BM, int BN>
 __global__ void __launch_bounds__(kThreads) conv_igemm_kernel(ConvArgs a) {
-  __shared__ __align__(128) __half As[kBM][kBK + kPadA];
-  __shared__ __align__(128) __half Bs[kBN][kBK + kPadA];
-  __shared__ __align__(128) float Cs[kBM][kBN + kPadC];
+  constexpr int FM = BM / 32, FN = BN / 32;                           // fragments per warp
+  constexpr int A_TPR = kThreads / BM, A_K = kBK / A_TPR;            // A: threads per row, k per thread
+  constexpr int B_TPR = kThreads / BN, B_K = kBK / B_TPR;            // B: same for weight rows
+  static_assert(A_K % 8 == 0 && B_K % 8 == 0, "16-byte weight loads");
+  __shared__ __align__(128) __half As[BM][kBK + kPadA];
+  __shared__ __align__(128) __half Bs[BN][kBK + kPadA];
+  __shared__ __align__(128) float Cs[BM][BN + kPadC];
 
   const int tid = threadIdx.x, warp = tid / 32;
   const long long M = static_cast<long long>(a.batch) * a.out_h * a.out_w;
-  const long long m0 = static_cast<long long>(blockIdx.x) * kBM;
-  const int n0 = blockIdx.y * kBN;
+  const long long m0 = static_cast<long long>(blockIdx.x) * BM;
+  const int n0 = blockIdx.y * BN;
 
-  // Each thread gathers 16 consecutive k of one pixel row of A, and 16 of one channel row of B.
-  const int row = tid / 2, col0 = (tid % 2) * 16;
-  const long long m = m0 + row;
+  // This thread gathers A_K consecutive k of one pixel row of A and B_K of one weight row of B.
+  const int a_row = tid / A_TPR, a_col0 = (tid % A_TPR) * A_K;
+  const int b_row = tid / B_TPR, b_col0 = (tid % B_TPR) * B_K;
+  const long long m = m0 + a_row;
   const bool m_ok = m < M;
   int b = 0, oy = 0, ox = 0;
   if (m_ok) {
@@ -54,56 +61,55 @@ __global__ void __launch_bounds__(kThreads) conv_igemm_kernel(ConvArgs a) {
     oy = static_cast<int>((m / a.out_w) % a.out_h);
     b = static_cast<int>(m / (static_cast<long long>(a.out_w) * a.out_h));
   }
-  const int co_row = n0 + row;
+  const int co_row = n0 + b_row;
 
-  wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[2][2];
-  for (int i = 0; i < 2; ++i)
-    for (int j = 0; j < 2; ++j) wmma::fill_fragment(acc[i][j], 0.0f);
+  wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[FM][FN];
+  for (int i = 0; i < FM; ++i)
+    for (int j = 0; j < FN; ++j) wmma::fill_fragment(acc[i][j], 0.0f);
   const int wm = warp / 2, wn = warp % 2;
 
   for (int k0 = 0; k0 < a.k_padded; k0 += kBK) {
     // A: decode k -> (ky, kx, ci) once, then step ci with wrap-around.
-    int k = k0 + col0;
+    int k = k0 + a_col0;
     int ci = k % a.cin, tap = k / a.cin;
-    for (int j = 0; j < 16; ++j, ++k) {
+    for (int j = 0; j < A_K; ++j, ++k) {
       float v = 0.0f;
       if (m_ok && k < a.k_total) {
         const int ky = tap / a.kw, kx = tap % a.kw;
         const int iy = oy * a.stride - a.pad + ky, ix = ox * a.stride - a.pad + kx;
         if (iy >= 0 && iy < a.in_h && ix >= 0 && ix < a.in_w) v = load_half(at(a.in, a.in_img, a.in_px, a.in_w, b, iy, ix) + ci);
       }
-      As[row][col0 + j] = __float2half_rn(v);  // exact: v is an FP16 value or 0
+      As[a_row][a_col0 + j] = __float2half_rn(v);  // exact: v is an FP16 value or 0
       if (++ci == a.cin) ci = 0, ++tap;
     }
     // B: weight rows are zero-padded to k_padded, so only the channel needs a bound.
     if (co_row < a.cout) {
-      const uint4* src = reinterpret_cast<const uint4*>(a.w + static_cast<long long>(co_row) * a.k_padded + k0 + col0);
-      uint4* dst = reinterpret_cast<uint4*>(&Bs[row][col0]);
-      dst[0] = src[0];
-      dst[1] = src[1];
+      const uint4* src = reinterpret_cast<const uint4*>(a.w + static_cast<long long>(co_row) * a.k_padded + k0 + b_col0);
+      uint4* dst = reinterpret_cast<uint4*>(&Bs[b_row][b_col0]);
+      for (int q = 0; q < B_K / 8; ++q) dst[q] = src[q];
     } else {
-      for (int j = 0; j < 16; ++j) Bs[row][col0 + j] = __float2half_rn(0.0f);
+      for (int j = 0; j < B_K; ++j) Bs[b_row][b_col0 + j] = __float2half_rn(0.0f);
     }
     __syncthreads();
     for (int kk = 0; kk < kBK; kk += 16) {
-      wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> fa[2];
-      wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::col_major> fb[2];
-      for (int i = 0; i < 2; ++i) wmma::load_matrix_sync(fa[i], &As[wm * 32 + i * 16][kk], kBK + kPadA);
-      for (int j = 0; j < 2; ++j) wmma::load_matrix_sync(fb[j], &Bs[wn * 32 + j * 16][kk], kBK + kPadA);
-      for (int i = 0; i < 2; ++i)
-        for (int j = 0; j < 2; ++j) wmma::mma_sync(acc[i][j], fa[i], fb[j], acc[i][j]);
+      wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> fa[FM];
+      wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::col_major> fb[FN];
+      for (int i = 0; i < FM; ++i) wmma::load_matrix_sync(fa[i], &As[wm * (BM / 2) + i * 16][kk], kBK + kPadA);
+      for (int j = 0; j < FN; ++j) wmma::load_matrix_sync(fb[j], &Bs[wn * (BN / 2) + j * 16][kk], kBK + kPadA);
+      for (int i = 0; i < FM; ++i)
+        for (int j = 0; j < FN; ++j) wmma::mma_sync(acc[i][j], fa[i], fb[j], acc[i][j]);
     }
     __syncthreads();
   }
 
-  for (int i = 0; i < 2; ++i)
-    for (int j = 0; j < 2; ++j)
-      wmma::store_matrix_sync(&Cs[wm * 32 + i * 16][wn * 32 + j * 16], acc[i][j], kBN + kPadC, wmma::mem_row_major);
+  for (int i = 0; i < FM; ++i)
+    for (int j = 0; j < FN; ++j)
+      wmma::store_matrix_sync(&Cs[wm * (BM / 2) + i * 16][wn * (BN / 2) + j * 16], acc[i][j], BN + kPadC, wmma::mem_row_major);
   __syncthreads();
 
   // Epilogue: consecutive threads take consecutive output channels of a pixel.
-  for (int e = tid; e < kBM * kBN; e += kThreads) {
-    const int r = e / kBN, c = e % kBN;
+  for (int e = tid; e < BM * BN; e += kThreads) {
+    const int r = e / BN, c = e % BN;
     const long long mm = m0 + r;
     const int co = n0 + c;
     if (mm >= M || co >= a.cout) continue;
@@ -114,6 +120,17 @@ __global__ void __launch_bounds__(kThreads) conv_igemm_kernel(ConvArgs a) {
     if (a.res) v += load_half(at(a.res, a.res_img, a.res_px, a.out_w, bb, y, x) + co);
     at(a.out, a.out_img, a.out_px, a.out_w, bb, y, x)[co] = to_half_bits(v);
   }
+}
+
+// Streaming multiprocessors of the current device, asked once.
+int sm_count() {
+  static const int n = [] {
+    int dev = 0, count = 0;
+    cudaGetDevice(&dev);
+    cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, dev);
+    return count > 0 ? count : 1;
+  }();
+  return n;
 }
 
 __global__ void __launch_bounds__(256) depthwise_kernel(ConvArgs a) {
@@ -140,7 +157,7 @@ __global__ void __launch_bounds__(256) depthwise_kernel(ConvArgs a) {
 }  // namespace
 
 void conv2d(const View<const half_bits>& in, const View<half_bits>& out, const DeviceConvWeights& w, const ConvParams& p,
-            const View<const half_bits>* residual, void* stream) {
+            const View<const half_bits>* residual, void* stream, ConvTile tile) {
   const bool depthwise = w.groups > 1;
   if (w.cin != in.c || w.cout != out.c || (depthwise && (w.groups != w.cin || w.cin != w.cout))) {
     throw Error("CUDA conv2d: weights do not match the views' channels");
@@ -161,8 +178,17 @@ void conv2d(const View<const half_bits>& in, const View<half_bits>& out, const D
     check_launch("depthwise_kernel");
   } else {
     const long long M = static_cast<long long>(out.n) * out.h * out.w;
-    const dim3 grid(blocks_for(M, kBM), (out.c + kBN - 1) / kBN);
-    conv_igemm_kernel<<<grid, kThreads, 0, s>>>(a);
+    if (tile == ConvTile::Auto) {
+      // Tiles per layer shape: 64x64 while that still gives every SM two blocks, else 32x32,
+      // so the small late layers at batch 1 (20x20 pixels, 256 channels) fill the GPU too.
+      const long long big = static_cast<long long>(blocks_for(M, 64)) * ((out.c + 63) / 64);
+      tile = big >= 2LL * sm_count() ? ConvTile::Tile64x64 : ConvTile::Tile32x32;
+    }
+    if (tile == ConvTile::Tile64x64) {
+      conv_igemm_kernel<64, 64><<<dim3(blocks_for(M, 64), (out.c + 63) / 64), kThreads, 0, s>>>(a);
+    } else {
+      conv_igemm_kernel<32, 32><<<dim3(blocks_for(M, 32), (out.c + 31) / 32), kThreads, 0, s>>>(a);
+    }
     check_launch("conv_igemm_kernel");
   }
 }

@@ -35,9 +35,12 @@ inline std::int64_t device_weight_bytes(int kh, int kw, int cin, int cout, int g
   return align_device(w) + align_device(static_cast<std::int64_t>(cout) * 4);
 }
 
+// The implicit GEMM's block tile (pixels x output channels); Auto picks per layer shape.
+enum class ConvTile { Auto, Tile64x64, Tile32x32 };
+
 // out = act(conv(in) + bias) [+ residual], dense on tensor cores (implicit GEMM) or depthwise.
 void conv2d(const View<const half_bits>& in, const View<half_bits>& out, const DeviceConvWeights& w,
-            const ConvParams& p, const View<const half_bits>* residual, void* stream);
+            const ConvParams& p, const View<const half_bits>* residual, void* stream, ConvTile tile = ConvTile::Auto);
 
 void max_pool2d(const View<const half_bits>& in, const View<half_bits>& out, const PoolParams& p, void* stream);
 void upsample_nearest2x(const View<const half_bits>& in, const View<half_bits>& out, void* stream);
