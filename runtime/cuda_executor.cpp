@@ -52,18 +52,31 @@ DeviceWeights::DeviceWeights(const graph::Graph& g) {
   }
 }
 
+std::int64_t CudaExecutor::selection_bytes(const graph::Graph& g, int batch, const Selection& sel) {
+  const std::int64_t rows = static_cast<std::int64_t>(batch) * (sel.nms ? sel.max_det : sel.end2end_k);
+  if (g.head.end2end && sel.end2end_k > 0) {
+    return kc::end2end_workspace_bytes(batch, g.head.anchors(), g.head.nc, sel.end2end_k) + kc::align_device(rows * 6 * 4);
+  }
+  if (!g.head.end2end && sel.nms) {
+    return kc::nms_workspace_bytes(batch, g.head.anchors()) + kc::align_device(rows * 6 * 4) + kc::align_device(batch * 4);
+  }
+  return 0;
+}
+
 CudaExecutor::CudaExecutor(const graph::Graph& g, memory::Plan plan, std::shared_ptr<const DeviceWeights> weights,
-                           int end2end_k, bool cudnn)
-    : g_(g), plan_(std::move(plan)), weights_(std::move(weights)), k_(g.head.end2end ? end2end_k : 0) {
+                           Selection sel, bool cudnn)
+    : g_(g), plan_(std::move(plan)), weights_(std::move(weights)), sel_(sel), k_(g.head.end2end ? sel.end2end_k : 0) {
+  sel_.nms = sel.nms && !g.head.end2end;
   arena_ = kc::DeviceBuffer(static_cast<std::size_t>(plan_.arena) * 2);
   arena_.fill(0xFF);  // FP16 NaN: a read of anything never written shows up in the outputs
   head_elems_ = static_cast<std::int64_t>(plan_.batch) * g.buffers[static_cast<size_t>(g.head.output)].elements();
   check(cudaMallocHost(reinterpret_cast<void**>(&host_head_), static_cast<size_t>(head_elems_) * 2), "cudaMallocHost");
-  if (k_ > 0) {
-    // workspace: the selection's scratch, then the batch x k x 6 selected rows
-    const std::int64_t scratch = kc::end2end_workspace_bytes(plan_.batch, g.head.anchors(), g.head.nc, k_);
-    workspace_ = kc::DeviceBuffer(static_cast<size_t>(scratch + kc::align_device(static_cast<std::int64_t>(plan_.batch) * k_ * 6 * 4)));
-    check(cudaMallocHost(reinterpret_cast<void**>(&host_selected_), static_cast<size_t>(plan_.batch) * k_ * 6 * 4), "cudaMallocHost");
+  if (device_selection()) {
+    // workspace: the selection's scratch, then the selected rows (and, for NMS, the counts)
+    workspace_ = kc::DeviceBuffer(static_cast<size_t>(selection_bytes(g, plan_.batch, sel_)));
+    check(cudaMallocHost(reinterpret_cast<void**>(&host_selected_), static_cast<size_t>(plan_.batch) * selected_rows() * 6 * 4),
+          "cudaMallocHost");
+    check(cudaMallocHost(reinterpret_cast<void**>(&host_counts_), static_cast<size_t>(plan_.batch) * 4), "cudaMallocHost");
   }
   cudaStream_t s = nullptr;
   check(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreate");
@@ -88,6 +101,7 @@ CudaExecutor::~CudaExecutor() {
   if (host_pixels_) cudaFreeHost(host_pixels_);
   if (host_head_) cudaFreeHost(host_head_);
   if (host_selected_) cudaFreeHost(host_selected_);
+  if (host_counts_) cudaFreeHost(host_counts_);
 }
 
 kernels::View<kc::half_bits> CudaExecutor::view(const graph::Slice& s) const {
@@ -120,8 +134,8 @@ void CudaExecutor::launch_nodes() {
         break;
     }
   }
-  if (k_ > 0) {
-    NvtxRange post("y26 postprocess (top-k)");
+  if (device_selection()) {
+    NvtxRange post(k_ > 0 ? "y26 postprocess (top-k)" : "y26 postprocess (NMS)");
     kc::HeadLevels lv;
     lv.count = static_cast<int>(g_.head.levels.size());
     for (int l = 0; l < lv.count && l < 4; ++l) {
@@ -129,9 +143,19 @@ void CudaExecutor::launch_nodes() {
       lv.anchor_offset[l] = g_.head.levels[static_cast<size_t>(l)].anchor_offset;
       lv.stride[l] = g_.head.levels[static_cast<size_t>(l)].stride;
     }
-    const std::int64_t scratch = kc::end2end_workspace_bytes(plan_.batch, g_.head.anchors(), g_.head.nc, k_);
-    kc::select_end2end(view(g_.whole(g_.head.output)).data, plan_.batch, g_.head.anchors(), g_.head.nc, k_, lv,
-                       workspace_.get(), reinterpret_cast<float*>(workspace_.as<char>() + scratch), stream_);
+    const auto* head = view(g_.whole(g_.head.output)).data;
+    const int anchors = g_.head.anchors(), nc = g_.head.nc, batch = plan_.batch;
+    if (k_ > 0) {
+      const std::int64_t scratch = kc::end2end_workspace_bytes(batch, anchors, nc, k_);
+      kc::select_end2end(head, batch, anchors, nc, k_, lv, workspace_.get(), reinterpret_cast<float*>(workspace_.as<char>() + scratch),
+                         stream_);
+    } else {
+      const std::int64_t scratch = kc::nms_workspace_bytes(batch, anchors);
+      auto* rows = reinterpret_cast<float*>(workspace_.as<char>() + scratch);
+      auto* counts = reinterpret_cast<int*>(workspace_.as<char>() + scratch +
+                                            kc::align_device(static_cast<std::int64_t>(batch) * sel_.max_det * 6 * 4));
+      kc::select_nms(head, batch, anchors, nc, lv, sel_.conf, sel_.iou, sel_.max_det, workspace_.get(), rows, counts, stream_);
+    }
   }
 }
 
@@ -190,10 +214,17 @@ void CudaExecutor::run(const std::vector<const Image*>& images, const std::vecto
     graph_exec_ = exec;
   }
   if (graphs) check(cudaGraphLaunch(static_cast<cudaGraphExec_t>(graph_exec_), s), "cudaGraphLaunch");
-  if (k_ > 0) {
-    const std::int64_t scratch = kc::end2end_workspace_bytes(plan_.batch, g_.head.anchors(), g_.head.nc, k_);
-    check(cudaMemcpyAsync(host_selected_, workspace_.as<char>() + scratch, static_cast<size_t>(plan_.batch) * k_ * 6 * 4,
-                          cudaMemcpyDeviceToHost, s), "download detections");
+  if (device_selection()) {
+    const int batch = plan_.batch;
+    const std::int64_t scratch = k_ > 0 ? kc::end2end_workspace_bytes(batch, g_.head.anchors(), g_.head.nc, k_)
+                                        : kc::nms_workspace_bytes(batch, g_.head.anchors());
+    const std::size_t row_bytes = static_cast<std::size_t>(batch) * selected_rows() * 6 * 4;
+    check(cudaMemcpyAsync(host_selected_, workspace_.as<char>() + scratch, row_bytes, cudaMemcpyDeviceToHost, s), "download detections");
+    if (sel_.nms) {
+      check(cudaMemcpyAsync(host_counts_, workspace_.as<char>() + scratch + kc::align_device(static_cast<std::int64_t>(row_bytes)),
+                            static_cast<std::size_t>(batch) * 4, cudaMemcpyDeviceToHost, s),
+            "download counts");
+    }
   } else {
     const auto head = view(g_.whole(g_.head.output));
     check(cudaMemcpyAsync(host_head_, head.data, static_cast<size_t>(head_elems_) * 2, cudaMemcpyDeviceToHost, s), "download head");

@@ -32,10 +32,16 @@ class DeviceWeights {
 
 class CudaExecutor {
  public:
-  // end2end_k > 0: the end-to-end head's top-k runs on the device too (k candidates per image),
-  // and run() brings back k decoded rows per image instead of the whole head.
+  // Post-processing on the device: the end-to-end head's top-k (k candidates per image) or the
+  // one-to-many head's NMS; run() then brings back decoded rows instead of the whole head.
+  struct Selection {
+    int end2end_k = 0;  // > 0: top-k with this many candidates (end-to-end head)
+    bool nms = false;   // one-to-many head: NMS on the device with these thresholds
+    float conf = 0.25f, iou = 0.7f;
+    int max_det = 300;
+  };
   // cudnn: every convolution through cuDNN (the vendor baseline of `--kernels cudnn`).
-  CudaExecutor(const graph::Graph& g, memory::Plan plan, std::shared_ptr<const DeviceWeights> weights, int end2end_k,
+  CudaExecutor(const graph::Graph& g, memory::Plan plan, std::shared_ptr<const DeviceWeights> weights, Selection sel,
                bool cudnn = false);
   ~CudaExecutor();
   CudaExecutor(const CudaExecutor&) = delete;
@@ -48,9 +54,15 @@ class CudaExecutor {
   // The head output of the last run() (pinned host memory, FP16), when selection runs on the host.
   const kernels::cuda::half_bits* host_head() const { return host_head_; }
   std::int64_t head_elements() const { return head_elems_; }
-  // With device selection: batch x k rows of [x1, y1, x2, y2, score, class], best first (pinned).
+  // With device selection: per image `selected_rows()` rows of [x1, y1, x2, y2, score, class], best
+  // first (pinned); with NMS, `host_counts()[image]` of them are detections.
   const float* host_selected() const { return host_selected_; }
-  int end2end_k() const { return k_; }
+  int selected_rows() const { return sel_.nms ? sel_.max_det : k_; }
+  const int* host_counts() const { return host_counts_; }
+  bool device_selection() const { return k_ > 0 || sel_.nms; }
+  bool nms_selection() const { return sel_.nms; }
+  // Bytes of the device selection's scratch and results (what memory_report calls workspace).
+  static std::int64_t selection_bytes(const graph::Graph& g, int batch, const Selection& sel);
 
   // One run: the images' 8-bit RGB pixels go to the device through pinned staging, are
   // letterboxed there into the input buffer, the graph is replayed and the head comes back.
@@ -72,10 +84,12 @@ class CudaExecutor {
   memory::Plan plan_;
   std::shared_ptr<const DeviceWeights> weights_;
   kernels::cuda::DeviceBuffer arena_, workspace_, staging_;
+  Selection sel_;
   int k_ = 0;
   std::vector<std::unique_ptr<kernels::cuda::CudnnConv>> cudnn_;  // by node index, when running the cuDNN baseline
   kernels::cuda::DeviceBuffer cudnn_workspace_;
   float* host_selected_ = nullptr;
+  int* host_counts_ = nullptr;
   void* stream_ = nullptr;      // cudaStream_t
   void* graph_exec_ = nullptr;  // cudaGraphExec_t, captured on the first run
   std::uint8_t* host_pixels_ = nullptr;  // pinned, host_pixels_size_ bytes

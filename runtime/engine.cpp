@@ -68,7 +68,7 @@ struct Engine::Impl {
       if (cuda) {
         if (!device_weights) device_weights = std::make_shared<runtime::DeviceWeights>(s->graph);
         s->gpu = std::make_unique<runtime::CudaExecutor>(s->graph, memory::plan_memory(s->graph, batch), device_weights,
-                                                         device_top_k(s->graph), options.kernels == "cudnn");
+                                                         device_selection(s->graph), options.kernels == "cudnn");
         return *s;
       }
 #endif
@@ -83,6 +83,17 @@ struct Engine::Impl {
     const int k = std::min(std::max(options.max_det, 300), g.head.anchors());
     return g.head.end2end && k <= kernels::cuda::kTopKMax ? k : 0;
   }
+#ifdef Y26_WITH_CUDA
+  runtime::CudaExecutor::Selection device_selection(const graph::Graph& g) const {
+    runtime::CudaExecutor::Selection sel;
+    sel.end2end_k = device_top_k(g);
+    sel.nms = !g.head.end2end && options.max_det <= 4096;
+    sel.conf = options.conf;
+    sel.iou = options.iou;
+    sel.max_det = options.max_det;
+    return sel;
+  }
+#endif
 
   MemoryReport report(const graph::Graph& g, int batch) const {
     if (batch <= 0) throw Error("--batch " + std::to_string(batch) + ": must be positive");
@@ -103,9 +114,15 @@ struct Engine::Impl {
     }
     // The GPU's top-k scratch and selected rows; CPU kernels keep their scratch (an attention row,
     // a conv tile) per thread.
-    if (const int k = es == 2 ? device_top_k(g) : 0; k > 0) {
-      r.workspace_bytes = kernels::cuda::end2end_workspace_bytes(batch, g.head.anchors(), g.head.nc, k) +
-                          kernels::cuda::align_device(static_cast<std::int64_t>(batch) * k * 6 * 4);
+    if (es == 2) {
+      if (const int k = device_top_k(g); k > 0) {
+        r.workspace_bytes = kernels::cuda::end2end_workspace_bytes(batch, g.head.anchors(), g.head.nc, k) +
+                            kernels::cuda::align_device(static_cast<std::int64_t>(batch) * k * 6 * 4);
+      } else if (!g.head.end2end && options.max_det <= 4096) {
+        const std::int64_t rows = static_cast<std::int64_t>(batch) * options.max_det * 6 * 4;
+        r.workspace_bytes = kernels::cuda::nms_workspace_bytes(batch, g.head.anchors()) + kernels::cuda::align_device(rows) +
+                            kernels::cuda::align_device(static_cast<std::int64_t>(batch) * 4);
+      }
     }
     for (size_t i = 0; i < g.buffers.size(); ++i) {
       const auto& b = g.buffers[i];
@@ -133,10 +150,12 @@ struct Engine::Impl {
       t1 = Clock::now();  // pre-processing runs on the GPU, inside run()
       s.gpu->run(images, lbs);
       t2 = Clock::now();
-      if (const int k = s.gpu->end2end_k(); k > 0) {  // selected on the device: k rows per image
+      if (s.gpu->device_selection()) {  // selected on the device: rows per image, best first
+        const int k = s.gpu->selected_rows();
         for (size_t i = 0; i < images.size(); ++i) {
           const float* rows = s.gpu->host_selected() + static_cast<std::int64_t>(i) * k * 6;
-          for (int j = 0; j < k && static_cast<int>(out[i].size()) < options.max_det; ++j) {
+          const int n = s.gpu->nms_selection() ? s.gpu->host_counts()[i] : k;
+          for (int j = 0; j < n && static_cast<int>(out[i].size()) < options.max_det; ++j) {
             const float* r = rows + j * 6;
             if (!(r[4] > options.conf)) break;  // sorted: nothing after passes either
             float box[4] = {r[0], r[1], r[2], r[3]};

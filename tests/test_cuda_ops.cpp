@@ -314,3 +314,50 @@ TEST_CASE("CUDA end-to-end head selection matches the CPU twin", "[cuda]") {
     CHECK(bad == 0);
   }
 }
+
+TEST_CASE("CUDA NMS matches the CPU twin", "[cuda]") {
+  if (!gpu_or_skip()) return;
+  std::mt19937 rng(13);
+  graph::Head head;
+  head.nc = 5;
+  head.end2end = false;
+  head.levels = {{16, 20, 8.0f, 0}, {8, 10, 16.0f, 320}, {4, 5, 32.0f, 400}};
+  const int anchors = head.anchors(), no = 4 + head.nc, batch = 2, max_det = 100;
+  const float conf = 0.3f, iou = 0.5f;
+  // boxes 1-4 cells wide so that neighbours overlap and NMS has work to do
+  std::uniform_real_distribution<float> dist(0.5f, 2.0f);
+  std::normal_distribution<float> logit(-1.0f, 1.5f);
+  std::vector<cuda::half_bits> bits(static_cast<size_t>(batch) * anchors * no);
+  std::vector<float> rows(bits.size());
+  for (size_t i = 0; i < bits.size(); ++i) {
+    bits[i] = float_to_half(static_cast<int>(i % static_cast<size_t>(no)) < 4 ? dist(rng) : logit(rng));
+    rows[i] = half_to_float(bits[i]);
+  }
+  cuda::HeadLevels lv;
+  lv.count = 3;
+  for (int l = 0; l < 3; ++l) lv.w[l] = head.levels[static_cast<size_t>(l)].w, lv.anchor_offset[l] = head.levels[static_cast<size_t>(l)].anchor_offset, lv.stride[l] = head.levels[static_cast<size_t>(l)].stride;
+  DeviceBuffer dh(bits.size() * 2), ws(static_cast<size_t>(cuda::nms_workspace_bytes(batch, anchors))),
+      out(static_cast<size_t>(batch) * max_det * 6 * 4), cnt(static_cast<size_t>(batch) * 4);
+  dh.upload(bits.data(), bits.size() * 2);
+  out.fill(0xFF);
+  cuda::select_nms(dh.as<cuda::half_bits>(), batch, anchors, head.nc, lv, conf, iou, max_det, ws.get(), out.as<float>(), cnt.as<int>(), nullptr);
+  cuda::synchronize();
+  std::vector<float> got(static_cast<size_t>(batch) * max_det * 6);
+  std::vector<int> counts(static_cast<size_t>(batch));
+  out.download(got.data(), got.size() * 4);
+  cnt.download(counts.data(), counts.size() * 4);
+  for (int b = 0; b < batch; ++b) {
+    const auto want = runtime::select_nms(rows.data() + static_cast<std::ptrdiff_t>(b) * anchors * no, no, head, {conf, iou, max_det});
+    INFO("image " << b << ": " << want.size() << " kept on the CPU");
+    REQUIRE(want.size() > 5);  // the case exercises suppression
+    REQUIRE(counts[static_cast<size_t>(b)] == static_cast<int>(want.size()));
+    size_t bad = 0;
+    for (size_t j = 0; j < want.size(); ++j) {
+      const float* g = &got[(static_cast<size_t>(b) * max_det + j) * 6];
+      bool same = static_cast<int>(g[5]) == want[j].cls && std::abs(g[4] - want[j].score) <= 1e-6f;
+      for (int c = 0; c < 4; ++c) same = same && g[c] == want[j].box[c];
+      bad += !same;
+    }
+    CHECK(bad == 0);
+  }
+}

@@ -93,3 +93,21 @@ void select_end2end(const half_bits* head, int batch, int anchors, int nc, int k
                     void* workspace, float* out, void* stream);
 
 }  // namespace y26::kernels::cuda
+
+namespace y26::kernels::cuda {
+
+// The one-to-many head's selection on the device (Ultralytics non_max_suppression): per image, the
+// best class per anchor, score > conf, the top kNmsCandidates by score, class-aware greedy NMS with
+// Ultralytics' class offset (boxes + class x 7680) on a bitmask of IoU > iou, at most max_det kept.
+// `out`: batch x max_det rows of [x1, y1, x2, y2, score, class], best first; `count`: batch ints.
+// Differs from Ultralytics only when more than kNmsCandidates boxes pass conf (it considers 30000).
+inline constexpr int kNmsCandidates = 2048;
+inline std::int64_t nms_workspace_bytes(int batch, int anchors) {
+  const std::int64_t b = batch, k = kNmsCandidates < anchors ? kNmsCandidates : anchors;
+  return align_device(b * anchors * 4) + align_device(b * k * 4) * 3 + align_device(b * k * 4 * 4) +
+         align_device(b * k * ((k + 63) / 64) * 8);
+}
+void select_nms(const half_bits* head, int batch, int anchors, int nc, const HeadLevels& levels, float conf, float iou,
+                int max_det, void* workspace, float* out, int* count, void* stream);
+
+}  // namespace y26::kernels::cuda

@@ -1,0 +1,148 @@
+// Class-aware NMS on the device, the classic head's post-processing. Arithmetic
+// uses explicit _rn intrinsics so that nothing is contracted into an FMA and every
+// box and IoU rounds exactly as the CPU twin (runtime/postprocess.cpp select_nms).
+#include "kernels/cuda/check.cuh"
+#include "kernels/cuda/cuda_ops.h"
+
+namespace y26::kernels::cuda {
+namespace {
+
+constexpr float kMaxWh = 7680.0f;  // Ultralytics' per-class coordinate offset
+
+struct Candidates {
+  float* score;  // batch x anchors: sigmoid(best logit) if > conf, else -1
+  int* order;    // batch x k: candidates by score (top_k)
+  float* top;    // batch x k: their scores, best first (-1: below conf)
+  float* boxes;  // batch x k x 4: xyxy in input pixels (without the class offset)
+  int* cls;      // batch x k (shares the order buffer's size)
+  unsigned long long* mask;  // batch x k x words: bit j of row i: IoU(i, j) > iou
+};
+
+__device__ __forceinline__ float sigmoid(float v) { return 1.0f / (1.0f + expf(-v)); }
+
+__global__ void nms_scores_kernel(const unsigned short* head, int batch, int anchors, int nc, float conf, float* score) {
+  const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= static_cast<long long>(batch) * anchors) return;
+  const unsigned short* row = head + i * (4 + nc) + 4;
+  float m = -INFINITY;
+  for (int c = 0; c < nc; ++c) m = fmaxf(m, load_half(row + c));
+  const float s = sigmoid(m);
+  score[i] = s > conf ? s : -1.0f;
+}
+
+// Decodes each ordered candidate: best class (first maximum, as the CPU's max_element) and the
+// xywh -> xyxy box of Ultralytics' classic path.
+__global__ void nms_decode_kernel(const unsigned short* head, int batch, int anchors, int nc, int k, HeadLevels lv,
+                                  const int* order, float* boxes, int* cls) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= batch * k) return;
+  const int b = i / k, a = order[i];
+  int l = 0;
+  while (l + 1 < lv.count && a >= lv.anchor_offset[l + 1]) ++l;
+  const int local = a - lv.anchor_offset[l];
+  const float ax = static_cast<float>(local % lv.w[l]) + 0.5f, ay = static_cast<float>(local / lv.w[l]) + 0.5f;
+  const unsigned short* r = head + (static_cast<long long>(b) * anchors + a) * (4 + nc);
+  int best = 0;
+  float bv = load_half(r + 4);
+  for (int c = 1; c < nc; ++c) {
+    const float v = load_half(r + 4 + c);
+    if (v > bv) bv = v, best = c;
+  }
+  const float s = lv.stride[l];
+  const float x1 = __fsub_rn(ax, load_half(r + 0)), y1 = __fsub_rn(ay, load_half(r + 1));
+  const float x2 = __fadd_rn(ax, load_half(r + 2)), y2 = __fadd_rn(ay, load_half(r + 3));
+  const float cx = __fmul_rn(__fdiv_rn(__fadd_rn(x1, x2), 2.0f), s), cy = __fmul_rn(__fdiv_rn(__fadd_rn(y1, y2), 2.0f), s);
+  const float w = __fmul_rn(__fsub_rn(x2, x1), s), h = __fmul_rn(__fsub_rn(y2, y1), s);
+  float* o = boxes + static_cast<long long>(i) * 4;
+  o[0] = __fsub_rn(cx, __fdiv_rn(w, 2.0f));
+  o[1] = __fsub_rn(cy, __fdiv_rn(h, 2.0f));
+  o[2] = __fadd_rn(cx, __fdiv_rn(w, 2.0f));
+  o[3] = __fadd_rn(cy, __fdiv_rn(h, 2.0f));
+  cls[i] = best;
+}
+
+__device__ __forceinline__ void offset_box(const float* b, int cls, float* o) {
+  const float off = __fmul_rn(static_cast<float>(cls), kMaxWh);
+  for (int c = 0; c < 4; ++c) o[c] = __fadd_rn(b[c], off);
+}
+
+// Block (column block, row block, image): thread t compares row box i = row block * 64 + t with the
+// 64 boxes of the column block, writing one 64-bit word of row i.
+__global__ void __launch_bounds__(64) nms_mask_kernel(int k, float iou, const float* boxes, const int* cls,
+                                                      unsigned long long* mask) {
+  const int words = (k + 63) / 64;
+  const int b = blockIdx.z, i = blockIdx.y * 64 + threadIdx.x, j0 = blockIdx.x * 64;
+  __shared__ float cols[64][4];
+  if (j0 + threadIdx.x < k) offset_box(boxes + (static_cast<long long>(b) * k + j0 + threadIdx.x) * 4, cls[b * k + j0 + threadIdx.x], cols[threadIdx.x]);
+  __syncthreads();
+  if (i >= k) return;
+  float bi[4];
+  offset_box(boxes + (static_cast<long long>(b) * k + i) * 4, cls[b * k + i], bi);
+  const float area_i = __fmul_rn(__fsub_rn(bi[2], bi[0]), __fsub_rn(bi[3], bi[1]));
+  unsigned long long bits = 0;
+  for (int t = 0; t < 64 && j0 + t < k; ++t) {
+    const int j = j0 + t;
+    if (j <= i) continue;
+    const float* bj = cols[t];
+    const float iw = fmaxf(0.0f, __fsub_rn(fminf(bi[2], bj[2]), fmaxf(bi[0], bj[0])));
+    const float ih = fmaxf(0.0f, __fsub_rn(fminf(bi[3], bj[3]), fmaxf(bi[1], bj[1])));
+    const float inter = __fmul_rn(iw, ih);
+    const float area_j = __fmul_rn(__fsub_rn(bj[2], bj[0]), __fsub_rn(bj[3], bj[1]));
+    if (__fdiv_rn(inter, __fsub_rn(__fadd_rn(area_i, area_j), inter)) > iou) bits |= 1ull << t;
+  }
+  mask[(static_cast<long long>(b) * k + i) * words + blockIdx.x] = bits;
+}
+
+// One warp per image walks the candidates best first; lane w holds word w of the removed set.
+__global__ void nms_scan_kernel(int k, int max_det, const float* top, const float* boxes, const int* cls,
+                                const unsigned long long* mask, float* out, int* count) {
+  const int b = blockIdx.x, lane = threadIdx.x;
+  const int words = (k + 63) / 64;
+  unsigned long long removed[2] = {0, 0};  // words lane and lane + 32 (k <= 4096)
+  int kept = 0;
+  for (int i = 0; i < k && kept < max_det; ++i) {
+    if (!(top[b * k + i] > 0.0f)) break;  // -1: below conf; candidates are sorted, so none follow
+    const int w = i / 64;
+    const unsigned long long word = __shfl_sync(0xffffffffu, removed[w / 32], w % 32);
+    if ((word >> (i % 64)) & 1ull) continue;
+    if (lane == 0) {
+      float* o = out + (static_cast<long long>(b) * max_det + kept) * 6;
+      const float* bx = boxes + (static_cast<long long>(b) * k + i) * 4;
+      o[0] = bx[0], o[1] = bx[1], o[2] = bx[2], o[3] = bx[3], o[4] = top[b * k + i], o[5] = static_cast<float>(cls[b * k + i]);
+    }
+    ++kept;
+    const unsigned long long* row = mask + (static_cast<long long>(b) * k + i) * words;
+    if (lane < words) removed[0] |= row[lane];
+    if (lane + 32 < words) removed[1] |= row[lane + 32];
+  }
+  if (lane == 0) count[b] = kept;
+}
+
+}  // namespace
+
+void select_nms(const half_bits* head, int batch, int anchors, int nc, const HeadLevels& levels, float conf, float iou,
+                int max_det, void* workspace, float* out, int* count, void* stream) {
+  auto s = static_cast<cudaStream_t>(stream);
+  const int k = kNmsCandidates < anchors ? kNmsCandidates : anchors;
+  const std::int64_t b = batch;
+  char* ws = static_cast<char*>(workspace);
+  Candidates c{};
+  c.score = reinterpret_cast<float*>(ws), ws += align_device(b * anchors * 4);
+  c.order = reinterpret_cast<int*>(ws), ws += align_device(b * k * 4);
+  c.cls = reinterpret_cast<int*>(ws), ws += align_device(b * k * 4);
+  c.top = reinterpret_cast<float*>(ws), ws += align_device(b * k * 4);
+  c.boxes = reinterpret_cast<float*>(ws), ws += align_device(b * k * 4 * 4);
+  c.mask = reinterpret_cast<unsigned long long*>(ws);
+  nms_scores_kernel<<<blocks_for(b * anchors, 256), 256, 0, s>>>(head, batch, anchors, nc, conf, c.score);
+  check_launch("nms_scores_kernel");
+  top_k(c.score, anchors, k, batch, c.order, c.top, stream);  // ties: lower anchor first, as the CPU's stable sort
+  nms_decode_kernel<<<blocks_for(b * k, 256), 256, 0, s>>>(head, batch, anchors, nc, k, levels, c.order, c.boxes, c.cls);
+  check_launch("nms_decode_kernel");
+  const int words = (k + 63) / 64;
+  nms_mask_kernel<<<dim3(words, words, batch), 64, 0, s>>>(k, iou, c.boxes, c.cls, c.mask);
+  check_launch("nms_mask_kernel");
+  nms_scan_kernel<<<batch, 32, 0, s>>>(k, max_det, c.top, c.boxes, c.cls, c.mask, out, count);
+  check_launch("nms_scan_kernel");
+}
+
+}  // namespace y26::kernels::cuda
