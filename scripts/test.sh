@@ -15,6 +15,13 @@ build="build"
 # CI builds one GPU architecture (sm_90, the H100/H200 the GPU checks run on) to stay fast;
 # release builds default to 75;80;86;89;90 (see cmake/y26_cuda.cmake).
 archs="${Y26_CUDA_ARCHS:-90}"
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DY26_CUDA="$cuda" -DCMAKE_CUDA_ARCHITECTURES="$archs"
-cmake --build "$build" -j "$(nproc)"
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DY26_CUDA="$cuda" -DCMAKE_CUDA_ARCHITECTURES="$archs" \
+  -DY26_PTXAS_VERBOSE=ON
+set -o pipefail
+cmake --build "$build" -j "$(nproc)" 2>&1 | tee "$build/build.log"
+# No kernel may spill registers to local memory (ptxas reports every kernel it compiles).
+if grep -E "[1-9][0-9]* bytes spill (stores|loads)" "$build/build.log"; then
+  echo "error: a CUDA kernel spills registers (see above)"
+  exit 1
+fi
 ctest --test-dir "$build" --output-on-failure -j "$(nproc)"
