@@ -11,11 +11,15 @@
 #   bash bench/gpu-check.sh "$OUT"      with Y26_COMMIT set to the commit under test
 # The Ultralytics wheel, which the GPU image lacks, is installed from .carry/wheels/ when present.
 set -uo pipefail
-OUT="${1:?usage: bench/gpu-check.sh OUTDIR}"
-mkdir -p "$OUT"
+FINAL="${1:?usage: bench/gpu-check.sh OUTDIR}"
+mkdir -p "$FINAL"
+FINAL=$(cd "$FINAL" && pwd)
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-LOG="$OUT/gpu-check.log"
+# Intermediate files go to a work folder; OUTDIR gets four: the report (md, json), the log and
+# raw.tar.gz with everything measured (the device tool brings back at most eight files).
+OUT=$(mktemp -d)
+LOG="$FINAL/gpu-check.log"
 exec > >(tee -a "$LOG") 2>&1
 MODEL="$ROOT/weights/fixtures/yolo26n-rand.pt"
 SCENE="$ROOT/weights/fixtures/scene-640x456.png"
@@ -74,3 +78,5 @@ PYTHONPATH="$PYDEPS${PYTHONPATH:+:$PYTHONPATH}" YOLO_OFFLINE=1 timeout 300 pytho
 
 step "report"
 python3 bench/gpu_report.py "$OUT"
+cp "$OUT/gpu-report.md" "$OUT/gpu-report.json" "$FINAL/"
+tar -czf "$FINAL/raw.tar.gz" -C "$OUT" .
