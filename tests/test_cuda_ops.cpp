@@ -11,12 +11,14 @@
 // (the second term covers FP16 subnormals and SiLU's expf). Pooling and upsampling
 // move values without arithmetic: they must be bit-exact. NaN never passes.
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
 
 #include "common/half.h"
 #include "kernels/cpu/cpu_ops.h"
+#include "kernels/cuda/conv2d_cudnn.h"
 #include "kernels/cuda/cuda_ops.h"
 #include "kernels/cuda/device_memory.h"
 #include "kernels/cuda/weight_pack.h"
@@ -71,7 +73,7 @@ struct Tensor {
 
 // Downloads the GPU result and compares it with the CPU twin's, including the channels outside the view,
 // which must still hold the poison the buffer started with.
-void compare(const Tensor& cpu, const DeviceBuffer& gpu, bool exact, const std::string& what) {
+void compare(const Tensor& cpu, const DeviceBuffer& gpu, bool exact, const std::string& what, int ulps = 1) {
   std::vector<cuda::half_bits> bits(cpu.host.size());
   gpu.download(bits.data(), bits.size() * 2);
   size_t bad = 0, outside_touched = 0;
@@ -84,7 +86,7 @@ void compare(const Tensor& cpu, const DeviceBuffer& gpu, bool exact, const std::
       continue;
     }
     const float g = half_to_float(bits[i]), c = cpu.host[i];
-    const float tol = exact ? 0.0f : std::ldexp(std::max(std::abs(g), std::abs(c)), -10) + std::ldexp(1.0f, -14);
+    const float tol = exact ? 0.0f : static_cast<float>(ulps) * (std::ldexp(std::max(std::abs(g), std::abs(c)), -10) + std::ldexp(1.0f, -14));
     const float diff = std::abs(g - c);
     if (std::isnan(g) || std::isnan(c) || diff > tol) ++bad;
     if (std::isfinite(diff)) worst = std::max(worst, static_cast<double>(diff));
@@ -146,6 +148,16 @@ TEST_CASE("CUDA conv2d matches the CPU twin (implicit GEMM and depthwise)", "[cu
     const cuda::DeviceConvWeights dcw{dw.as<cuda::half_bits>(), db.as<float>(), tc.cin, tc.cout, tc.k, tc.k,
                                       tc.depthwise ? tc.cin : 1, tc.depthwise ? 0 : cuda::conv_k_padded(tc.k, tc.k, tc.cin)};
     const auto res_gpu = res.gpu_view(dres);
+    {  // the cuDNN baseline (convolution + y26's epilogue kernel) on the same case
+      DeviceBuffer dout(out.host.size() * 2);
+      dout.fill(0xFF);
+      cuda::CudnnConv conv(cw, p, in.gpu_view(din), out.gpu_out_view(dout), db.as<float>());
+      DeviceBuffer ws(std::max<size_t>(conv.workspace_bytes(), 1));
+      conv.run(in.gpu_view(din), out.gpu_out_view(dout), tc.residual ? &res_gpu : nullptr, ws.get(), nullptr);
+      cuda::synchronize();
+      // cuDNN rounds the convolution to FP16 before the epilogue adds the bias: one more rounding, so twice the tolerance
+      compare(out, dout, false, what + " cudnn", 2);
+    }
     for (auto tile : {cuda::ConvTile::Tile64x64, cuda::ConvTile::Tile32x32}) {  // every tile shape on every case
       DeviceBuffer dout(out.host.size() * 2);
       dout.fill(0xFF);
