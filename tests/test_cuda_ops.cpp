@@ -73,7 +73,7 @@ struct Tensor {
 
 // Downloads the GPU result and compares it with the CPU twin's, including the channels outside the view,
 // which must still hold the poison the buffer started with.
-void compare(const Tensor& cpu, const DeviceBuffer& gpu, bool exact, const std::string& what, int ulps = 1) {
+void compare(const Tensor& cpu, const DeviceBuffer& gpu, bool exact, const std::string& what, float abs_floor = 0.0f) {
   std::vector<cuda::half_bits> bits(cpu.host.size());
   gpu.download(bits.data(), bits.size() * 2);
   size_t bad = 0, outside_touched = 0;
@@ -86,7 +86,7 @@ void compare(const Tensor& cpu, const DeviceBuffer& gpu, bool exact, const std::
       continue;
     }
     const float g = half_to_float(bits[i]), c = cpu.host[i];
-    const float tol = exact ? 0.0f : static_cast<float>(ulps) * (std::ldexp(std::max(std::abs(g), std::abs(c)), -10) + std::ldexp(1.0f, -14));
+    const float tol = exact ? 0.0f : std::ldexp(std::max(std::abs(g), std::abs(c)), -10) + std::ldexp(1.0f, -14) + abs_floor;
     const float diff = std::abs(g - c);
     if (std::isnan(g) || std::isnan(c) || diff > tol) ++bad;
     if (std::isfinite(diff)) worst = std::max(worst, static_cast<double>(diff));
@@ -155,8 +155,10 @@ TEST_CASE("CUDA conv2d matches the CPU twin (implicit GEMM and depthwise)", "[cu
       DeviceBuffer ws(std::max<size_t>(conv.workspace_bytes(), 1));
       conv.run(in.gpu_view(din), out.gpu_out_view(dout), tc.residual ? &res_gpu : nullptr, ws.get(), nullptr);
       cuda::synchronize();
-      // cuDNN rounds the convolution to FP16 before the epilogue adds the bias: one more rounding, so twice the tolerance
-      compare(out, dout, false, what + " cudnn", 2);
+      // cuDNN rounds the convolution to FP16 before the epilogue adds the bias: that extra rounding is up to
+      // half an FP16 ulp of the pre-bias value (|conv| < 4 here: inputs N(0,1), weights N(0, 1/K)), which
+      // bias cancellation can leave beside a small result; hence an absolute floor of 2^-9.
+      compare(out, dout, false, what + " cudnn", std::ldexp(1.0f, -9));
     }
     for (auto tile : {cuda::ConvTile::Tile64x64, cuda::ConvTile::Tile32x32}) {  // every tile shape on every case
       DeviceBuffer dout(out.host.size() * 2);
