@@ -93,14 +93,11 @@ void depthwise_row(const Context& ctx, const View<const float>& in, const View<f
 void conv2d(const Context& ctx, const View<const float>& in, const View<float>& out, const ConvWeights& w,
             const ConvParams& p, const View<const float>* residual) {
   const bool depthwise = w.groups > 1;
-  ctx.pool->parallel_for(static_cast<std::int64_t>(out.n) * out.h, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t r = begin; r < end; ++r) {
-      const int b = static_cast<int>(r / out.h), oy = static_cast<int>(r % out.h);
-      if (depthwise) {
-        depthwise_row(ctx, in, out, w, p, residual, b, oy);
-      } else {
-        dense_row(ctx, in, out, w, p, residual, b, oy);
-      }
+  for_each_row(ctx, out.n, out.h, [&](int b, int oy) {
+    if (depthwise) {
+      depthwise_row(ctx, in, out, w, p, residual, b, oy);
+    } else {
+      dense_row(ctx, in, out, w, p, residual, b, oy);
     }
   });
 }

@@ -14,6 +14,14 @@ struct Context {
   bool round_fp16 = false;
 };
 
+// Calls fn(b, y) for every output row (image b, row y) of an n x h output, rows spread over the pool.
+template <typename F>
+void for_each_row(const Context& ctx, int n, int h, F&& fn) {
+  ctx.pool->parallel_for(static_cast<std::int64_t>(n) * h, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t r = begin; r < end; ++r) fn(static_cast<int>(r / h), static_cast<int>(r % h));
+  });
+}
+
 // out = act(conv(in, w) + bias) [+ residual]. Dense (groups == 1) or depthwise
 // (groups == cin == cout). residual may be null. in/out/residual may be strided views.
 void conv2d(const Context& ctx, const View<const float>& in, const View<float>& out, const ConvWeights& w,

@@ -10,38 +10,32 @@ namespace y26::kernels::cpu {
 
 void max_pool2d(const Context& ctx, const View<const float>& in, const View<float>& out, const PoolParams& p) {
   const int c = out.c;
-  ctx.pool->parallel_for(static_cast<std::int64_t>(out.n) * out.h, [&](std::int64_t begin, std::int64_t end) {
+  for_each_row(ctx, out.n, out.h, [&](int b, int oy) {
     std::vector<float> best(static_cast<size_t>(c));
-    for (std::int64_t r = begin; r < end; ++r) {
-      const int b = static_cast<int>(r / out.h), oy = static_cast<int>(r % out.h);
-      for (int ox = 0; ox < out.w; ++ox) {
-        std::fill(best.begin(), best.end(), -std::numeric_limits<float>::infinity());
-        for (int ky = 0; ky < p.k; ++ky) {
-          const int iy = oy * p.stride - p.pad + ky;
-          if (iy < 0 || iy >= in.h) continue;
-          for (int kx = 0; kx < p.k; ++kx) {
-            const int ix = ox * p.stride - p.pad + kx;
-            if (ix < 0 || ix >= in.w) continue;
-            const float* src = in.pixel(b, iy, ix);
-            for (int ch = 0; ch < c; ++ch) best[ch] = std::max(best[ch], src[ch]);
-          }
+    for (int ox = 0; ox < out.w; ++ox) {
+      std::fill(best.begin(), best.end(), -std::numeric_limits<float>::infinity());
+      for (int ky = 0; ky < p.k; ++ky) {
+        const int iy = oy * p.stride - p.pad + ky;
+        if (iy < 0 || iy >= in.h) continue;
+        for (int kx = 0; kx < p.k; ++kx) {
+          const int ix = ox * p.stride - p.pad + kx;
+          if (ix < 0 || ix >= in.w) continue;
+          const float* src = in.pixel(b, iy, ix);
+          for (int ch = 0; ch < c; ++ch) best[ch] = std::max(best[ch], src[ch]);
         }
-        float* o = out.pixel(b, oy, ox);
-        for (int ch = 0; ch < c; ++ch) o[ch] = stored(best[ch], ctx.round_fp16);
       }
+      float* o = out.pixel(b, oy, ox);
+      for (int ch = 0; ch < c; ++ch) o[ch] = stored(best[ch], ctx.round_fp16);
     }
   });
 }
 
 void upsample_nearest2x(const Context& ctx, const View<const float>& in, const View<float>& out) {
-  ctx.pool->parallel_for(static_cast<std::int64_t>(out.n) * out.h, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t r = begin; r < end; ++r) {
-      const int b = static_cast<int>(r / out.h), oy = static_cast<int>(r % out.h);
-      for (int ox = 0; ox < out.w; ++ox) {
-        const float* src = in.pixel(b, oy / 2, ox / 2);
-        float* o = out.pixel(b, oy, ox);
-        for (int ch = 0; ch < out.c; ++ch) o[ch] = stored(src[ch], ctx.round_fp16);
-      }
+  for_each_row(ctx, out.n, out.h, [&](int b, int oy) {
+    for (int ox = 0; ox < out.w; ++ox) {
+      const float* src = in.pixel(b, oy / 2, ox / 2);
+      float* o = out.pixel(b, oy, ox);
+      for (int ch = 0; ch < out.c; ++ch) o[ch] = stored(src[ch], ctx.round_fp16);
     }
   });
 }
