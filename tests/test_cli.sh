@@ -56,7 +56,7 @@ expect_error "corrupt image in a directory" "$TMP/imgs/b.png:" -- "$Y26" detect 
 expect_error "bad --conf" "--conf: 'abc' is not a number" -- "$Y26" detect -w "$M" -i "$FIX/scene-640x456.png" --conf abc
 expect_error "bad --imgsz" "--imgsz: 0 is out of range" -- "$Y26" detect -w "$M" -i "$FIX/scene-640x456.png" --imgsz 0
 expect_error "missing input" "$TMP/none.jpg: no such file" -- "$Y26" detect -w "$M" -i "$TMP/none.jpg"
-expect_error "cuda not built yet" "--device cuda" -- "$Y26" detect -w "$M" -i "$FIX/scene-640x456.png" --device cuda
+expect_error "no such CUDA device" "--device cuda:99" -- "$Y26" detect -w "$M" -i "$FIX/scene-640x456.png" --device cuda:99
 # plan and bench produce their JSON keys
 "$Y26" plan -w "$M" --batch 8 --budget 1GiB --json - | python3 -c '
 import json, sys
