@@ -99,6 +99,7 @@ void compare(const Tensor& cpu, const DeviceBuffer& gpu, bool exact, const std::
 struct ConvCase {
   int n, h, w, cin, cout, k, stride;
   bool depthwise, silu, residual;
+  bool aligned = false;  // input slice 16-byte aligned with 8k channels: the kernel's 8-channel vector loads
 };
 
 }  // namespace
@@ -113,6 +114,8 @@ TEST_CASE("CUDA conv2d matches the CPU twin (implicit GEMM and depthwise)", "[cu
       {1, 5, 5, 160, 20, 1, 1, false, true, true},     // many K steps, narrow N
       {2, 11, 9, 24, 24, 3, 1, true, true, false},     // depthwise (head DWConv)
       {1, 15, 20, 80, 80, 3, 1, true, false, true},    // depthwise without act + residual (attention pe)
+      {2, 9, 13, 64, 48, 3, 2, false, true, true, true},  // vector loads: 3x3 stride 2 with padding
+      {1, 11, 7, 32, 70, 1, 1, false, false, false, true},  // vector loads: 1x1
   };
   cpu::ThreadPool pool(2);
   std::mt19937 rng(26);
@@ -121,7 +124,8 @@ TEST_CASE("CUDA conv2d matches the CPU twin (implicit GEMM and depthwise)", "[cu
                              std::to_string(tc.cin) + "->" + std::to_string(tc.cout) + " k" + std::to_string(tc.k) + " s" +
                              std::to_string(tc.stride) + (tc.depthwise ? " dw" : "");
     const int pad = tc.k / 2, oh = (tc.h + 2 * pad - tc.k) / tc.stride + 1, ow = (tc.w + 2 * pad - tc.k) / tc.stride + 1;
-    Tensor in(tc.n, tc.h, tc.w, tc.cin, 5, 3);  // a channel slice of a wider buffer
+    Tensor in = tc.aligned ? Tensor(tc.n, tc.h, tc.w, tc.cin, 8, 8)  // slice at channel 8 of a 8k-channel buffer
+                           : Tensor(tc.n, tc.h, tc.w, tc.cin, 5, 3);  // a misaligned channel slice of a wider buffer
     in.randomize(rng, 1.0f);
     Tensor res(tc.n, oh, ow, tc.cout, 2, 1);
     res.randomize(rng, 1.0f);

@@ -7,6 +7,8 @@
 // store into any strided view (a concat slice). Depthwise convolutions use a direct kernel.
 #include <mma.h>
 
+#include <cstdint>
+
 #include "kernels/cuda/check.cuh"
 #include "kernels/cuda/cuda_ops.h"
 
@@ -32,6 +34,7 @@ struct ConvArgs {
   int kh, kw, stride, pad, k_total, k_padded;
   int silu;
   int batch;
+  int vec8;  // 1: cin, the pixel stride and the data pointer allow 16-byte loads of 8 channels
 };
 
 // One BM x BN tile of C per block; four warps in a 2 x 2 grid, each (BM/2) x (BN/2) of 16x16 fragments.
@@ -72,15 +75,32 @@ __global__ void __launch_bounds__(kThreads) conv_igemm_kernel(ConvArgs a) {
     // A: decode k -> (ky, kx, ci) once, then step ci with wrap-around.
     int k = k0 + a_col0;
     int ci = k % a.cin, tap = k / a.cin;
-    for (int j = 0; j < A_K; ++j, ++k) {
-      float v = 0.0f;
-      if (m_ok && k < a.k_total) {
-        const int ky = tap / a.kw, kx = tap % a.kw;
-        const int iy = oy * a.stride - a.pad + ky, ix = ox * a.stride - a.pad + kx;
-        if (iy >= 0 && iy < a.in_h && ix >= 0 && ix < a.in_w) v = load_half(at(a.in, a.in_img, a.in_px, a.in_w, b, iy, ix) + ci);
+    if (a.vec8) {
+      // cin % 8 == 0: every aligned group of 8 k lies in one pixel, one 16-byte load each
+      for (int j = 0; j < A_K; j += 8, k += 8) {
+        uint4 v = make_uint4(0, 0, 0, 0);
+        if (m_ok && k < a.k_total) {
+          const int ky = tap / a.kw, kx = tap % a.kw;
+          const int iy = oy * a.stride - a.pad + ky, ix = ox * a.stride - a.pad + kx;
+          if (iy >= 0 && iy < a.in_h && ix >= 0 && ix < a.in_w) {
+            v = *reinterpret_cast<const uint4*>(at(a.in, a.in_img, a.in_px, a.in_w, b, iy, ix) + ci);
+          }
+        }
+        *reinterpret_cast<uint4*>(&As[a_row][a_col0 + j]) = v;
+        ci += 8;
+        if (ci == a.cin) ci = 0, ++tap;
       }
-      As[a_row][a_col0 + j] = __float2half_rn(v);  // exact: v is an FP16 value or 0
-      if (++ci == a.cin) ci = 0, ++tap;
+    } else {
+      for (int j = 0; j < A_K; ++j, ++k) {
+        float v = 0.0f;
+        if (m_ok && k < a.k_total) {
+          const int ky = tap / a.kw, kx = tap % a.kw;
+          const int iy = oy * a.stride - a.pad + ky, ix = ox * a.stride - a.pad + kx;
+          if (iy >= 0 && iy < a.in_h && ix >= 0 && ix < a.in_w) v = load_half(at(a.in, a.in_img, a.in_px, a.in_w, b, iy, ix) + ci);
+        }
+        As[a_row][a_col0 + j] = __float2half_rn(v);  // exact: v is an FP16 value or 0
+        if (++ci == a.cin) ci = 0, ++tap;
+      }
     }
     // B: weight rows are zero-padded to k_padded, so only the channel needs a bound.
     if (co_row < a.cout) {
@@ -171,6 +191,8 @@ void conv2d(const View<const half_bits>& in, const View<half_bits>& out, const D
   a.k_total = w.kh * w.kw * w.cin, a.k_padded = w.k_padded;
   a.silu = p.act == Activation::SiLU;
   a.batch = out.n;
+  a.vec8 = in.c % 8 == 0 && in.pixel_stride % 8 == 0 && in.image_stride % 8 == 0 &&
+           reinterpret_cast<std::uintptr_t>(in.data) % 16 == 0;
   auto s = static_cast<cudaStream_t>(stream);
   if (depthwise) {
     const long long total = static_cast<long long>(out.n) * out.h * out.w * out.c;
