@@ -50,6 +50,9 @@ DeviceWeights::DeviceWeights(const graph::Graph& g) {
     offset += align256(cw.bias.size() * 4);
     conv_.push_back({w, b, cw.cin, cw.cout, cw.kh, cw.kw, cw.groups, cw.groups > 1 ? 0 : kc::conv_k_padded(cw.kh, cw.kw, cw.cin)});
   }
+  // cudaMemcpy from pageable memory may return before its DMA lands, on the legacy stream, which the
+  // executors' non-blocking streams do not wait for: finish here.
+  kc::synchronize();
 }
 
 std::int64_t CudaExecutor::selection_bytes(const graph::Graph& g, int batch, const Selection& sel) {
@@ -93,6 +96,7 @@ CudaExecutor::CudaExecutor(const graph::Graph& g, memory::Plan plan, std::shared
     }
     cudnn_workspace_ = kc::DeviceBuffer(ws);
   }
+  kc::synchronize();  // the poison fill and any uploads above ran on the legacy stream; ours does not wait for it
 }
 
 CudaExecutor::~CudaExecutor() {
