@@ -16,7 +16,16 @@ constexpr int kTile = 8;  // output pixels per weight sweep
 
 float epilogue(float acc, Activation act) { return act == Activation::SiLU ? silu(acc) : acc; }
 
-void dense_row(const Context& ctx, const View<const float>& in, const View<float>& out, const ConvWeights& w,
+// AVX2 and baseline builds of the hot loops, picked at load time (GCC function multiversioning).
+// The arithmetic is the same IEEE operations in the same order either way (no FMA contraction in
+// ISO C++ mode), so both give bit-identical results; AVX2 just does eight output channels at once.
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#define Y26_CPU_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define Y26_CPU_CLONES
+#endif
+
+Y26_CPU_CLONES void dense_row(const Context& ctx, const View<const float>& in, const View<float>& out, const ConvWeights& w,
                const ConvParams& p, const View<const float>* res, int b, int oy) {
   const int K = w.kh * w.kw * w.cin;
   const int cout = w.cout;
@@ -61,7 +70,7 @@ void dense_row(const Context& ctx, const View<const float>& in, const View<float
   }
 }
 
-void depthwise_row(const Context& ctx, const View<const float>& in, const View<float>& out, const ConvWeights& w,
+Y26_CPU_CLONES void depthwise_row(const Context& ctx, const View<const float>& in, const View<float>& out, const ConvWeights& w,
                    const ConvParams& p, const View<const float>* res, int b, int oy) {
   const int c = w.cout;
   std::vector<float> acc(static_cast<size_t>(c));
