@@ -33,7 +33,7 @@ Image synthetic(int size) {
 }  // namespace
 
 int run_bench(int argc, char** argv) {
-  const cli::Spec spec = with_engine_flags({{}, {"--batch", "--iters", "--warmup", "--json"}, {}});
+  const cli::Spec spec = with_engine_flags({{}, {"--batch", "--iters", "--warmup", "--json"}, {"--ops"}});
   const cli::Args args = cli::parse(argc, argv, 2, spec);
   if (!args.positionals.empty()) throw Error("unexpected argument '" + args.positionals.front() + "'");
   const int batch = args.has("--batch") ? parse_int("--batch", args.get("--batch"), 1, 4096) : 1;
@@ -70,6 +70,20 @@ int run_bench(int argc, char** argv) {
                       {"planned_bytes", mem.total_bytes()},
                       {"engine_device_bytes", engine.device_bytes()},
                       {"process_device_bytes", engine.device_memory_used()}};
+  std::vector<OpTiming> ops;
+  if (args.has("--ops")) {  // per-op times (no graph replay): where the time goes, layer by layer
+    ops = engine.profile(images, std::max(3, std::min(iters, 20)));
+    nlohmann::json jo = nlohmann::json::array();
+    double conv = 0, all_ops = 0;
+    for (const auto& o : ops) {
+      jo.push_back({{"name", o.name}, {"kind", o.kind}, {"ms", o.ms}});
+      all_ops += o.ms;
+      if (o.kind == "Conv") conv += o.ms;
+    }
+    j["ops"] = jo;
+    j["ops_total_ms"] = all_ops;
+    j["conv_total_ms"] = conv;
+  }
   if (!json_path.empty()) write_text_file(json_path, j.dump(1) + "\n");
   if (json_path != "-") {
     std::printf("bench: %s on %s, %dx%d, batch %d, %d iterations\n", args.get("--weights").c_str(), engine.device().c_str(),
@@ -79,6 +93,14 @@ int run_bench(int argc, char** argv) {
     std::printf("  throughput %.1f images/s\n", 1000.0 * batch / median);
     std::printf("  memory    arena %.2f MiB, weights %.2f MiB\n", static_cast<double>(mem.arena_bytes) / 1048576.0,
                 static_cast<double>(mem.weights_bytes) / 1048576.0);
+    if (!ops.empty()) {
+      std::vector<OpTiming> top = ops;
+      std::sort(top.begin(), top.end(), [](const OpTiming& a, const OpTiming& b) { return a.ms > b.ms; });
+      std::printf("  slowest ops (run one by one):\n");
+      for (size_t i = 0; i < top.size() && i < 10; ++i) {
+        std::printf("    %8.3f ms  %-10s %s\n", top[i].ms, top[i].kind.c_str(), top[i].name.c_str());
+      }
+    }
   }
   return 0;
 }

@@ -59,10 +59,10 @@ done
 step "y26 benchmarks"
 "$Y26" plan -w "$MODEL" --batch 1 --json "$OUT/y26-plan-b1.json" >/dev/null
 for b in 1 64; do
-  "$Y26" bench -w "$MODEL" --device cuda --precision fp16 --batch "$b" --iters 200 --warmup 20 \
+  "$Y26" bench -w "$MODEL" --device cuda --precision fp16 --batch "$b" --iters 200 --warmup 20 --ops \
     --json "$OUT/y26-bench-b$b.json" 2>"$OUT/y26-bench-b$b.err" || echo "y26 bench batch $b: $(head -1 "$OUT/y26-bench-b$b.err")"
   # the same network with every convolution through cuDNN (the rest identical): our kernels vs the vendor's
-  "$Y26" bench -w "$MODEL" --device cuda --kernels cudnn --batch "$b" --iters 200 --warmup 20 \
+  "$Y26" bench -w "$MODEL" --device cuda --kernels cudnn --batch "$b" --iters 200 --warmup 20 --ops \
     --json "$OUT/y26-cudnn-b$b.json" 2>"$OUT/y26-cudnn-b$b.err" || echo "cudnn bench batch $b: $(head -1 "$OUT/y26-cudnn-b$b.err")"
 done
 "$Y26" detect -w "$MODEL" -i "$SCENE" --no-draw --device cuda --json "$OUT/y26-detect-cuda.json" >/dev/null 2>&1 || true

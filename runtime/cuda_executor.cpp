@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <functional>
 #include <cstring>
 
 #include "kernels/cuda/weight_pack.h"
@@ -115,7 +116,30 @@ kernels::View<kc::half_bits> CudaExecutor::view(const graph::Slice& s) const {
   return {data, plan_.batch, s.h, s.w, s.c, b.c, b.elements()};
 }
 
-void CudaExecutor::launch_nodes() {
+std::vector<double> CudaExecutor::time_ops() {
+  auto s = static_cast<cudaStream_t>(stream_);
+  std::vector<cudaEvent_t> ev(g_.nodes.size() + 2);
+  for (auto& e : ev) check(cudaEventCreate(&e), "cudaEventCreate");
+  std::vector<double> ms;
+  try {
+    check(cudaEventRecord(ev[0], s), "cudaEventRecord");
+    launch_nodes([&](size_t i) { check(cudaEventRecord(ev[i + 1], s), "cudaEventRecord"); });
+    check(cudaEventRecord(ev.back(), s), "cudaEventRecord");
+    check(cudaEventSynchronize(ev.back()), "cudaEventSynchronize");
+    for (size_t i = 0; i + 1 < ev.size(); ++i) {
+      float t = 0;
+      check(cudaEventElapsedTime(&t, ev[i], ev[i + 1]), "cudaEventElapsedTime");
+      ms.push_back(t);
+    }
+  } catch (...) {
+    for (auto& e : ev) cudaEventDestroy(e);
+    throw;
+  }
+  for (auto& e : ev) cudaEventDestroy(e);
+  return ms;
+}
+
+void CudaExecutor::launch_nodes(const std::function<void(size_t)>& after_node) {
   for (size_t i = 0; i < g_.nodes.size(); ++i) {
     const graph::Node& n = g_.nodes[i];
     NvtxRange layer(n.name.c_str());  // recorded at capture, and on every run when graphs are off
@@ -137,6 +161,7 @@ void CudaExecutor::launch_nodes() {
                       n.attention, stream_);
         break;
     }
+    if (after_node) after_node(i);
   }
   if (device_selection()) {
     NvtxRange post(k_ > 0 ? "y26 postprocess (top-k)" : "y26 postprocess (NMS)");

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -68,6 +69,10 @@ class CudaExecutor {
   // letterboxed there into the input buffer, the graph is replayed and the head comes back.
   // The staging buffers grow only when a call brings more pixels than any before.
   void run(const std::vector<const Image*>& images, const std::vector<Letterbox>& boxes);
+  // Per-op device time (ms) of one run launched op by op, CUDA events around each; the input
+  // buffer must hold images already (a previous run()). Last entry: the device post-processing.
+  std::vector<double> time_ops();
+
   // Device bytes this executor holds (arena and workspaces; the shared weights are not counted here).
   std::int64_t device_bytes() const {
     std::int64_t n = static_cast<std::int64_t>(arena_.size() + workspace_.size() + cudnn_workspace_.size());
@@ -78,7 +83,8 @@ class CudaExecutor {
   std::int64_t allocations_in_last_run() const { return allocs_in_run_; }
 
  private:
-  void launch_nodes();
+  // Launches every op (and the device post-processing) on the stream; after_node(i) runs after op i's launch.
+  void launch_nodes(const std::function<void(size_t)>& after_node = {});
 
   const graph::Graph& g_;
   memory::Plan plan_;

@@ -290,6 +290,44 @@ std::vector<std::vector<Detection>> Engine::detect(const std::vector<Image>& ima
 
 std::vector<Detection> Engine::detect(const Image& image) { return impl_->run({&image}, impl_->options.letterbox != LetterboxMode::Square).front(); }
 
+std::vector<OpTiming> Engine::profile(const std::vector<Image>& images, int iters) {
+  if (images.empty() || iters <= 0) throw Error("profile: needs images and a positive iteration count");
+  detect(images);  // builds the session for this shape and batch, fills its input
+  const bool same = std::all_of(images.begin(), images.end(), [&](const Image& im) {
+    return im.width == images[0].width && im.height == images[0].height;
+  });
+  const bool rect = impl_->options.letterbox == LetterboxMode::Rect || (impl_->options.letterbox == LetterboxMode::Auto && same);
+  const auto lb = runtime::letterbox_params(images[0].width, images[0].height, impl_->options.imgsz, impl_->options.imgsz, rect,
+                                            graph::kMaxStride);
+  Session& s = impl_->session(lb.out_h(), lb.out_w(), static_cast<int>(images.size()));
+  const size_t n = s.graph.nodes.size();
+  std::vector<std::vector<double>> samples(n + 1);
+  for (int it = 0; it < iters; ++it) {
+#ifdef Y26_WITH_CUDA
+    if (s.gpu) {
+      const auto ms = s.gpu->time_ops();
+      for (size_t i = 0; i < ms.size() && i <= n; ++i) samples[i].push_back(ms[i]);
+      continue;
+    }
+#endif
+    for (size_t i = 0; i < n; ++i) {
+      const auto t = Clock::now();
+      s.exec->run_node(i);
+      samples[i].push_back(ms_since(t));
+    }
+  }
+  std::vector<OpTiming> out;
+  for (size_t i = 0; i <= n; ++i) {
+    if (samples[i].empty()) continue;
+    auto& v = samples[i];
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+    const bool post = i == n;
+    out.push_back({post ? "postprocess" : s.graph.nodes[i].name, post ? "Postprocess" : graph::op_name(s.graph.nodes[i].kind),
+                   v[v.size() / 2]});
+  }
+  return out;
+}
+
 const std::vector<std::string>& Engine::class_names() const { return impl_->names; }
 const Options& Engine::options() const { return impl_->options; }
 std::string Engine::device() const {

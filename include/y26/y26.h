@@ -134,6 +134,13 @@ struct Timing {
   double preprocess_ms = 0, inference_ms = 0, postprocess_ms = 0;
 };
 
+// Time of one op of the network, from Engine::profile.
+struct OpTiming {
+  std::string name;  // state-dict prefix, e.g. "model.6.m.0.cv1"
+  std::string kind;  // "Conv", "MaxPool", "Upsample", "Attention", "Postprocess"
+  double ms = 0;     // median over the profiled runs
+};
+
 // A loaded model ready to detect. Not thread-safe: use one Engine per thread.
 class Engine {
  public:
@@ -150,6 +157,10 @@ class Engine {
   // Detects objects in a batch of images (one result list per image, best first).
   std::vector<std::vector<Detection>> detect(const std::vector<Image>& images);
   std::vector<Detection> detect(const Image& image);
+
+  // Runs the network op by op on these images `iters` times (no CUDA graph; CUDA events or a
+  // steady clock around each op) and returns each op's median time, in execution order.
+  std::vector<OpTiming> profile(const std::vector<Image>& images, int iters);
 
   const std::vector<std::string>& class_names() const;
   const Options& options() const;
