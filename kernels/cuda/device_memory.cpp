@@ -22,7 +22,15 @@ bool device_available(std::string* why) {
   int n = 0;
   const cudaError_t e = cudaGetDeviceCount(&n);
   if (e != cudaSuccess || n == 0) {
-    if (why) *why = e != cudaSuccess ? std::string("no usable CUDA device: ") + cudaGetErrorString(e) : "no CUDA device found";
+    if (why) {
+      if (e == cudaSuccess || e == cudaErrorNoDevice) {
+        *why = "no CUDA device found";
+      } else if (e == cudaErrorInsufficientDriver) {
+        *why = "no usable NVIDIA driver (none installed, or older than the CUDA runtime y26 was built with)";
+      } else {
+        *why = std::string("no usable CUDA device: ") + cudaGetErrorString(e);
+      }
+    }
     cudaGetLastError();
     return false;
   }
