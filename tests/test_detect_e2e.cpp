@@ -65,7 +65,8 @@ TEST_CASE("FP16 activation storage: measured deviation from the FP32 goldens", "
     float max_box, max_score;  // worst differences among those matched
   };
   // Measured 2026-11-27 (x86-64, GCC 12): yolo26n-rand 24/30 matched, box 0.97 px, score 0.0062;
-  // yolo26l-thin-nc5-rand 30/31, box 0.034 px, score 0.00091. Bounds allow ~25% slack.
+  // yolo26l-thin-nc5-rand 30/31, box 0.034 px, score 0.00091. Score and thin-model box bounds allow
+  // ~25-45% slack; yolo26n's box bound is the 1 px matching tolerance itself.
   const Bound bounds[] = {{"yolo26n-rand", 24, 1.0f, 0.008f}, {"yolo26l-thin-nc5-rand", 30, 0.05f, 0.0012f}};
   const Image scene = load_image(test::fixture("scene-640x456.png"));
   for (const Bound& b : bounds) {
