@@ -20,7 +20,7 @@ void check(cudaError_t e, const char* what) {
   if (e != cudaSuccess) throw Error(std::string("CUDA: ") + what + ": " + cudaGetErrorString(e));
 }
 
-std::size_t align256(std::size_t v) { return static_cast<std::size_t>(kc::align_device(static_cast<std::int64_t>(v))); }
+std::size_t align256(std::size_t bytes) { return static_cast<std::size_t>(kc::align_device(static_cast<std::int64_t>(bytes))); }
 
 // An NVTX range for the lifetime of a scope (shows up in Nsight Systems; free when no tool listens).
 struct NvtxRange {
@@ -56,28 +56,19 @@ DeviceWeights::DeviceWeights(const graph::Graph& g) {
   kc::synchronize();
 }
 
-std::int64_t CudaExecutor::selection_bytes(const graph::Graph& g, int batch, const Selection& sel) {
-  const std::int64_t rows = static_cast<std::int64_t>(batch) * (sel.nms ? sel.max_det : sel.end2end_k);
-  if (g.head.end2end && sel.end2end_k > 0) {
-    return kc::end2end_workspace_bytes(batch, g.head.anchors(), g.head.nc, sel.end2end_k) + kc::align_device(rows * 6 * 4);
-  }
-  if (!g.head.end2end && sel.nms) {
-    return kc::nms_workspace_bytes(batch, g.head.anchors()) + kc::align_device(rows * 6 * 4) + kc::align_device(batch * 4);
-  }
-  return 0;
-}
-
 CudaExecutor::CudaExecutor(const graph::Graph& g, memory::Plan plan, std::shared_ptr<const DeviceWeights> weights,
-                           Selection sel, bool cudnn)
-    : g_(g), plan_(std::move(plan)), weights_(std::move(weights)), sel_(sel), k_(g.head.end2end ? sel.end2end_k : 0) {
-  sel_.nms = sel.nms && !g.head.end2end;
+                           DeviceSelection sel, bool cudnn)
+    : g_(g), plan_(std::move(plan)), weights_(std::move(weights)), sel_(sel) {
+  if (g.head.end2end) sel_.nms = false;
+  else sel_.end2end_k = 0;
+  layout_ = selection_layout(g.head, plan_.batch, sel_);
   arena_ = kc::DeviceBuffer(static_cast<std::size_t>(plan_.arena) * 2);
   arena_.fill(0xFF);  // FP16 NaN: a read of anything never written shows up in the outputs
   head_elems_ = static_cast<std::int64_t>(plan_.batch) * g.buffers[static_cast<size_t>(g.head.output)].elements();
   check(cudaMallocHost(reinterpret_cast<void**>(&host_head_), static_cast<size_t>(head_elems_) * 2), "cudaMallocHost");
   if (device_selection()) {
     // workspace: the selection's scratch, then the selected rows (and, for NMS, the counts)
-    workspace_ = kc::DeviceBuffer(static_cast<size_t>(selection_bytes(g, plan_.batch, sel_)));
+    workspace_ = kc::DeviceBuffer(static_cast<size_t>(layout_.total));
     check(cudaMallocHost(reinterpret_cast<void**>(&host_selected_), static_cast<size_t>(plan_.batch) * selected_rows() * 6 * 4),
           "cudaMallocHost");
     check(cudaMallocHost(reinterpret_cast<void**>(&host_counts_), static_cast<size_t>(plan_.batch) * 4), "cudaMallocHost");
@@ -164,26 +155,16 @@ void CudaExecutor::launch_nodes(const std::function<void(size_t)>& after_node) {
     if (after_node) after_node(i);
   }
   if (device_selection()) {
-    NvtxRange post(k_ > 0 ? "y26 postprocess (top-k)" : "y26 postprocess (NMS)");
-    kc::HeadLevels lv;
-    lv.count = static_cast<int>(g_.head.levels.size());
-    for (int l = 0; l < lv.count && l < 4; ++l) {
-      lv.w[l] = g_.head.levels[static_cast<size_t>(l)].w;
-      lv.anchor_offset[l] = g_.head.levels[static_cast<size_t>(l)].anchor_offset;
-      lv.stride[l] = g_.head.levels[static_cast<size_t>(l)].stride;
-    }
+    NvtxRange post(sel_.nms ? "y26 postprocess (NMS)" : "y26 postprocess (top-k)");
     const auto* head = view(g_.whole(g_.head.output)).data;
     const int anchors = g_.head.anchors(), nc = g_.head.nc, batch = plan_.batch;
-    if (k_ > 0) {
-      const std::int64_t scratch = kc::end2end_workspace_bytes(batch, anchors, nc, k_);
-      kc::select_end2end(head, batch, anchors, nc, k_, lv, workspace_.get(), reinterpret_cast<float*>(workspace_.as<char>() + scratch),
-                         stream_);
+    auto* rows = reinterpret_cast<float*>(workspace_.as<char>() + layout_.rows_offset);
+    if (sel_.nms) {
+      auto* counts = reinterpret_cast<int*>(workspace_.as<char>() + layout_.counts_offset);
+      kc::select_nms(head, batch, anchors, nc, head_levels(g_.head), sel_.conf, sel_.iou, sel_.max_det, workspace_.get(), rows,
+                     counts, stream_);
     } else {
-      const std::int64_t scratch = kc::nms_workspace_bytes(batch, anchors);
-      auto* rows = reinterpret_cast<float*>(workspace_.as<char>() + scratch);
-      auto* counts = reinterpret_cast<int*>(workspace_.as<char>() + scratch +
-                                            kc::align_device(static_cast<std::int64_t>(batch) * sel_.max_det * 6 * 4));
-      kc::select_nms(head, batch, anchors, nc, lv, sel_.conf, sel_.iou, sel_.max_det, workspace_.get(), rows, counts, stream_);
+      kc::select_end2end(head, batch, anchors, nc, sel_.end2end_k, head_levels(g_.head), workspace_.get(), rows, stream_);
     }
   }
 }
@@ -244,14 +225,12 @@ void CudaExecutor::run(const std::vector<const Image*>& images, const std::vecto
   }
   if (graphs) check(cudaGraphLaunch(static_cast<cudaGraphExec_t>(graph_exec_), s), "cudaGraphLaunch");
   if (device_selection()) {
-    const int batch = plan_.batch;
-    const std::int64_t scratch = k_ > 0 ? kc::end2end_workspace_bytes(batch, g_.head.anchors(), g_.head.nc, k_)
-                                        : kc::nms_workspace_bytes(batch, g_.head.anchors());
-    const std::size_t row_bytes = static_cast<std::size_t>(batch) * selected_rows() * 6 * 4;
-    check(cudaMemcpyAsync(host_selected_, workspace_.as<char>() + scratch, row_bytes, cudaMemcpyDeviceToHost, s), "download detections");
+    const std::size_t row_bytes = static_cast<std::size_t>(plan_.batch) * selected_rows() * 6 * 4;
+    check(cudaMemcpyAsync(host_selected_, workspace_.as<char>() + layout_.rows_offset, row_bytes, cudaMemcpyDeviceToHost, s),
+          "download detections");
     if (sel_.nms) {
-      check(cudaMemcpyAsync(host_counts_, workspace_.as<char>() + scratch + kc::align_device(static_cast<std::int64_t>(row_bytes)),
-                            static_cast<std::size_t>(batch) * 4, cudaMemcpyDeviceToHost, s),
+      check(cudaMemcpyAsync(host_counts_, workspace_.as<char>() + layout_.counts_offset, static_cast<std::size_t>(plan_.batch) * 4,
+                            cudaMemcpyDeviceToHost, s),
             "download counts");
     }
   } else {

@@ -14,6 +14,7 @@
 #include "kernels/cuda/cuda_ops.h"
 #include "kernels/cuda/device_memory.h"
 #include "memory/planner.h"
+#include "runtime/device_selection.h"
 #include "runtime/letterbox.h"
 
 namespace y26::runtime {
@@ -33,16 +34,9 @@ class DeviceWeights {
 
 class CudaExecutor {
  public:
-  // Post-processing on the device: the end-to-end head's top-k (k candidates per image) or the
-  // one-to-many head's NMS; run() then brings back decoded rows instead of the whole head.
-  struct Selection {
-    int end2end_k = 0;  // > 0: top-k with this many candidates (end-to-end head)
-    bool nms = false;   // one-to-many head: NMS on the device with these thresholds
-    float conf = 0.25f, iou = 0.7f;
-    int max_det = 300;
-  };
-  // cudnn: every convolution through cuDNN (the vendor baseline of `--kernels cudnn`).
-  CudaExecutor(const graph::Graph& g, memory::Plan plan, std::shared_ptr<const DeviceWeights> weights, Selection sel,
+  // sel: post-processing on the device (runtime/device_selection.h); run() then brings back decoded
+  // rows instead of the whole head. cudnn: every convolution through cuDNN (the vendor baseline of `--kernels cudnn`).
+  CudaExecutor(const graph::Graph& g, memory::Plan plan, std::shared_ptr<const DeviceWeights> weights, DeviceSelection sel,
                bool cudnn = false);
   ~CudaExecutor();
   CudaExecutor(const CudaExecutor&) = delete;
@@ -58,12 +52,10 @@ class CudaExecutor {
   // With device selection: per image `selected_rows()` rows of [x1, y1, x2, y2, score, class], best
   // first (pinned); with NMS, `host_counts()[image]` of them are detections.
   const float* host_selected() const { return host_selected_; }
-  int selected_rows() const { return sel_.nms ? sel_.max_det : k_; }
+  int selected_rows() const { return sel_.rows(); }
   const int* host_counts() const { return host_counts_; }
-  bool device_selection() const { return k_ > 0 || sel_.nms; }
+  bool device_selection() const { return sel_.any(); }
   bool nms_selection() const { return sel_.nms; }
-  // Bytes of the device selection's scratch and results (what memory_report calls workspace).
-  static std::int64_t selection_bytes(const graph::Graph& g, int batch, const Selection& sel);
 
   // One run: the images' 8-bit RGB pixels go to the device through pinned staging, are
   // letterboxed there into the input buffer, the graph is replayed and the head comes back.
@@ -90,8 +82,8 @@ class CudaExecutor {
   memory::Plan plan_;
   std::shared_ptr<const DeviceWeights> weights_;
   kernels::cuda::DeviceBuffer arena_, workspace_, staging_;
-  Selection sel_;
-  int k_ = 0;
+  DeviceSelection sel_;
+  SelectionLayout layout_;
   std::vector<std::unique_ptr<kernels::cuda::CudnnConv>> cudnn_;  // by node index, when running the cuDNN baseline
   kernels::cuda::DeviceBuffer cudnn_workspace_;
   float* host_selected_ = nullptr;

@@ -12,6 +12,7 @@
 #include "loader/weight_map.h"
 #include "memory/planner.h"
 #include "runtime/cpu_executor.h"
+#include "runtime/device_selection.h"
 #include "runtime/letterbox.h"
 #include "runtime/postprocess.h"
 #include "y26/y26.h"
@@ -78,22 +79,18 @@ struct Engine::Impl {
     return *s;
   }
 
-  // The end-to-end head's candidate count on the device (0: selection on the host).
-  int device_top_k(const graph::Graph& g) const {
-    const int k = std::min(std::max(options.max_det, 300), g.head.anchors());
-    return g.head.end2end && k <= kernels::cuda::kTopKMax ? k : 0;
+  runtime::DeviceSelection device_selection(const graph::Graph& g) const {
+    return runtime::choose_device_selection(g.head, options.conf, options.iou, options.max_det);
   }
-#ifdef Y26_WITH_CUDA
-  runtime::CudaExecutor::Selection device_selection(const graph::Graph& g) const {
-    runtime::CudaExecutor::Selection sel;
-    sel.end2end_k = device_top_k(g);
-    sel.nms = !g.head.end2end && options.max_det <= 4096;
-    sel.conf = options.conf;
-    sel.iou = options.iou;
-    sel.max_det = options.max_det;
-    return sel;
+
+  static bool same_size(const std::vector<Image>& images) {
+    return std::all_of(images.begin(), images.end(),
+                       [&](const Image& im) { return im.width == images[0].width && im.height == images[0].height; });
   }
-#endif
+  // Minimal padding ("rect") when asked, or by default when every image of the call has one size.
+  bool wants_rect(const std::vector<Image>& images) const {
+    return options.letterbox == LetterboxMode::Rect || (options.letterbox == LetterboxMode::Auto && same_size(images));
+  }
 
   MemoryReport report(const graph::Graph& g, int batch) const {
     if (batch <= 0) throw Error("--batch " + std::to_string(batch) + ": must be positive");
@@ -112,18 +109,9 @@ struct Engine::Impl {
     } else {
       r.weights_bytes = g.parameter_count() * es;
     }
-    // The GPU's top-k scratch and selected rows; CPU kernels keep their scratch (an attention row,
-    // a conv tile) per thread.
-    if (es == 2) {
-      if (const int k = device_top_k(g); k > 0) {
-        r.workspace_bytes = kernels::cuda::end2end_workspace_bytes(batch, g.head.anchors(), g.head.nc, k) +
-                            kernels::cuda::align_device(static_cast<std::int64_t>(batch) * k * 6 * 4);
-      } else if (!g.head.end2end && options.max_det <= 4096) {
-        const std::int64_t rows = static_cast<std::int64_t>(batch) * options.max_det * 6 * 4;
-        r.workspace_bytes = kernels::cuda::nms_workspace_bytes(batch, g.head.anchors()) + kernels::cuda::align_device(rows) +
-                            kernels::cuda::align_device(static_cast<std::int64_t>(batch) * 4);
-      }
-    }
+    // The GPU's post-processing scratch and results; CPU kernels keep their scratch (an attention
+    // row, a conv tile) per thread.
+    if (es == 2) r.workspace_bytes = runtime::selection_layout(g.head, batch, device_selection(g)).total;
     for (size_t i = 0; i < g.buffers.size(); ++i) {
       const auto& b = g.buffers[i];
       const auto& bp = p.buffers[i];
@@ -140,8 +128,8 @@ struct Engine::Impl {
     const int h = lbs[0].out_h(), w = lbs[0].out_w();
     Session& s = session(h, w, static_cast<int>(images.size()));
     const runtime::SelectOptions sel{options.conf, options.iou, options.max_det};
-    std::vector<std::vector<Detection>> out(images.size());
-    std::vector<float> head_rows;  // GPU: the FP16 head output as floats
+    std::vector<std::vector<runtime::RawDetection>> raw(images.size());  // letterboxed pixels, best first
+    std::vector<float> head_rows;  // GPU with host selection: the FP16 head output as floats
     const float* head_data = nullptr;
     std::int64_t image_stride = 0, row_stride = 0;
     Clock::time_point t1, t2;
@@ -155,22 +143,18 @@ struct Engine::Impl {
         for (size_t i = 0; i < images.size(); ++i) {
           const float* rows = s.gpu->host_selected() + static_cast<std::int64_t>(i) * k * 6;
           const int n = s.gpu->nms_selection() ? s.gpu->host_counts()[i] : k;
-          for (int j = 0; j < n && static_cast<int>(out[i].size()) < options.max_det; ++j) {
+          for (int j = 0; j < n && static_cast<int>(raw[i].size()) < options.max_det; ++j) {
             const float* r = rows + j * 6;
             if (!(r[4] > options.conf)) break;  // sorted: nothing after passes either
-            float box[4] = {r[0], r[1], r[2], r[3]};
-            runtime::scale_box_to_original(box, h, w, images[i]->height, images[i]->width);
-            out[i].push_back({static_cast<int>(r[5]), r[4], box[0], box[1], box[2], box[3]});
+            raw[i].push_back({{r[0], r[1], r[2], r[3]}, r[4], static_cast<int>(r[5])});
           }
         }
-        timing = {std::chrono::duration<double, std::milli>(t1 - t0).count(),
-                  std::chrono::duration<double, std::milli>(t2 - t1).count(), ms_since(t2)};
-        return out;
+      } else {
+        head_rows.resize(static_cast<size_t>(s.gpu->head_elements()));
+        for (size_t j = 0; j < head_rows.size(); ++j) head_rows[j] = half_to_float(s.gpu->host_head()[j]);
+        const auto& hb = s.graph.buffers[static_cast<size_t>(s.graph.head.output)];
+        head_data = head_rows.data(), image_stride = hb.elements(), row_stride = hb.c;
       }
-      head_rows.resize(static_cast<size_t>(s.gpu->head_elements()));
-      for (size_t j = 0; j < head_rows.size(); ++j) head_rows[j] = half_to_float(s.gpu->host_head()[j]);
-      const auto& hb = s.graph.buffers[static_cast<size_t>(s.graph.head.output)];
-      head_data = head_rows.data(), image_stride = hb.elements(), row_stride = hb.c;
     }
 #endif
     if (s.exec) {
@@ -184,11 +168,16 @@ struct Engine::Impl {
       const auto head = s.exec->view(s.graph.whole(s.graph.head.output));
       head_data = head.data, image_stride = head.image_stride, row_stride = head.pixel_stride;
     }
+    if (head_data != nullptr) {  // selection on the host
+      for (size_t i = 0; i < images.size(); ++i) {
+        const float* rows = head_data + static_cast<std::int64_t>(i) * image_stride;
+        raw[i] = s.graph.head.end2end ? runtime::select_end2end(rows, row_stride, s.graph.head, sel)
+                                      : runtime::select_nms(rows, row_stride, s.graph.head, sel);
+      }
+    }
+    std::vector<std::vector<Detection>> out(images.size());
     for (size_t i = 0; i < images.size(); ++i) {
-      const float* rows = head_data + static_cast<std::int64_t>(i) * image_stride;
-      const auto raw = s.graph.head.end2end ? runtime::select_end2end(rows, row_stride, s.graph.head, sel)
-                                            : runtime::select_nms(rows, row_stride, s.graph.head, sel);
-      for (const auto& r : raw) {
+      for (const auto& r : raw[i]) {
         float box[4] = {r.box[0], r.box[1], r.box[2], r.box[3]};
         runtime::scale_box_to_original(box, h, w, images[i]->height, images[i]->width);
         out[i].push_back({r.cls, r.score, box[0], box[1], box[2], box[3]});
@@ -273,11 +262,8 @@ std::vector<std::vector<Detection>> Engine::detect(const std::vector<Image>& ima
       throw Error("detect: an image has no pixels or a pixel buffer of the wrong size");
     }
   }
-  const bool same = std::all_of(images.begin(), images.end(), [&](const Image& im) {
-    return im.width == images[0].width && im.height == images[0].height;
-  });
-  const LetterboxMode mode = impl_->options.letterbox;
-  if (mode == LetterboxMode::Rect && !same) {
+  const bool rect = impl_->wants_rect(images);
+  if (rect && !Impl::same_size(images)) {
     // Minimal padding gives each size its own input shape: run them one by one.
     std::vector<std::vector<Detection>> out;
     for (const Image& im : images) out.push_back(impl_->run({&im}, true).front());
@@ -285,7 +271,7 @@ std::vector<std::vector<Detection>> Engine::detect(const std::vector<Image>& ima
   }
   std::vector<const Image*> ptrs;
   for (const Image& im : images) ptrs.push_back(&im);
-  return impl_->run(ptrs, mode == LetterboxMode::Rect || (mode == LetterboxMode::Auto && same));
+  return impl_->run(ptrs, rect);
 }
 
 std::vector<Detection> Engine::detect(const Image& image) { return impl_->run({&image}, impl_->options.letterbox != LetterboxMode::Square).front(); }
@@ -293,10 +279,7 @@ std::vector<Detection> Engine::detect(const Image& image) { return impl_->run({&
 std::vector<OpTiming> Engine::profile(const std::vector<Image>& images, int iters) {
   if (images.empty() || iters <= 0) throw Error("profile: needs images and a positive iteration count");
   detect(images);  // builds the session for this shape and batch, fills its input
-  const bool same = std::all_of(images.begin(), images.end(), [&](const Image& im) {
-    return im.width == images[0].width && im.height == images[0].height;
-  });
-  const bool rect = impl_->options.letterbox == LetterboxMode::Rect || (impl_->options.letterbox == LetterboxMode::Auto && same);
+  const bool rect = impl_->wants_rect(images);
   const auto lb = runtime::letterbox_params(images[0].width, images[0].height, impl_->options.imgsz, impl_->options.imgsz, rect,
                                             graph::kMaxStride);
   Session& s = impl_->session(lb.out_h(), lb.out_w(), static_cast<int>(images.size()));

@@ -22,6 +22,7 @@
 #include "kernels/cuda/cuda_ops.h"
 #include "kernels/cuda/device_memory.h"
 #include "kernels/cuda/weight_pack.h"
+#include "runtime/device_selection.h"
 #include "runtime/letterbox.h"
 #include "graph/ir.h"
 #include "runtime/postprocess.h"
@@ -307,9 +308,7 @@ TEST_CASE("CUDA end-to-end head selection matches the CPU twin", "[cuda]") {
     bits[i] = float_to_half(box ? std::abs(d(rng)) : d(rng));
     rows[i] = half_to_float(bits[i]);
   }
-  cuda::HeadLevels lv;
-  lv.count = 3;
-  for (int l = 0; l < 3; ++l) lv.w[l] = head.levels[static_cast<size_t>(l)].w, lv.anchor_offset[l] = head.levels[static_cast<size_t>(l)].anchor_offset, lv.stride[l] = head.levels[static_cast<size_t>(l)].stride;
+  const cuda::HeadLevels lv = runtime::head_levels(head);
   DeviceBuffer dh(bits.size() * 2), ws(static_cast<size_t>(cuda::end2end_workspace_bytes(batch, anchors, head.nc, k))),
       out(static_cast<size_t>(batch) * k * 6 * 4);
   dh.upload(bits.data(), bits.size() * 2);
@@ -351,9 +350,7 @@ TEST_CASE("CUDA NMS matches the CPU twin", "[cuda]") {
     bits[i] = float_to_half(static_cast<int>(i % static_cast<size_t>(no)) < 4 ? dist(rng) : logit(rng));
     rows[i] = half_to_float(bits[i]);
   }
-  cuda::HeadLevels lv;
-  lv.count = 3;
-  for (int l = 0; l < 3; ++l) lv.w[l] = head.levels[static_cast<size_t>(l)].w, lv.anchor_offset[l] = head.levels[static_cast<size_t>(l)].anchor_offset, lv.stride[l] = head.levels[static_cast<size_t>(l)].stride;
+  const cuda::HeadLevels lv = runtime::head_levels(head);
   DeviceBuffer dh(bits.size() * 2), ws(static_cast<size_t>(cuda::nms_workspace_bytes(batch, anchors))),
       out(static_cast<size_t>(batch) * max_det * 6 * 4), cnt(static_cast<size_t>(batch) * 4);
   dh.upload(bits.data(), bits.size() * 2);

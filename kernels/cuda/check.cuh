@@ -16,7 +16,7 @@ inline void check(cudaError_t e, const char* what) {
 
 inline void check_launch(const char* kernel) { check(cudaGetLastError(), kernel); }
 
-__device__ __forceinline__ float silu(float x) { return x / (1.0f + __expf(-x)); }
+__device__ __forceinline__ float silu(float x) { return x / (1.0f + expf(-x)); }  // accurate expf, like the CPU twin
 
 __device__ __forceinline__ float load_half(const unsigned short* p) { return __half2float(__ushort_as_half(*p)); }
 __device__ __forceinline__ unsigned short to_half_bits(float v) { return __half_as_ushort(__float2half_rn(v)); }

@@ -136,7 +136,7 @@ __global__ void __launch_bounds__(kThreads) conv_igemm_kernel(ConvArgs a) {
     const int x = static_cast<int>(mm % a.out_w), y = static_cast<int>((mm / a.out_w) % a.out_h);
     const int bb = static_cast<int>(mm / (static_cast<long long>(a.out_w) * a.out_h));
     float v = Cs[r][c] + a.bias[co];
-    if (a.silu) v = v / (1.0f + expf(-v));
+    if (a.silu) v = silu(v);
     if (a.res) v += load_half(at(a.res, a.res_img, a.res_px, a.out_w, bb, y, x) + co);
     at(a.out, a.out_img, a.out_px, a.out_w, bb, y, x)[co] = to_half_bits(v);
   }
@@ -169,7 +169,7 @@ __global__ void __launch_bounds__(256) depthwise_kernel(ConvArgs a) {
     }
   }
   float v = acc + a.bias[ch];
-  if (a.silu) v = v / (1.0f + expf(-v));
+  if (a.silu) v = silu(v);
   if (a.res) v += load_half(at(a.res, a.res_img, a.res_px, a.out_w, b, y, x) + ch);
   at(a.out, a.out_img, a.out_px, a.out_w, b, y, x)[ch] = to_half_bits(v);
 }

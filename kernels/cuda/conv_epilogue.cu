@@ -7,7 +7,7 @@ namespace y26::kernels::cuda {
 namespace {
 
 __global__ void __launch_bounds__(256) epilogue_kernel(unsigned short* out, long long o_img, long long o_px, int h, int w, int c,
-                                                        int batch, const float* bias, int silu, const unsigned short* res,
+                                                        int batch, const float* bias, int silu_act, const unsigned short* res,
                                                         long long r_img, long long r_px) {
   const long long total = static_cast<long long>(batch) * h * w * c;
   const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -15,7 +15,7 @@ __global__ void __launch_bounds__(256) epilogue_kernel(unsigned short* out, long
   const auto [b, y, x, ch] = nhwc_index(i, h, w, c);
   unsigned short* o = at(out, o_img, o_px, w, b, y, x) + ch;
   float v = load_half(o) + bias[ch];
-  if (silu) v = v / (1.0f + expf(-v));
+  if (silu_act) v = silu(v);
   if (res) v += load_half(at(res, r_img, r_px, w, b, y, x) + ch);
   *o = to_half_bits(v);
 }
