@@ -100,7 +100,7 @@ void compare(const Tensor& cpu, const DeviceBuffer& gpu, bool exact, const std::
 struct ConvCase {
   int n, h, w, cin, cout, k, stride;
   bool depthwise, silu, residual;
-  bool aligned = false;  // input slice 16-byte aligned with 8k channels: the kernel's 8-channel vector loads
+  bool aligned = false;  // slices 16-byte aligned with 8k channels: the kernel's 8-channel loads and stores
 };
 
 }  // namespace
@@ -115,8 +115,10 @@ TEST_CASE("CUDA conv2d matches the CPU twin (implicit GEMM and depthwise)", "[cu
       {1, 5, 5, 160, 20, 1, 1, false, true, true},     // many K steps, narrow N
       {2, 11, 9, 24, 24, 3, 1, true, true, false},     // depthwise (head DWConv)
       {1, 15, 20, 80, 80, 3, 1, true, false, true},    // depthwise without act + residual (attention pe)
-      {2, 9, 13, 64, 48, 3, 2, false, true, true, true},  // vector loads: 3x3 stride 2 with padding
-      {1, 11, 7, 32, 70, 1, 1, false, false, false, true},  // vector loads: 1x1
+      {2, 9, 13, 64, 48, 3, 2, false, true, true, true},  // vector loads and stores: 3x3 stride 2 with padding
+      {1, 11, 7, 32, 70, 1, 1, false, false, false, true},  // vector loads: 1x1 (70 channels: scalar stores)
+      {2, 7, 9, 96, 136, 3, 1, false, true, true, true},   // vector: 27 k-blocks run the cp.async ring round many times
+      {3, 19, 21, 16, 8, 3, 2, false, true, false, true},  // vector: narrow layers, M not a multiple of any tile
   };
   cpu::ThreadPool pool(2);
   std::mt19937 rng(26);
@@ -128,9 +130,11 @@ TEST_CASE("CUDA conv2d matches the CPU twin (implicit GEMM and depthwise)", "[cu
     Tensor in = tc.aligned ? Tensor(tc.n, tc.h, tc.w, tc.cin, 8, 8)  // slice at channel 8 of a 8k-channel buffer
                            : Tensor(tc.n, tc.h, tc.w, tc.cin, 5, 3);  // a misaligned channel slice of a wider buffer
     in.randomize(rng, 1.0f);
-    Tensor res(tc.n, oh, ow, tc.cout, 2, 1);
+    // The residual and the output are channel slices of wider buffers too: 16-byte aligned ones for the
+    // aligned cases (the epilogue's 8-channel stores), else at odd channels [7, 7 + cout) (scalar stores).
+    Tensor res = tc.aligned ? Tensor(tc.n, oh, ow, tc.cout, 16, 8) : Tensor(tc.n, oh, ow, tc.cout, 2, 1);
     res.randomize(rng, 1.0f);
-    Tensor out(tc.n, oh, ow, tc.cout, 7, 4);  // written into channels [7, 7 + cout) of a wider buffer
+    Tensor out = tc.aligned ? Tensor(tc.n, oh, ow, tc.cout, 8, 16) : Tensor(tc.n, oh, ow, tc.cout, 7, 4);
 
     const int cin_g = tc.depthwise ? 1 : tc.cin;
     std::vector<float> w(static_cast<size_t>(tc.k) * tc.k * cin_g * tc.cout), bias(static_cast<size_t>(tc.cout));
@@ -165,12 +169,12 @@ TEST_CASE("CUDA conv2d matches the CPU twin (implicit GEMM and depthwise)", "[cu
       // bias cancellation can leave beside a small result; hence an absolute floor of 2^-9.
       compare(out, dout, false, what + " cudnn", std::ldexp(1.0f, -9));
     }
-    for (auto tile : {cuda::ConvTile::Tile64x64, cuda::ConvTile::Tile32x32}) {  // every tile shape on every case
+    for (auto tile : cuda::kConvTiles) {  // every tile shape on every case
       DeviceBuffer dout(out.host.size() * 2);
       dout.fill(0xFF);
       cuda::conv2d(in.gpu_view(din), out.gpu_out_view(dout), dcw, p, tc.residual ? &res_gpu : nullptr, nullptr, tile);
       cuda::synchronize();
-      compare(out, dout, false, what + (tile == cuda::ConvTile::Tile64x64 ? " tile 64x64" : " tile 32x32"));
+      compare(out, dout, false, what + " tile " + cuda::conv_tile_name(tile));
     }
   }
 }
@@ -375,4 +379,15 @@ TEST_CASE("CUDA NMS matches the CPU twin", "[cuda]") {
     }
     CHECK(bad == 0);
   }
+}
+
+TEST_CASE("The convolution tile is the largest that gives every SM two blocks") {
+  // H100: 132 SMs. Batch 64 at 80x80 fills any tile; the 20x20x256 layers at batch 1 need the smallest;
+  // the 16-channel stem never takes a 64-channel tile.
+  CHECK(cuda::choose_conv_tile(64LL * 80 * 80, 128, 132) == cuda::ConvTile::Tile128x64);
+  CHECK(cuda::choose_conv_tile(3 * 40 * 40, 256, 132) == cuda::ConvTile::Tile64x64);  // 128x64 gives 38 x 4 = 152 blocks
+  CHECK(cuda::choose_conv_tile(8 * 20 * 20, 256, 132) == cuda::ConvTile::Tile64x32);  // 64x64 gives 50 x 4 = 200
+  CHECK(cuda::choose_conv_tile(20 * 20, 256, 132) == cuda::ConvTile::Tile32x32);
+  CHECK(cuda::choose_conv_tile(320 * 320, 16, 132) == cuda::ConvTile::Tile64x32);
+  CHECK(cuda::choose_conv_tile(1, 1, 1) == cuda::ConvTile::Tile32x32);
 }

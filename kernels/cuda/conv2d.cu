@@ -1,10 +1,13 @@
 // Convolution on tensor cores as an implicit GEMM (FP16 in, FP32 accumulate):
 //   C[M = batch*oh*ow pixels][N = cout] = A[M][K = kh*kw*cin] (im2col, gathered on the fly
 //   from the NHWC input view) x B[K][N] (the weights, one K-row per output channel).
-// One block computes a 64x64 tile of C with four warps (2x2, 32x32 each, WMMA 16x16x16);
-// K advances 32 at a time through shared memory. The epilogue goes through shared memory
-// so each thread writes consecutive channels: bias, SiLU, residual add, FP16 rounding, and a
-// store into any strided view (a concat slice). Depthwise convolutions use a direct kernel.
+// One block computes a BM x BN tile of C with four warps (2x2, each (BM/2)x(BN/2) of WMMA
+// 16x16x16 fragments); K advances 32 at a time through a three-stage shared-memory ring filled
+// by cp.async (sm_80+), so the gathers of k-blocks kb+1 and kb+2 are in flight while the tensor
+// cores work on kb. The epilogue reuses the ring's memory to stage C so that each thread writes
+// consecutive channels: bias, SiLU, residual add, FP16 rounding, and a store into any strided
+// view (a concat slice) - 16 bytes at a time when the views allow. Depthwise convolutions use a
+// direct kernel.
 #include <mma.h>
 
 #include <cstdint>
@@ -17,8 +20,9 @@ namespace {
 
 using namespace nvcuda;
 
-constexpr int kBK = kConvK, kThreads = 128;
-constexpr int kPadA = 8, kPadC = 4;  // shared-memory row padding against bank conflicts
+constexpr int kBK = kConvK, kThreads = 128, kStages = 3;
+constexpr int kRow = kBK + 8;  // halfs per shared A/B row: 80 bytes keeps rows 16-byte aligned and ldmatrix conflict-free
+constexpr int kPadC = 4;       // floats of padding per shared C row
 
 struct ConvArgs {
   const unsigned short* in;
@@ -34,19 +38,56 @@ struct ConvArgs {
   int kh, kw, stride, pad, k_total, k_padded;
   int silu;
   int batch;
-  int vec8;  // 1: cin, the pixel stride and the data pointer allow 16-byte loads of 8 channels
+  int out_vec8;  // 1: cout, the output (and residual) strides and pointers allow 16-byte stores of 8 channels
 };
 
-// One BM x BN tile of C per block; four warps in a 2 x 2 grid, each (BM/2) x (BN/2) of 16x16 fragments.
+// Shared memory of one block: the A/B ring during the main loop, then C for the epilogue.
 template <int BM, int BN>
+struct TileSmem {
+  static constexpr int a_stage = BM * kRow, b_stage = BN * kRow;  // halfs per stage
+  static constexpr int ring_bytes = kStages * (a_stage + b_stage) * 2;
+  static constexpr int c_bytes = BM * (BN + kPadC) * 4;
+  static constexpr int bytes = ring_bytes > c_bytes ? ring_bytes : c_bytes;
+  static_assert(bytes <= 48 * 1024, "static shared memory limit");
+};
+
+// 16 bytes global -> shared without passing through registers (sm_80+: cp.async, cached in L1 because
+// a 3x3 convolution reads each input pixel up to nine times). !valid fills the 16 bytes with zeros
+// and reads nothing. Older GPUs copy synchronously; the pipeline's barriers make both correct.
+__device__ __forceinline__ void copy16_async(void* smem, const void* gmem, bool valid) {
+#if __CUDA_ARCH__ >= 800
+  const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(gmem), "r"(valid ? 16 : 0) : "memory");
+#else
+  *reinterpret_cast<uint4*>(smem) = valid ? *reinterpret_cast<const uint4*>(gmem) : make_uint4(0, 0, 0, 0);
+#endif
+}
+__device__ __forceinline__ void async_commit() {
+#if __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.commit_group;\n" ::: "memory");
+#endif
+}
+// Waits until at most N of this thread's committed groups are still in flight.
+template <int N>
+__device__ __forceinline__ void async_wait() {
+#if __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
+#endif
+}
+
+// One BM x BN tile of C per block. VEC8: cin, the input strides and pointer allow 16-byte gathers of
+// 8 channels (every YOLO26 layer but the 3-channel stem); otherwise A is gathered one value at a time.
+template <int BM, int BN, bool VEC8>
 __global__ void __launch_bounds__(kThreads) conv_igemm_kernel(ConvArgs a) {
-  constexpr int FM = BM / 32, FN = BN / 32;                           // fragments per warp
-  constexpr int A_TPR = kThreads / BM, A_K = kBK / A_TPR;            // A: threads per row, k per thread
-  constexpr int B_TPR = kThreads / BN, B_K = kBK / B_TPR;            // B: same for weight rows
-  static_assert(A_K % 8 == 0 && B_K % 8 == 0, "16-byte weight loads");
-  __shared__ __align__(128) __half As[BM][kBK + kPadA];
-  __shared__ __align__(128) __half Bs[BN][kBK + kPadA];
-  __shared__ __align__(128) float Cs[BM][BN + kPadC];
+  using Smem = TileSmem<BM, BN>;
+  constexpr int FM = BM / 32, FN = BN / 32;                 // fragments per warp
+  constexpr int A_TPR = kThreads / BM, A_K = kBK / A_TPR;  // A: threads per row, k per thread
+  constexpr int B_TPR = kThreads / BN, B_K = kBK / B_TPR;  // B: same for weight rows
+  static_assert(A_K % 8 == 0 && B_K % 8 == 0, "16-byte copies");
+  __shared__ __align__(128) unsigned char smem[Smem::bytes];
+  __half* const As = reinterpret_cast<__half*>(smem);  // [kStages][BM][kRow]
+  __half* const Bs = As + kStages * Smem::a_stage;      // [kStages][BN][kRow]
+  float* const Cs = reinterpret_cast<float*>(smem);     // [BM][BN + kPadC], only after the main loop
 
   const int tid = threadIdx.x, warp = tid / 32;
   const long long M = static_cast<long long>(a.batch) * a.out_h * a.out_w;
@@ -65,28 +106,28 @@ __global__ void __launch_bounds__(kThreads) conv_igemm_kernel(ConvArgs a) {
     b = static_cast<int>(m / (static_cast<long long>(a.out_w) * a.out_h));
   }
   const int co_row = n0 + b_row;
+  const bool co_ok = co_row < a.cout;
+  const unsigned short* const w_row = a.w + static_cast<long long>(co_ok ? co_row : 0) * a.k_padded + b_col0;
 
-  wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[FM][FN];
-  for (int i = 0; i < FM; ++i)
-    for (int j = 0; j < FN; ++j) wmma::fill_fragment(acc[i][j], 0.0f);
-  const int wm = warp / 2, wn = warp % 2;
-
-  for (int k0 = 0; k0 < a.k_padded; k0 += kBK) {
-    // A: decode k -> (ky, kx, ci) once, then step ci with wrap-around.
-    int k = k0 + a_col0;
+  // Fills ring stage s with k-block kb: A decoded k -> (ky, kx, ci) once, then ci steps with wrap-around;
+  // B from the weight rows, which are zero-padded to k_padded, so only the channel needs a bound.
+  auto load_stage = [&](int s, int kb) {
+    int k = kb * kBK + a_col0;
     int ci = k % a.cin, tap = k / a.cin;
-    if (a.vec8) {
-      // cin % 8 == 0: every aligned group of 8 k lies in one pixel, one 16-byte load each
-      for (int j = 0; j < A_K; j += 8, k += 8) {
-        uint4 v = make_uint4(0, 0, 0, 0);
+    __half* const a_dst = As + s * Smem::a_stage + a_row * kRow + a_col0;
+    if constexpr (VEC8) {
+      for (int j = 0; j < A_K; j += 8, k += 8) {  // cin % 8 == 0: an aligned group of 8 k lies in one pixel
+        const unsigned short* src = a.in;
+        bool valid = false;
         if (m_ok && k < a.k_total) {
           const int ky = tap / a.kw, kx = tap % a.kw;
           const int iy = oy * a.stride - a.pad + ky, ix = ox * a.stride - a.pad + kx;
           if (iy >= 0 && iy < a.in_h && ix >= 0 && ix < a.in_w) {
-            v = *reinterpret_cast<const uint4*>(at(a.in, a.in_img, a.in_px, a.in_w, b, iy, ix) + ci);
+            src = at(a.in, a.in_img, a.in_px, a.in_w, b, iy, ix) + ci;
+            valid = true;
           }
         }
-        *reinterpret_cast<uint4*>(&As[a_row][a_col0 + j]) = v;
+        copy16_async(a_dst + j, src, valid);
         ci += 8;
         if (ci == a.cin) ci = 0, ++tap;
       }
@@ -98,36 +139,82 @@ __global__ void __launch_bounds__(kThreads) conv_igemm_kernel(ConvArgs a) {
           const int iy = oy * a.stride - a.pad + ky, ix = ox * a.stride - a.pad + kx;
           if (iy >= 0 && iy < a.in_h && ix >= 0 && ix < a.in_w) v = load_half(at(a.in, a.in_img, a.in_px, a.in_w, b, iy, ix) + ci);
         }
-        As[a_row][a_col0 + j] = __float2half_rn(v);  // exact: v is an FP16 value or 0
+        a_dst[j] = __float2half_rn(v);  // exact: v is an FP16 value or 0
         if (++ci == a.cin) ci = 0, ++tap;
       }
     }
-    // B: weight rows are zero-padded to k_padded, so only the channel needs a bound.
-    if (co_row < a.cout) {
-      const uint4* src = reinterpret_cast<const uint4*>(a.w + static_cast<long long>(co_row) * a.k_padded + k0 + b_col0);
-      uint4* dst = reinterpret_cast<uint4*>(&Bs[b_row][b_col0]);
-      for (int q = 0; q < B_K / 8; ++q) dst[q] = src[q];
-    } else {
-      for (int j = 0; j < B_K; ++j) Bs[b_row][b_col0 + j] = __float2half_rn(0.0f);
-    }
+    __half* const b_dst = Bs + s * Smem::b_stage + b_row * kRow + b_col0;
+    for (int q = 0; q < B_K; q += 8) copy16_async(b_dst + q, co_ok ? w_row + kb * kBK + q : a.w, co_ok);
+  };
+
+  wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[FM][FN];
+  for (int i = 0; i < FM; ++i)
+    for (int j = 0; j < FN; ++j) wmma::fill_fragment(acc[i][j], 0.0f);
+  const int wm = warp / 2, wn = warp % 2;
+
+  // The ring: k-block kb lives in stage kb % kStages. Each thread commits exactly one copy group per
+  // k-block (empty past the end), so "at most kStages - 2 groups pending" means block kb has landed.
+  const int num_k = a.k_padded / kBK;
+  for (int s = 0; s < kStages - 1; ++s) {
+    if (s < num_k) load_stage(s, s);
+    async_commit();
+  }
+  for (int kb = 0; kb < num_k; ++kb) {
+    async_wait<kStages - 2>();
+    // Everyone's copies of block kb are visible, and everyone has finished computing on block kb - 1,
+    // whose stage the next load overwrites.
     __syncthreads();
+    const int next = kb + kStages - 1;
+    if (next < num_k) load_stage(next % kStages, next);
+    async_commit();
+    const __half* const a_tile = As + (kb % kStages) * Smem::a_stage;
+    const __half* const b_tile = Bs + (kb % kStages) * Smem::b_stage;
     for (int kk = 0; kk < kBK; kk += 16) {
       wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> fa[FM];
       wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::col_major> fb[FN];
-      for (int i = 0; i < FM; ++i) wmma::load_matrix_sync(fa[i], &As[wm * (BM / 2) + i * 16][kk], kBK + kPadA);
-      for (int j = 0; j < FN; ++j) wmma::load_matrix_sync(fb[j], &Bs[wn * (BN / 2) + j * 16][kk], kBK + kPadA);
+      for (int i = 0; i < FM; ++i) wmma::load_matrix_sync(fa[i], a_tile + (wm * (BM / 2) + i * 16) * kRow + kk, kRow);
+      for (int j = 0; j < FN; ++j) wmma::load_matrix_sync(fb[j], b_tile + (wn * (BN / 2) + j * 16) * kRow + kk, kRow);
       for (int i = 0; i < FM; ++i)
         for (int j = 0; j < FN; ++j) wmma::mma_sync(acc[i][j], fa[i], fb[j], acc[i][j]);
     }
-    __syncthreads();
   }
+  async_wait<0>();
+  __syncthreads();  // the ring is idle: C may overwrite it
 
+  constexpr int ldc = BN + kPadC;
   for (int i = 0; i < FM; ++i)
     for (int j = 0; j < FN; ++j)
-      wmma::store_matrix_sync(&Cs[wm * (BM / 2) + i * 16][wn * (BN / 2) + j * 16], acc[i][j], BN + kPadC, wmma::mem_row_major);
+      wmma::store_matrix_sync(Cs + (wm * (BM / 2) + i * 16) * ldc + wn * (BN / 2) + j * 16, acc[i][j], ldc, wmma::mem_row_major);
   __syncthreads();
 
-  // Epilogue: consecutive threads take consecutive output channels of a pixel.
+  // Epilogue: consecutive threads take consecutive output channels of a pixel, 8 at a time when aligned.
+  if (a.out_vec8) {
+    for (int e = tid; e < BM * BN / 8; e += kThreads) {
+      const int r = e / (BN / 8), c = e % (BN / 8) * 8;
+      const long long mm = m0 + r;
+      const int co = n0 + c;
+      if (mm >= M || co >= a.cout) continue;  // cout % 8 == 0: all 8 channels exist
+      const int x = static_cast<int>(mm % a.out_w), y = static_cast<int>((mm / a.out_w) % a.out_h);
+      const int bb = static_cast<int>(mm / (static_cast<long long>(a.out_w) * a.out_h));
+      uint4 rv = make_uint4(0, 0, 0, 0);
+      if (a.res) rv = *reinterpret_cast<const uint4*>(at(a.res, a.res_img, a.res_px, a.out_w, bb, y, x) + co);
+      const unsigned rw[4] = {rv.x, rv.y, rv.z, rv.w};
+      unsigned ow[4];
+      for (int q = 0; q < 4; ++q) {
+        unsigned pair = 0;
+        for (int h = 0; h < 2; ++h) {  // channel co + 2q + h sits in the low (h = 0) or high half of word q
+          const int ch = 2 * q + h;
+          float v = Cs[r * ldc + c + ch] + a.bias[co + ch];
+          if (a.silu) v = silu(v);
+          if (a.res) v += __half2float(__ushort_as_half(static_cast<unsigned short>(rw[q] >> (16 * h))));
+          pair |= static_cast<unsigned>(to_half_bits(v)) << (16 * h);
+        }
+        ow[q] = pair;
+      }
+      *reinterpret_cast<uint4*>(at(a.out, a.out_img, a.out_px, a.out_w, bb, y, x) + co) = make_uint4(ow[0], ow[1], ow[2], ow[3]);
+    }
+    return;
+  }
   for (int e = tid; e < BM * BN; e += kThreads) {
     const int r = e / BN, c = e % BN;
     const long long mm = m0 + r;
@@ -135,7 +222,7 @@ __global__ void __launch_bounds__(kThreads) conv_igemm_kernel(ConvArgs a) {
     if (mm >= M || co >= a.cout) continue;
     const int x = static_cast<int>(mm % a.out_w), y = static_cast<int>((mm / a.out_w) % a.out_h);
     const int bb = static_cast<int>(mm / (static_cast<long long>(a.out_w) * a.out_h));
-    float v = Cs[r][c] + a.bias[co];
+    float v = Cs[r * ldc + c] + a.bias[co];
     if (a.silu) v = silu(v);
     if (a.res) v += load_half(at(a.res, a.res_img, a.res_px, a.out_w, bb, y, x) + co);
     at(a.out, a.out_img, a.out_px, a.out_w, bb, y, x)[co] = to_half_bits(v);
@@ -191,28 +278,54 @@ void conv2d(const View<const half_bits>& in, const View<half_bits>& out, const D
   a.k_total = w.kh * w.kw * w.cin, a.k_padded = w.k_padded;
   a.silu = p.act == Activation::SiLU;
   a.batch = out.n;
-  a.vec8 = in.c % 8 == 0 && in.pixel_stride % 8 == 0 && in.image_stride % 8 == 0 &&
-           reinterpret_cast<std::uintptr_t>(in.data) % 16 == 0;
+  const auto aligned8 = [](const void* p, long long img, long long px) {
+    return reinterpret_cast<std::uintptr_t>(p) % 16 == 0 && img % 8 == 0 && px % 8 == 0;
+  };
+  const bool in_vec8 = in.c % 8 == 0 && aligned8(in.data, in.image_stride, in.pixel_stride);
+  a.out_vec8 = out.c % 8 == 0 && aligned8(out.data, out.image_stride, out.pixel_stride) &&
+               (!residual || aligned8(residual->data, residual->image_stride, residual->pixel_stride));
   auto s = static_cast<cudaStream_t>(stream);
   if (depthwise) {
     const long long total = static_cast<long long>(out.n) * out.h * out.w * out.c;
     depthwise_kernel<<<blocks_for(total, 256), 256, 0, s>>>(a);
     check_launch("depthwise_kernel");
-  } else {
-    const long long M = static_cast<long long>(out.n) * out.h * out.w;
-    if (tile == ConvTile::Auto) {
-      // Tiles per layer shape: 64x64 while that still gives every SM two blocks, else 32x32,
-      // so the small late layers at batch 1 (20x20 pixels, 256 channels) fill the GPU too.
-      const long long big = static_cast<long long>(blocks_for(M, 64)) * ((out.c + 63) / 64);
-      tile = big >= 2LL * sm_count() ? ConvTile::Tile64x64 : ConvTile::Tile32x32;
-    }
-    if (tile == ConvTile::Tile64x64) {
-      conv_igemm_kernel<64, 64><<<dim3(blocks_for(M, 64), (out.c + 63) / 64), kThreads, 0, s>>>(a);
-    } else {
-      conv_igemm_kernel<32, 32><<<dim3(blocks_for(M, 32), (out.c + 31) / 32), kThreads, 0, s>>>(a);
-    }
-    check_launch("conv_igemm_kernel");
+    return;
   }
+  const long long M = static_cast<long long>(out.n) * out.h * out.w;
+  if (tile == ConvTile::Auto) tile = choose_conv_tile(M, out.c, sm_count());
+  const auto launch = [&](auto kernel, int bm, int bn) { kernel<<<dim3(blocks_for(M, bm), (out.c + bn - 1) / bn), kThreads, 0, s>>>(a); };
+  switch (tile) {
+    case ConvTile::Tile128x64:
+      in_vec8 ? launch(conv_igemm_kernel<128, 64, true>, 128, 64) : launch(conv_igemm_kernel<128, 64, false>, 128, 64);
+      break;
+    case ConvTile::Tile64x64:
+      in_vec8 ? launch(conv_igemm_kernel<64, 64, true>, 64, 64) : launch(conv_igemm_kernel<64, 64, false>, 64, 64);
+      break;
+    case ConvTile::Tile64x32:
+      in_vec8 ? launch(conv_igemm_kernel<64, 32, true>, 64, 32) : launch(conv_igemm_kernel<64, 32, false>, 64, 32);
+      break;
+    default:
+      in_vec8 ? launch(conv_igemm_kernel<32, 32, true>, 32, 32) : launch(conv_igemm_kernel<32, 32, false>, 32, 32);
+      break;
+  }
+  check_launch("conv_igemm_kernel");
+}
+
+ConvTile choose_conv_tile(long long pixels, int cout, int sms) {
+  // The largest tile that still gives every SM two blocks: big tiles reuse each gathered value across
+  // more MMAs (batch 64), small ones fill the GPU when a layer is small (20x20 pixels at batch 1).
+  // 64-channel tiles only when there are more than 32 output channels to fill them.
+  struct Shape {
+    ConvTile tile;
+    int bm, bn;
+  };
+  constexpr Shape shapes[] = {{ConvTile::Tile128x64, 128, 64}, {ConvTile::Tile64x64, 64, 64}, {ConvTile::Tile64x32, 64, 32}};
+  for (const auto& sh : shapes) {
+    if (sh.bn == 64 && cout <= 32) continue;
+    const long long blocks = (pixels + sh.bm - 1) / sh.bm * ((cout + sh.bn - 1) / sh.bn);
+    if (blocks >= 2LL * sms) return sh.tile;
+  }
+  return ConvTile::Tile32x32;
 }
 
 }  // namespace y26::kernels::cuda

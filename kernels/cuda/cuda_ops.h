@@ -35,8 +35,20 @@ inline std::int64_t device_weight_bytes(int kh, int kw, int cin, int cout, int g
   return align_device(w) + align_device(static_cast<std::int64_t>(cout) * 4);
 }
 
-// The implicit GEMM's block tile (pixels x output channels); Auto picks per layer shape.
-enum class ConvTile { Auto, Tile64x64, Tile32x32 };
+// The implicit GEMM's block tile (pixels x output channels); Auto picks per layer shape with
+// choose_conv_tile (the largest tile that still gives every SM two blocks).
+enum class ConvTile { Auto, Tile128x64, Tile64x64, Tile64x32, Tile32x32 };
+inline constexpr ConvTile kConvTiles[] = {ConvTile::Tile128x64, ConvTile::Tile64x64, ConvTile::Tile64x32, ConvTile::Tile32x32};
+inline const char* conv_tile_name(ConvTile t) {
+  switch (t) {
+    case ConvTile::Tile128x64: return "128x64";
+    case ConvTile::Tile64x64: return "64x64";
+    case ConvTile::Tile64x32: return "64x32";
+    case ConvTile::Tile32x32: return "32x32";
+    default: return "auto";
+  }
+}
+ConvTile choose_conv_tile(long long pixels, int cout, int sms);
 
 // out = act(conv(in) + bias) [+ residual], dense on tensor cores (implicit GEMM) or depthwise.
 void conv2d(const View<const half_bits>& in, const View<half_bits>& out, const DeviceConvWeights& w,
