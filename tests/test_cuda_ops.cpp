@@ -209,24 +209,44 @@ TEST_CASE("CUDA attention matches the CPU twin", "[cuda]") {
   if (!gpu_or_skip()) return;
   cpu::ThreadPool pool(2);
   std::mt19937 rng(3);
-  struct Case { int n, h, w, heads, key_dim, head_dim; };
-  // yolo26n at 640 (2 heads of 32/64, 400 tokens), the thin fixture (1 head of 40/80), 1280 (1600 tokens), odd.
-  for (const Case tc : {Case{1, 20, 20, 2, 32, 64}, Case{2, 15, 20, 1, 40, 80}, Case{1, 40, 40, 2, 32, 64}, Case{3, 3, 5, 3, 7, 13}}) {
+  struct Case { int n, h, w, heads, key_dim, head_dim; bool aligned; };
+  // yolo26n at 640 (2 heads of 32/64, 400 tokens), 1280 (1600 tokens), the thin fixture (1 head of 40/80:
+  // only the warp kernel), head sizes below the tile kernel's maximum with tokens not a multiple of 16,
+  // fewer tokens than key groups, odd sizes; and yolo26n's heads in a buffer whose rows are not 16-byte aligned.
+  const Case cases[] = {{1, 20, 20, 2, 32, 64, true}, {1, 40, 40, 2, 32, 64, true}, {2, 15, 20, 1, 40, 80, true},
+                        {2, 7, 9, 4, 16, 24, true},   {3, 1, 5, 1, 8, 8, true},     {3, 3, 5, 3, 7, 13, true},
+                        {1, 20, 20, 2, 32, 64, false}};
+  for (const Case& tc : cases) {
     const int qc = tc.heads * tc.key_dim, vc = tc.heads * tc.head_dim;
-    Tensor qkv(tc.n, tc.h, tc.w, 2 * qc + vc);  // one buffer, q | k | v slices, as the graph lays them out
+    // one buffer, q | k | v slices, as the graph lays them out (misaligned: 1 channel before, 2 after)
+    Tensor qkv = tc.aligned ? Tensor(tc.n, tc.h, tc.w, 2 * qc + vc) : Tensor(tc.n, tc.h, tc.w, 2 * qc + vc, 1, 2);
     qkv.randomize(rng, 1.0f);
     Tensor out(tc.n, tc.h, tc.w, vc, 0, 3);
     const AttentionParams p{tc.heads, tc.key_dim, tc.head_dim, 1.0f / std::sqrt(static_cast<float>(tc.key_dim))};
-    auto slice = [&](Tensor& t, int c0, int c) { return View<const float>{t.host.data() + c0, t.n, t.h, t.w, c, t.px(), t.img()}; };
+    auto slice = [&](Tensor& t, int c0, int c) {
+      return View<const float>{t.host.data() + t.c0 + c0, t.n, t.h, t.w, c, t.px(), t.img()};
+    };
     cpu::attention({&pool, true}, slice(qkv, 0, qc), slice(qkv, qc, qc), slice(qkv, 2 * qc, vc), out.cpu_view(), p);
 
     const DeviceBuffer d = qkv.upload();
-    auto gslice = [&](int c0, int c) { return View<const cuda::half_bits>{d.as<const cuda::half_bits>() + c0, qkv.n, qkv.h, qkv.w, c, qkv.px(), qkv.img()}; };
-    DeviceBuffer dout(out.host.size() * 2);
-    dout.fill(0xFF);
-    cuda::attention(gslice(0, qc), gslice(qc, qc), gslice(2 * qc, vc), out.gpu_out_view(dout), p, nullptr);
-    cuda::synchronize();
-    compare(out, dout, false, "attention " + std::to_string(tc.h * tc.w) + " tokens");
+    auto gslice = [&](int c0, int c) {
+      return View<const cuda::half_bits>{d.as<const cuda::half_bits>() + qkv.c0 + c0, qkv.n, qkv.h, qkv.w, c, qkv.px(), qkv.img()};
+    };
+    const bool tile_fits = tc.aligned && tc.key_dim <= 32 && tc.head_dim <= 64 && tc.key_dim % 8 == 0 && tc.head_dim % 8 == 0;
+    for (auto kernel : {cuda::AttentionKernel::Auto, cuda::AttentionKernel::Tile, cuda::AttentionKernel::Warp}) {
+      const std::string what = "attention " + std::to_string(tc.h * tc.w) + " tokens, " + std::to_string(tc.heads) + "x" +
+                               std::to_string(tc.key_dim) + "/" + std::to_string(tc.head_dim) + " kernel " +
+                               std::to_string(static_cast<int>(kernel));
+      DeviceBuffer dout(out.host.size() * 2);
+      dout.fill(0xFF);
+      if (kernel == cuda::AttentionKernel::Tile && !tile_fits) {  // refused, not run wrongly
+        CHECK_THROWS(cuda::attention(gslice(0, qc), gslice(qc, qc), gslice(2 * qc, vc), out.gpu_out_view(dout), p, nullptr, kernel));
+        continue;
+      }
+      cuda::attention(gslice(0, qc), gslice(qc, qc), gslice(2 * qc, vc), out.gpu_out_view(dout), p, nullptr, kernel);
+      cuda::synchronize();
+      compare(out, dout, false, what);
+    }
   }
 }
 

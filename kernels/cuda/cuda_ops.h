@@ -57,9 +57,12 @@ void conv2d(const View<const half_bits>& in, const View<half_bits>& out, const D
 void max_pool2d(const View<const half_bits>& in, const View<half_bits>& out, const PoolParams& p, void* stream);
 void upsample_nearest2x(const View<const half_bits>& in, const View<half_bits>& out, void* stream);
 
-// PSA attention, fused: scores never leave registers (online softmax in FP32).
+// PSA attention, fused: scores never leave registers (online softmax in FP32). Auto takes the tile
+// kernel when the head sizes and views allow it (YOLO26's 32/64 heads do), else the warp kernel.
+enum class AttentionKernel { Auto, Tile, Warp };
 void attention(const View<const half_bits>& q, const View<const half_bits>& k, const View<const half_bits>& v,
-               const View<half_bits>& out, const AttentionParams& p, void* stream);
+               const View<half_bits>& out, const AttentionParams& p, void* stream,
+               AttentionKernel kernel = AttentionKernel::Auto);
 
 }  // namespace y26::kernels::cuda
 
