@@ -119,6 +119,8 @@ TEST_CASE("CUDA conv2d matches the CPU twin (implicit GEMM and depthwise)", "[cu
       {1, 11, 7, 32, 70, 1, 1, false, false, false, true},  // vector loads: 1x1 (70 channels: scalar stores)
       {2, 7, 9, 96, 136, 3, 1, false, true, true, true},   // vector: 27 k-blocks run the cp.async ring round many times
       {3, 19, 21, 16, 8, 3, 2, false, true, false, true},  // vector: narrow layers, M not a multiple of any tile
+      {2, 9, 7, 32, 32, 3, 1, true, true, true, true},     // depthwise, 8 channels per thread
+      {1, 10, 13, 64, 64, 3, 2, true, false, false, true},  // depthwise, 8 channels per thread, stride 2
   };
   cpu::ThreadPool pool(2);
   std::mt19937 rng(26);

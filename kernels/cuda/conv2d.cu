@@ -240,25 +240,59 @@ int sm_count() {
   return n;
 }
 
+// Depthwise: one thread per VEC consecutive channels of one output pixel. VEC 8 (channels, strides and
+// pointers allow 16-byte accesses) reads input, weights and residual and writes the output 16 bytes at
+// a time; VEC 1 takes any view.
+template <int VEC>
+__device__ __forceinline__ void load_vec(const unsigned short* p, float* f) {
+  if constexpr (VEC == 8) {
+    const uint4 u = *reinterpret_cast<const uint4*>(p);
+    const unsigned w[4] = {u.x, u.y, u.z, u.w};
+    for (int i = 0; i < 4; ++i) {
+      const float2 t = __half22float2(*reinterpret_cast<const __half2*>(&w[i]));
+      f[2 * i] = t.x, f[2 * i + 1] = t.y;
+    }
+  } else {
+    f[0] = load_half(p);
+  }
+}
+
+template <int VEC>
 __global__ void __launch_bounds__(256) depthwise_kernel(ConvArgs a) {
-  const long long total = static_cast<long long>(a.batch) * a.out_h * a.out_w * a.cout;
+  const int groups = a.cout / VEC;
+  const long long total = static_cast<long long>(a.batch) * a.out_h * a.out_w * groups;
   const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= total) return;
-  const auto [b, y, x, ch] = nhwc_index(i, a.out_h, a.out_w, a.cout);
-  float acc = 0.0f;
+  const auto [b, y, x, group] = nhwc_index(i, a.out_h, a.out_w, groups);
+  const int ch = group * VEC;
+  float acc[VEC] = {};
   for (int ky = 0; ky < a.kh; ++ky) {
     const int iy = y * a.stride - a.pad + ky;
     if (iy < 0 || iy >= a.in_h) continue;
     for (int kx = 0; kx < a.kw; ++kx) {
       const int ix = x * a.stride - a.pad + kx;
       if (ix < 0 || ix >= a.in_w) continue;
-      acc += load_half(at(a.in, a.in_img, a.in_px, a.in_w, b, iy, ix) + ch) * load_half(a.w + (ky * a.kw + kx) * a.cout + ch);
+      float v[VEC], w[VEC];
+      load_vec<VEC>(at(a.in, a.in_img, a.in_px, a.in_w, b, iy, ix) + ch, v);
+      load_vec<VEC>(a.w + (ky * a.kw + kx) * a.cout + ch, w);
+      for (int j = 0; j < VEC; ++j) acc[j] += v[j] * w[j];
     }
   }
-  float v = acc + a.bias[ch];
-  if (a.silu) v = silu(v);
-  if (a.res) v += load_half(at(a.res, a.res_img, a.res_px, a.out_w, b, y, x) + ch);
-  at(a.out, a.out_img, a.out_px, a.out_w, b, y, x)[ch] = to_half_bits(v);
+  float r[VEC] = {};
+  if (a.res) load_vec<VEC>(at(a.res, a.res_img, a.res_px, a.out_w, b, y, x) + ch, r);
+  unsigned short o[VEC];
+  for (int j = 0; j < VEC; ++j) {
+    float v = acc[j] + a.bias[ch + j];
+    if (a.silu) v = silu(v);
+    o[j] = to_half_bits(v + r[j]);  // + 0 without a residual: exact
+  }
+  unsigned short* dst = at(a.out, a.out_img, a.out_px, a.out_w, b, y, x) + ch;
+  if constexpr (VEC == 8) {
+    const auto pack = [&](int j) { return static_cast<unsigned>(o[j]) | static_cast<unsigned>(o[j + 1]) << 16; };
+    *reinterpret_cast<uint4*>(dst) = make_uint4(pack(0), pack(2), pack(4), pack(6));
+  } else {
+    dst[0] = o[0];
+  }
 }
 
 }  // namespace
@@ -286,8 +320,12 @@ void conv2d(const View<const half_bits>& in, const View<half_bits>& out, const D
                (!residual || aligned8(residual->data, residual->image_stride, residual->pixel_stride));
   auto s = static_cast<cudaStream_t>(stream);
   if (depthwise) {
-    const long long total = static_cast<long long>(out.n) * out.h * out.w * out.c;
-    depthwise_kernel<<<blocks_for(total, 256), 256, 0, s>>>(a);
+    const long long pixels = static_cast<long long>(out.n) * out.h * out.w;
+    if (in_vec8 && a.out_vec8 && reinterpret_cast<std::uintptr_t>(w.w) % 16 == 0) {  // weight rows: cout % 8 == 0 halfs
+      depthwise_kernel<8><<<blocks_for(pixels * (out.c / 8), 256), 256, 0, s>>>(a);
+    } else {
+      depthwise_kernel<1><<<blocks_for(pixels * out.c, 256), 256, 0, s>>>(a);
+    }
     check_launch("depthwise_kernel");
     return;
   }
