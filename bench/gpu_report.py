@@ -62,8 +62,19 @@ def main() -> None:
         why["parity_max_box_px"] = "no GPU detections to compare (see gpu-check.log)"
 
     b1, b64 = load(out / "y26-bench-b1.json"), load(out / "y26-bench-b64.json")
-    rep["latency_b1_ms_median"] = b1.get("latency_ms_median") if b1 else None
+    # Latency as the issue defines it: pre-processing to detections on the device (CUDA events from the pixels'
+    # upload to the detections' download, graph replay); the whole detect() call's wall clock beside it.
+    # Throughput: what a caller gets, wall clock per detect() of 64 images (host copies included).
+    rep["latency_b1_ms_median"] = b1.get("device_ms_median") if b1 else None
+    rep["wall_latency_b1_ms_median"] = b1.get("latency_ms_median") if b1 else None
     rep["throughput_b64_img_s"] = b64.get("images_per_s") if b64 else None
+    rep["device_throughput_b64_img_s"] = (64000.0 / b64["device_ms_median"]) if b64 and b64.get("device_ms_median") else None
+    if b1:
+        why["latency_b1_ms_median"] = "device time, upload to download (CUDA events)"
+        why["wall_latency_b1_ms_median"] = "whole detect() call: host copy into pinned memory, upload, run, download, box mapping"
+    if b64:
+        why["throughput_b64_img_s"] = "wall clock per detect() of 64 images"
+        why["device_throughput_b64_img_s"] = "64 / device time of one batch-64 run"
     if not b1:
         why["latency_b1_ms_median"] = "y26 bench --device cuda: " + (read(out / "y26-bench-b1.err").strip().splitlines() or ["failed"])[-1]
     rep["engine_device_bytes_b1"] = b1.get("engine_device_bytes") if b1 else None

@@ -65,8 +65,9 @@ CudaExecutor::CudaExecutor(const graph::Graph& g, memory::Plan plan, std::shared
   arena_ = kc::DeviceBuffer(static_cast<std::size_t>(plan_.arena) * 2);
   arena_.fill(0xFF);  // FP16 NaN: a read of anything never written shows up in the outputs
   head_elems_ = static_cast<std::int64_t>(plan_.batch) * g.buffers[static_cast<size_t>(g.head.output)].elements();
-  check(cudaMallocHost(reinterpret_cast<void**>(&host_head_), static_cast<size_t>(head_elems_) * 2), "cudaMallocHost");
-  if (device_selection()) {
+  if (!device_selection()) {
+    check(cudaMallocHost(reinterpret_cast<void**>(&host_head_), static_cast<size_t>(head_elems_) * 2), "cudaMallocHost");
+  } else {
     // workspace: the selection's scratch, then the selected rows (and, for NMS, the counts)
     workspace_ = kc::DeviceBuffer(static_cast<size_t>(layout_.total));
     check(cudaMallocHost(reinterpret_cast<void**>(&host_selected_), static_cast<size_t>(plan_.batch) * selected_rows() * 6 * 4),
@@ -76,6 +77,11 @@ CudaExecutor::CudaExecutor(const graph::Graph& g, memory::Plan plan, std::shared
   cudaStream_t s = nullptr;
   check(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreate");
   stream_ = s;
+  for (void** e : {&run_start_, &run_end_}) {
+    cudaEvent_t ev = nullptr;
+    check(cudaEventCreate(&ev), "cudaEventCreate");
+    *e = ev;
+  }
   if (cudnn) {
     std::size_t ws = 0;
     cudnn_.resize(g.nodes.size());
@@ -93,6 +99,8 @@ CudaExecutor::CudaExecutor(const graph::Graph& g, memory::Plan plan, std::shared
 
 CudaExecutor::~CudaExecutor() {
   if (graph_exec_) cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(graph_exec_));
+  for (void* e : {run_start_, run_end_})
+    if (e) cudaEventDestroy(static_cast<cudaEvent_t>(e));
   if (stream_) cudaStreamDestroy(static_cast<cudaStream_t>(stream_));
   if (host_pixels_) cudaFreeHost(host_pixels_);
   if (host_head_) cudaFreeHost(host_head_);
@@ -173,6 +181,7 @@ void CudaExecutor::run(const std::vector<const Image*>& images, const std::vecto
   NvtxRange range("y26 run");
   const std::int64_t allocs_before = kc::device_allocations();
   auto s = static_cast<cudaStream_t>(stream_);
+  check(cudaEventRecord(static_cast<cudaEvent_t>(run_start_), s), "cudaEventRecord");
   {
     NvtxRange pre("y26 preprocess");
     std::size_t total = 0;
@@ -184,19 +193,19 @@ void CudaExecutor::run(const std::vector<const Image*>& images, const std::vecto
       host_pixels_size_ = total;
       staging_ = kc::DeviceBuffer(total);
     }
-    std::size_t offset = 0;
-    std::vector<std::size_t> offsets;
-    for (const Image* im : images) {
-      std::memcpy(host_pixels_ + offset, im->rgb.data(), im->rgb.size());
-      offsets.push_back(offset);
-      offset += im->rgb.size();
-    }
-    check(cudaMemcpyAsync(staging_.get(), host_pixels_, total, cudaMemcpyHostToDevice, s), "upload images");
+    // Image by image: while the copy engine uploads image i and the GPU letterboxes it, the CPU copies
+    // image i + 1 into pinned memory.
     const auto in = view(g_.whole(g_.input));
+    std::size_t offset = 0;
     for (size_t i = 0; i < images.size(); ++i) {
+      const Image& im = *images[i];
+      std::memcpy(host_pixels_ + offset, im.rgb.data(), im.rgb.size());
+      check(cudaMemcpyAsync(staging_.as<std::uint8_t>() + offset, host_pixels_ + offset, im.rgb.size(), cudaMemcpyHostToDevice, s),
+            "upload images");
       const Letterbox& lb = boxes[i];
-      kc::letterbox_to_input(staging_.as<std::uint8_t>() + offsets[i], {lb.src_w, lb.src_h, lb.unpad_w, lb.unpad_h, lb.top, lb.left},
+      kc::letterbox_to_input(staging_.as<std::uint8_t>() + offset, {lb.src_w, lb.src_h, lb.unpad_w, lb.unpad_h, lb.top, lb.left},
                              in, static_cast<int>(i), stream_);
+      offset += im.rgb.size();
     }
   }
   static const bool graphs = [] {
@@ -237,7 +246,11 @@ void CudaExecutor::run(const std::vector<const Image*>& images, const std::vecto
     const auto head = view(g_.whole(g_.head.output));
     check(cudaMemcpyAsync(host_head_, head.data, static_cast<size_t>(head_elems_) * 2, cudaMemcpyDeviceToHost, s), "download head");
   }
+  check(cudaEventRecord(static_cast<cudaEvent_t>(run_end_), s), "cudaEventRecord");
   check(cudaStreamSynchronize(s), "y26 run");
+  float ms = 0;
+  check(cudaEventElapsedTime(&ms, static_cast<cudaEvent_t>(run_start_), static_cast<cudaEvent_t>(run_end_)), "cudaEventElapsedTime");
+  last_device_ms_ = ms;
   allocs_in_run_ = kc::device_allocations() - allocs_before;
 }
 

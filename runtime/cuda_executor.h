@@ -46,7 +46,7 @@ class CudaExecutor {
   const memory::Plan& plan() const { return plan_; }
   kernels::View<kernels::cuda::half_bits> view(const graph::Slice& s) const;
 
-  // The head output of the last run() (pinned host memory, FP16), when selection runs on the host.
+  // The head output of the last run() (pinned host memory, FP16), when selection runs on the host (else null).
   const kernels::cuda::half_bits* host_head() const { return host_head_; }
   std::int64_t head_elements() const { return head_elems_; }
   // With device selection: per image `selected_rows()` rows of [x1, y1, x2, y2, score, class], best
@@ -71,6 +71,8 @@ class CudaExecutor {
     for (const auto& c : cudnn_) n += c ? static_cast<std::int64_t>(c->weight_bytes()) : 0;
     return n;
   }
+  // Device time of the last run(), from the first pixel upload to the last download (CUDA events on the stream).
+  double last_device_ms() const { return last_device_ms_; }
   // cudaMalloc calls made by the last run() (always 0: asserted by the [cuda] tests).
   std::int64_t allocations_in_last_run() const { return allocs_in_run_; }
 
@@ -94,6 +96,8 @@ class CudaExecutor {
   std::size_t host_pixels_size_ = 0;
   kernels::cuda::half_bits* host_head_ = nullptr;
   std::int64_t head_elems_ = 0, allocs_in_run_ = 0;
+  void *run_start_ = nullptr, *run_end_ = nullptr;  // cudaEvent_t around each run()
+  double last_device_ms_ = 0;
 };
 
 }  // namespace y26::runtime

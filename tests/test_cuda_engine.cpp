@@ -47,6 +47,10 @@ TEST_CASE("CUDA engine detections match the goldens at 640", "[cuda][e2e]") {
     const std::int64_t allocs = kernels::cuda::device_allocations();
     e.detect(scene);
     CHECK(kernels::cuda::device_allocations() == allocs);
+    // the device time (CUDA events, upload to download) lies inside the call's wall-clock time
+    const Timing t = e.last_timing();
+    CHECK(t.device_ms > 0);
+    CHECK(t.device_ms <= t.preprocess_ms + t.inference_ms + 0.05);
     const MemoryReport plan = e.memory_report(1, 480, 640);
     CHECK(e.device_bytes() == plan.arena_bytes + plan.weights_bytes + plan.workspace_bytes);
 

@@ -131,7 +131,10 @@ struct GraphSummary {
 
 // Per-call timings of the last detect(), milliseconds.
 struct Timing {
-  double preprocess_ms = 0, inference_ms = 0, postprocess_ms = 0;
+  double preprocess_ms = 0, inference_ms = 0, postprocess_ms = 0;  // wall clock, on the calling thread
+  // CUDA: device time from the first pixel upload to the detections' download (CUDA events on the
+  // engine's stream: letterbox, network, selection, transfers); 0 on the CPU.
+  double device_ms = 0;
 };
 
 // Time of one op of the network, from Engine::profile.
