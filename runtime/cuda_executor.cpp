@@ -61,15 +61,21 @@ CudaExecutor::CudaExecutor(const graph::Graph& g, memory::Plan plan, std::shared
     : g_(g), plan_(std::move(plan)), weights_(std::move(weights)), sel_(sel) {
   if (g.head.end2end) sel_.nms = false;
   else sel_.end2end_k = 0;
-  layout_ = selection_layout(g.head, plan_.batch, sel_);
+  layout_ = workspace_layout(g, plan_.batch, sel_);
   arena_ = kc::DeviceBuffer(static_cast<std::size_t>(plan_.arena) * 2);
   arena_.fill(0xFF);  // FP16 NaN: a read of anything never written shows up in the outputs
   head_elems_ = static_cast<std::int64_t>(plan_.batch) * g.buffers[static_cast<size_t>(g.head.output)].elements();
+  // workspace: the selection's scratch, the selected rows (and, for NMS, the counts), the split-K scratch
+  if (layout_.total > 0) workspace_ = kc::DeviceBuffer(static_cast<size_t>(layout_.total));
+  if (layout_.split_bytes > 0) {
+    char* base = workspace_.as<char>();
+    conv_scratch_ = {reinterpret_cast<float*>(base + layout_.split_offset), reinterpret_cast<unsigned*>(base + layout_.counters_offset),
+                     layout_.split_bytes, layout_.counters_bytes};
+    check(cudaMemset(base + layout_.counters_offset, 0, static_cast<size_t>(layout_.counters_bytes)), "cudaMemset");  // the kernels keep them 0
+  }
   if (!device_selection()) {
     check(cudaMallocHost(reinterpret_cast<void**>(&host_head_), static_cast<size_t>(head_elems_) * 2), "cudaMallocHost");
   } else {
-    // workspace: the selection's scratch, then the selected rows (and, for NMS, the counts)
-    workspace_ = kc::DeviceBuffer(static_cast<size_t>(layout_.total));
     check(cudaMallocHost(reinterpret_cast<void**>(&host_selected_), static_cast<size_t>(plan_.batch) * selected_rows() * 6 * 4),
           "cudaMallocHost");
     check(cudaMallocHost(reinterpret_cast<void**>(&host_counts_), static_cast<size_t>(plan_.batch) * 4), "cudaMallocHost");
@@ -150,7 +156,8 @@ void CudaExecutor::launch_nodes(const std::function<void(size_t)>& after_node) {
           cudnn_[i]->run(view(n.inputs[0]).as_const(), out, n.residual ? &res : nullptr, cudnn_workspace_.get(), stream_);
           break;
         }
-        kc::conv2d(view(n.inputs[0]).as_const(), out, weights_->conv(n.weights), n.conv, n.residual ? &res : nullptr, stream_);
+        kc::conv2d(view(n.inputs[0]).as_const(), out, weights_->conv(n.weights), n.conv, n.residual ? &res : nullptr, stream_,
+                   kc::ConvTile::Auto, &conv_scratch_);
         break;
       }
       case graph::OpKind::MaxPool: kc::max_pool2d(view(n.inputs[0]).as_const(), out, n.pool, stream_); break;

@@ -85,7 +85,8 @@ class CudaExecutor {
   std::shared_ptr<const DeviceWeights> weights_;
   kernels::cuda::DeviceBuffer arena_, workspace_, staging_;
   DeviceSelection sel_;
-  SelectionLayout layout_;
+  WorkspaceLayout layout_;
+  kernels::cuda::ConvScratch conv_scratch_;  // inside workspace_
   std::vector<std::unique_ptr<kernels::cuda::CudnnConv>> cudnn_;  // by node index, when running the cuDNN baseline
   kernels::cuda::DeviceBuffer cudnn_workspace_;
   float* host_selected_ = nullptr;

@@ -1,7 +1,7 @@
-// Post-processing on the GPU: which selection runs there, and how its workspace is laid
-// out. Plain arithmetic (no CUDA headers), so plans in CPU-only builds report the same
-// bytes the CUDA backend allocates, and the executor, the engine and the tests share one
-// definition of the layout.
+// The CUDA backend's workspace: which post-processing runs on the GPU, the split-K scratch of the
+// convolutions, and how the one workspace allocation is laid out. Plain arithmetic (no CUDA
+// headers), so plans in CPU-only builds report the same bytes the CUDA backend allocates, and the
+// executor, the engine and the tests share one definition of the layout.
 #pragma once
 
 #include <algorithm>
@@ -31,19 +31,39 @@ inline DeviceSelection choose_device_selection(const graph::Head& head, float co
   return s;
 }
 
-// Workspace: [selection scratch | batch x rows x 6 result floats | batch counts (NMS)].
-struct SelectionLayout {
-  std::int64_t rows_offset = 0, counts_offset = 0, total = 0;
+// Workspace: [selection scratch | batch x rows x 6 result floats | batch counts (NMS) |
+//             split-K partials | split-K counters], each part 256-byte aligned.
+struct WorkspaceLayout {
+  std::int64_t rows_offset = 0, counts_offset = 0;
+  std::int64_t split_offset = 0, split_bytes = 0, counters_offset = 0, counters_bytes = 0;
+  std::int64_t total = 0;
 };
 
-inline SelectionLayout selection_layout(const graph::Head& head, int batch, const DeviceSelection& s) {
+inline WorkspaceLayout workspace_layout(const graph::Graph& g, int batch, const DeviceSelection& s) {
   namespace kc = kernels::cuda;
-  SelectionLayout l;
-  if (!s.any()) return l;
-  l.rows_offset = s.end2end_k > 0 ? kc::end2end_workspace_bytes(batch, head.anchors(), head.nc, s.end2end_k)
-                                  : kc::nms_workspace_bytes(batch, head.anchors());
-  l.counts_offset = l.rows_offset + kc::align_device(static_cast<std::int64_t>(batch) * s.rows() * 6 * 4);
-  l.total = l.counts_offset + (s.nms ? kc::align_device(static_cast<std::int64_t>(batch) * 4) : 0);
+  WorkspaceLayout l;
+  if (s.any()) {
+    const auto& head = g.head;
+    l.rows_offset = s.end2end_k > 0 ? kc::end2end_workspace_bytes(batch, head.anchors(), head.nc, s.end2end_k)
+                                    : kc::nms_workspace_bytes(batch, head.anchors());
+    l.counts_offset = l.rows_offset + kc::align_device(static_cast<std::int64_t>(batch) * s.rows() * 6 * 4);
+    l.split_offset = l.counts_offset + (s.nms ? kc::align_device(static_cast<std::int64_t>(batch) * 4) : 0);
+  }
+  // split-K: partials sized for the largest split layer, counters for the most tiles of any split layer
+  std::int64_t partial = 0, tiles = 0;
+  for (const auto& n : g.nodes) {
+    if (n.kind != graph::OpKind::Conv) continue;
+    const auto& w = g.conv_weights[static_cast<size_t>(n.weights)];
+    if (w.groups > 1) continue;
+    const auto sp = kc::conv_split(static_cast<std::int64_t>(batch) * n.output.h * n.output.w, w.cout,
+                                   kc::conv_k_padded(w.kh, w.kw, w.cin));
+    partial = std::max(partial, sp.partial_bytes());
+    tiles = std::max(tiles, sp.counter_bytes() / 4);
+  }
+  l.split_bytes = kc::align_device(partial);
+  l.counters_offset = l.split_offset + l.split_bytes;
+  l.counters_bytes = kc::align_device(tiles * 4);
+  l.total = l.counters_offset + l.counters_bytes;
   return l;
 }
 

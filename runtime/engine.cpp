@@ -109,9 +109,9 @@ struct Engine::Impl {
     } else {
       r.weights_bytes = g.parameter_count() * es;
     }
-    // The GPU's post-processing scratch and results; CPU kernels keep their scratch (an attention
-    // row, a conv tile) per thread.
-    if (es == 2) r.workspace_bytes = runtime::selection_layout(g.head, batch, device_selection(g)).total;
+    // The GPU's post-processing scratch and results and the convolutions' split-K scratch; CPU kernels
+    // keep their scratch (an attention row, a conv tile) per thread.
+    if (es == 2) r.workspace_bytes = runtime::workspace_layout(g, batch, device_selection(g)).total;
     for (size_t i = 0; i < g.buffers.size(); ++i) {
       const auto& b = g.buffers[i];
       const auto& bp = p.buffers[i];

@@ -124,6 +124,7 @@ TEST_CASE("CUDA conv2d matches the CPU twin (implicit GEMM and depthwise)", "[cu
   };
   cpu::ThreadPool pool(2);
   std::mt19937 rng(26);
+  int split_cases = 0;
   for (const auto& tc : cases) {
     const std::string what = "conv n" + std::to_string(tc.n) + " " + std::to_string(tc.h) + "x" + std::to_string(tc.w) + " " +
                              std::to_string(tc.cin) + "->" + std::to_string(tc.cout) + " k" + std::to_string(tc.k) + " s" +
@@ -178,7 +179,28 @@ TEST_CASE("CUDA conv2d matches the CPU twin (implicit GEMM and depthwise)", "[cu
       cuda::synchronize();
       compare(out, dout, false, what + " tile " + cuda::conv_tile_name(tile));
     }
+    if (!tc.depthwise) {  // Auto with split-K scratch: small layers with long K split it (run twice: counters reset)
+      const auto split = cuda::conv_split(static_cast<std::int64_t>(tc.n) * oh * ow, tc.cout, dcw.k_padded);
+      split_cases += split.splits > 1;
+      DeviceBuffer partial(static_cast<size_t>(std::max<std::int64_t>(split.partial_bytes(), 4)));
+      DeviceBuffer counters(static_cast<size_t>(std::max<std::int64_t>(split.counter_bytes(), 4)));
+      partial.fill(0xFF);  // NaN partials: a tile summed before every split wrote it shows up
+      counters.fill(0);
+      const cuda::ConvScratch scratch{partial.as<float>(), counters.as<unsigned>(), split.partial_bytes(), split.counter_bytes()};
+      for (int round = 0; round < 2; ++round) {
+        DeviceBuffer dout(out.host.size() * 2);
+        dout.fill(0xFF);
+        cuda::conv2d(in.gpu_view(din), out.gpu_out_view(dout), dcw, p, tc.residual ? &res_gpu : nullptr, nullptr,
+                     cuda::ConvTile::Auto, &scratch);
+        cuda::synchronize();
+        compare(out, dout, false, what + " auto, " + std::to_string(split.splits) + " splits, round " + std::to_string(round));
+      }
+      std::vector<unsigned> left(static_cast<size_t>(std::max<std::int64_t>(split.counter_bytes(), 4) / 4), 1);
+      counters.download(left.data(), left.size() * 4);
+      CHECK(std::all_of(left.begin(), left.end(), [](unsigned c) { return c == 0; }));  // every tile's counter back at 0
+    }
   }
+  CHECK(split_cases >= 3);  // split-K really ran
 }
 
 TEST_CASE("CUDA max pooling and upsampling are bit-exact", "[cuda]") {
@@ -412,4 +434,20 @@ TEST_CASE("The convolution tile is the largest that gives every SM two blocks") 
   CHECK(cuda::choose_conv_tile(20 * 20, 256, 132) == cuda::ConvTile::Tile32x32);
   CHECK(cuda::choose_conv_tile(320 * 320, 16, 132) == cuda::ConvTile::Tile64x32);
   CHECK(cuda::choose_conv_tile(1, 1, 1) == cuda::ConvTile::Tile32x32);
+}
+
+TEST_CASE("Split-K takes the small layers with long K, every split gets k-blocks") {
+  // yolo26n at 640, batch 1: model.8's 3x3 256 -> 256 at 20x20 (K 2304, 72 k-blocks): 13 x 8 = 104 tiles
+  auto s = cuda::conv_split(20 * 20, 256, 2304);
+  CHECK(s.tiles == 104);
+  CHECK(s.splits == 3);  // ceil(256 / 104) = 3 splits of 24 k-blocks
+  CHECK(s.partial_bytes() == 3 * 104 * 32 * 32 * 4);
+  CHECK(s.counter_bytes() == 104 * 4);
+  CHECK(cuda::conv_split(64 * 20 * 20, 256, 2304).splits == 1);  // batch 64 fills the GPU
+  CHECK(cuda::conv_split(20 * 20, 256, 96).splits == 1);         // 3 k-blocks: nothing to split
+  s = cuda::conv_split(1, 8, 32 * 18);                           // 1 tile, 18 k-blocks: at most 18 / 4 = 4 splits
+  CHECK(s.splits == 4);                                          // of 5, 5, 5 and 3 k-blocks
+  // 2 tiles want 128 splits, capped at 8 and at 29 / 4 = 7; runs of ceil(29 / 7) = 5 k-blocks make 6 splits (5 x 5 + 4)
+  s = cuda::conv_split(40, 16, 32 * 29);
+  CHECK(s.splits == 6);
 }

@@ -39,6 +39,10 @@ struct ConvArgs {
   int silu;
   int batch;
   int out_vec8;  // 1: cout, the output (and residual) strides and pointers allow 16-byte stores of 8 channels
+  // split-K (conv_split): blockIdx.z takes k-blocks [z * per_split, (z + 1) * per_split)
+  int splits, per_split;
+  float* partial;      // [split][tile][BM * BN]
+  unsigned* counters;  // [tile], zero on entry and on exit
 };
 
 // Shared memory of one block: the A/B ring during the main loop, then C for the epilogue.
@@ -85,6 +89,7 @@ __global__ void __launch_bounds__(kThreads) conv_igemm_kernel(ConvArgs a) {
   constexpr int B_TPR = kThreads / BN, B_K = kBK / B_TPR;  // B: same for weight rows
   static_assert(A_K % 8 == 0 && B_K % 8 == 0, "16-byte copies");
   __shared__ __align__(128) unsigned char smem[Smem::bytes];
+  __shared__ unsigned arrived;  // split-K: how many splits of this tile finished before this block
   __half* const As = reinterpret_cast<__half*>(smem);  // [kStages][BM][kRow]
   __half* const Bs = As + kStages * Smem::a_stage;      // [kStages][BN][kRow]
   float* const Cs = reinterpret_cast<float*>(smem);     // [BM][BN + kPadC], only after the main loop
@@ -152,23 +157,28 @@ __global__ void __launch_bounds__(kThreads) conv_igemm_kernel(ConvArgs a) {
     for (int j = 0; j < FN; ++j) wmma::fill_fragment(acc[i][j], 0.0f);
   const int wm = warp / 2, wn = warp % 2;
 
-  // The ring: k-block kb lives in stage kb % kStages. Each thread commits exactly one copy group per
-  // k-block (empty past the end), so "at most kStages - 2 groups pending" means block kb has landed.
-  const int num_k = a.k_padded / kBK;
+  // This block's k-blocks: all, or its split's run of them.
+  const int kb_begin = blockIdx.z * a.per_split;
+  const int kb_end = min(a.k_padded / kBK, kb_begin + a.per_split);
+  const int num_k = kb_end - kb_begin;
+
+  // The ring: the t-th k-block of this block lives in stage t % kStages. Each thread commits exactly
+  // one copy group per k-block (empty past the end), so "at most kStages - 2 groups pending" means
+  // block t has landed.
   for (int s = 0; s < kStages - 1; ++s) {
-    if (s < num_k) load_stage(s, s);
+    if (s < num_k) load_stage(s, kb_begin + s);
     async_commit();
   }
-  for (int kb = 0; kb < num_k; ++kb) {
+  for (int t = 0; t < num_k; ++t) {
     async_wait<kStages - 2>();
-    // Everyone's copies of block kb are visible, and everyone has finished computing on block kb - 1,
+    // Everyone's copies of block t are visible, and everyone has finished computing on block t - 1,
     // whose stage the next load overwrites.
     __syncthreads();
-    const int next = kb + kStages - 1;
-    if (next < num_k) load_stage(next % kStages, next);
+    const int next = t + kStages - 1;
+    if (next < num_k) load_stage(next % kStages, kb_begin + next);
     async_commit();
-    const __half* const a_tile = As + (kb % kStages) * Smem::a_stage;
-    const __half* const b_tile = Bs + (kb % kStages) * Smem::b_stage;
+    const __half* const a_tile = As + (t % kStages) * Smem::a_stage;
+    const __half* const b_tile = Bs + (t % kStages) * Smem::b_stage;
     for (int kk = 0; kk < kBK; kk += 16) {
       wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> fa[FM];
       wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::col_major> fb[FN];
@@ -186,6 +196,28 @@ __global__ void __launch_bounds__(kThreads) conv_igemm_kernel(ConvArgs a) {
     for (int j = 0; j < FN; ++j)
       wmma::store_matrix_sync(Cs + (wm * (BM / 2) + i * 16) * ldc + wn * (BN / 2) + j * 16, acc[i][j], ldc, wmma::mem_row_major);
   __syncthreads();
+
+  if (a.splits > 1) {
+    // Split-K: publish this split's partial tile; the last split of the tile to arrive sums all of them
+    // in split order (the same sum whichever block is last) and goes on to the epilogue.
+    const long long tiles = static_cast<long long>(gridDim.x) * gridDim.y;
+    const long long tile = static_cast<long long>(blockIdx.y) * gridDim.x + blockIdx.x;
+    float* const mine = a.partial + (blockIdx.z * tiles + tile) * (BM * BN);
+    for (int e = tid; e < BM * BN; e += kThreads) mine[e] = Cs[e / BN * ldc + e % BN];
+    __threadfence();  // the partial is visible to every SM before the counter says so
+    __syncthreads();
+    if (tid == 0) arrived = atomicAdd(a.counters + tile, 1u);
+    __syncthreads();
+    if (arrived != static_cast<unsigned>(a.splits - 1)) return;  // uniform across the block
+    __threadfence();  // pairs with the other splits' fences before their counts
+    for (int e = tid; e < BM * BN; e += kThreads) {
+      float v = 0.0f;
+      for (int sp = 0; sp < a.splits; ++sp) v += __ldcg(a.partial + (sp * tiles + tile) * (BM * BN) + e);  // L2, not a stale L1
+      Cs[e / BN * ldc + e % BN] = v;
+    }
+    if (tid == 0) a.counters[tile] = 0;  // ready for the next convolution: kernels on one stream run in order
+    __syncthreads();
+  }
 
   // Epilogue: consecutive threads take consecutive output channels of a pixel, 8 at a time when aligned.
   if (a.out_vec8) {
@@ -298,7 +330,7 @@ __global__ void __launch_bounds__(256) depthwise_kernel(ConvArgs a) {
 }  // namespace
 
 void conv2d(const View<const half_bits>& in, const View<half_bits>& out, const DeviceConvWeights& w, const ConvParams& p,
-            const View<const half_bits>* residual, void* stream, ConvTile tile) {
+            const View<const half_bits>* residual, void* stream, ConvTile tile, const ConvScratch* scratch) {
   const bool depthwise = w.groups > 1;
   if (w.cin != in.c || w.cout != out.c || (depthwise && (w.groups != w.cin || w.cin != w.cout))) {
     throw Error("CUDA conv2d: weights do not match the views' channels");
@@ -330,8 +362,21 @@ void conv2d(const View<const half_bits>& in, const View<half_bits>& out, const D
     return;
   }
   const long long M = static_cast<long long>(out.n) * out.h * out.w;
-  if (tile == ConvTile::Auto) tile = choose_conv_tile(M, out.c, sm_count());
-  const auto launch = [&](auto kernel, int bm, int bn) { kernel<<<dim3(blocks_for(M, bm), (out.c + bn - 1) / bn), kThreads, 0, s>>>(a); };
+  a.splits = 1, a.per_split = w.k_padded / kBK;
+  if (tile == ConvTile::Auto) {
+    const ConvSplit split = conv_split(M, out.c, w.k_padded);
+    if (split.splits > 1 && scratch && scratch->partial_bytes >= split.partial_bytes() && scratch->counter_bytes >= split.counter_bytes()) {
+      tile = ConvTile::Tile32x32;
+      a.splits = split.splits;
+      a.per_split = (w.k_padded / kBK + split.splits - 1) / split.splits;
+      a.partial = scratch->partial, a.counters = scratch->counters;
+    } else {
+      tile = choose_conv_tile(M, out.c, sm_count());
+    }
+  }
+  const auto launch = [&](auto kernel, int bm, int bn) {
+    kernel<<<dim3(blocks_for(M, bm), (out.c + bn - 1) / bn, a.splits), kThreads, 0, s>>>(a);
+  };
   switch (tile) {
     case ConvTile::Tile128x64:
       in_vec8 ? launch(conv_igemm_kernel<128, 64, true>, 128, 64) : launch(conv_igemm_kernel<128, 64, false>, 128, 64);

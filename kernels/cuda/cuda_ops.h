@@ -50,9 +50,43 @@ inline const char* conv_tile_name(ConvTile t) {
 }
 ConvTile choose_conv_tile(long long pixels, int cout, int sms);
 
+// Split-K for dense convolutions too small to fill the GPU (at batch 1 the 20x20 and 40x40 layers
+// give ~100 tiles of 32x32 but K up to 2304): `splits` blocks share each 32x32 output tile, each takes
+// a contiguous run of k-blocks and writes FP32 partials; the last to arrive (a counter per tile) adds
+// them in split order - deterministic - and runs the epilogue. Decided from the layer's shape alone
+// (not the GPU's SM count) so that `y26 plan` sizes the scratch the executor allocates, exactly.
+inline constexpr int kSplitTargetBlocks = 256, kMaxSplits = 8, kMinKBlocksPerSplit = 4;
+struct ConvSplit {
+  int splits = 1;
+  std::int64_t tiles = 0;  // 32x32 output tiles
+  std::int64_t partial_bytes() const { return splits > 1 ? splits * tiles * 32 * 32 * 4 : 0; }
+  std::int64_t counter_bytes() const { return splits > 1 ? tiles * 4 : 0; }
+};
+inline ConvSplit conv_split(std::int64_t pixels, int cout, int k_padded) {
+  ConvSplit s;
+  s.tiles = (pixels + 31) / 32 * ((cout + 31) / 32);
+  const std::int64_t num_k = k_padded / kConvK;
+  if (s.tiles >= kSplitTargetBlocks) return s;
+  std::int64_t want = (kSplitTargetBlocks + s.tiles - 1) / s.tiles;
+  want = want < kMaxSplits ? want : kMaxSplits;
+  want = want < num_k / kMinKBlocksPerSplit ? want : num_k / kMinKBlocksPerSplit;
+  if (want < 2) return s;
+  const std::int64_t per = (num_k + want - 1) / want;  // k-blocks per split; every split gets some
+  s.splits = static_cast<int>((num_k + per - 1) / per);
+  return s;
+}
+// Device scratch for split-K: FP32 partials and per-tile counters (zero between convolutions).
+struct ConvScratch {
+  float* partial = nullptr;
+  unsigned* counters = nullptr;
+  std::int64_t partial_bytes = 0, counter_bytes = 0;
+};
+
 // out = act(conv(in) + bias) [+ residual], dense on tensor cores (implicit GEMM) or depthwise.
+// With Auto tiles and a scratch large enough, small layers split K (conv_split).
 void conv2d(const View<const half_bits>& in, const View<half_bits>& out, const DeviceConvWeights& w,
-            const ConvParams& p, const View<const half_bits>* residual, void* stream, ConvTile tile = ConvTile::Auto);
+            const ConvParams& p, const View<const half_bits>* residual, void* stream, ConvTile tile = ConvTile::Auto,
+            const ConvScratch* scratch = nullptr);
 
 void max_pool2d(const View<const half_bits>& in, const View<half_bits>& out, const PoolParams& p, void* stream);
 void upsample_nearest2x(const View<const half_bits>& in, const View<half_bits>& out, void* stream);

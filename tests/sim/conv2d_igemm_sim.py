@@ -15,7 +15,7 @@ kRow, kPadC = kBK + 8, 4
 def k_padded(kh, kw, cin): return (kh * kw * cin + 31) // 32 * 32
 
 
-def run(BM, BN, n, h, w, cin, cout, k, stride, vec8, out_vec8, residual, rng):
+def run(BM, BN, n, h, w, cin, cout, k, stride, vec8, out_vec8, residual, rng, splits=1):
     pad = k // 2; oh = (h + 2 * pad - k) // stride + 1; ow = (w + 2 * pad - k) // stride + 1
     x = rng.standard_normal((n, h, w, cin))
     W = rng.standard_normal((cout, k, k, cin))
@@ -33,8 +33,16 @@ def run(BM, BN, n, h, w, cin, cout, k, stride, vec8, out_vec8, residual, rng):
     smem_bytes = max(ring_halfs * 2, BM * (BN + kPadC) * 4)
     assert smem_bytes <= 48 * 1024
     num_k = Kp // kBK
-    for bx, by in itertools.product(range((M + BM - 1) // BM), range((cout + BN - 1) // BN)):
+    per_split = (num_k + splits - 1) // splits
+    gx, gy = (M + BM - 1) // BM, (cout + BN - 1) // BN
+    tiles = gx * gy
+    partial = np.full((splits, tiles, BM * BN), np.nan)  # poisoned like the test's scratch
+    counters = np.zeros(tiles, dtype=int)
+    order = [(bx, by, z) for bx in range(gx) for by in range(gy) for z in range(splits)]
+    rng.shuffle(order)  # blocks finish in any order
+    for bx, by, bz in order:
         m0, n0 = bx * BM, by * BN
+        kb_begin = bz * per_split; kb_end = min(num_k, kb_begin + per_split); nk = kb_end - kb_begin
         ring = np.full(ring_halfs, np.nan)
         pending = []  # (group, destination offset, values)
         group = 0
@@ -78,15 +86,15 @@ def run(BM, BN, n, h, w, cin, cout, k, stride, vec8, out_vec8, residual, rng):
 
         C = np.zeros((BM, BN))
         for s in range(kStages - 1):
-            if s < num_k: load_stage(s, s)
+            if s < nk: load_stage(s, kb_begin + s)
             group += 1  # commit
-        for kb in range(num_k):
+        for t in range(nk):
             wait(kStages - 2)
             # __syncthreads(); then the next load, issued while this stage is read
-            nxt = kb + kStages - 1
-            if nxt < num_k: load_stage(nxt % kStages, nxt)
+            nxt = t + kStages - 1
+            if nxt < nk: load_stage(nxt % kStages, kb_begin + nxt)
             group += 1
-            a_off = (kb % kStages) * a_stage; b_off = kStages * a_stage + (kb % kStages) * b_stage
+            a_off = (t % kStages) * a_stage; b_off = kStages * a_stage + (t % kStages) * b_stage
             for warp in range(4):
                 wm, wn = warp // 2, warp % 2
                 for kk2 in (0, 16):
@@ -99,6 +107,16 @@ def run(BM, BN, n, h, w, cin, cout, k, stride, vec8, out_vec8, residual, rng):
         ldc = BN + kPadC
         assert (BM - 1) * ldc + BN <= smem_bytes // 4  # C fits in the aliased ring
         cs = np.full(smem_bytes // 4, np.nan); cs[[r * ldc + c for r in range(BM) for c in range(BN)]] = C.reshape(-1)
+        if splits > 1:  # publish the partial; the last split of the tile to arrive sums them in split order
+            tile = by * gx + bx
+            partial[bz, tile] = [cs[e // BN * ldc + e % BN] for e in range(BM * BN)]
+            arrived = counters[tile]; counters[tile] += 1
+            if arrived != splits - 1: continue
+            for e in range(BM * BN):
+                v = 0.0
+                for sp in range(splits): v += partial[sp, tile, e]
+                cs[e // BN * ldc + e % BN] = v
+            counters[tile] = 0
         vec = 8 if out_vec8 else 1
         for e in range(BM * BN // vec):
             r, c = e // (BN // vec), e % (BN // vec) * vec
@@ -117,6 +135,7 @@ def run(BM, BN, n, h, w, cin, cout, k, stride, vec8, out_vec8, residual, rng):
         patch = xp[b, y * stride:y * stride + k, xx * stride:xx * stride + k, :]
         ref[b, y, xx] = W.reshape(cout, -1) @ patch.reshape(-1) + bias
     ref = ref / (1 + np.exp(-ref)) + (res if residual else 0)
+    assert not counters.any()
     return np.abs(out - ref).max(), np.isnan(out).any()
 
 
@@ -138,4 +157,12 @@ for BM, BN in ((128, 64), (64, 64), (64, 32), (32, 32)):
         ok = err < 1e-9 and not nan
         bad += not ok
         print(BM, BN, case, 'max err %.2e' % err, 'NaN' if nan else '', 'ok' if ok else 'FAIL')
+for case, splits in [((2, 5, 7, 64, 48, 3, 2, True, True, True), 4), ((1, 3, 4, 160, 24, 1, 1, True, True, True), 2),
+                     ((1, 9, 11, 3, 16, 3, 2, False, True, False), 1), ((2, 7, 9, 96, 136, 3, 1, True, True, True), 6)]:
+    nk = (case[5] ** 2 * case[3] + 31) // 32
+    splits = (nk + (nk + splits - 1) // splits - 1) // ((nk + splits - 1) // splits)  # as conv_split makes them
+    err, nan = run(32, 32, *case, rng, splits=splits)
+    ok = err < 1e-9 and not nan
+    bad += not ok
+    print('split-K', splits, case, 'max err %.2e' % err, 'NaN' if nan else '', 'ok' if ok else 'FAIL')
 raise SystemExit(1 if bad else 0)
