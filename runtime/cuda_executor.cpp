@@ -8,6 +8,7 @@
 #include <functional>
 #include <cstring>
 
+#include "kernels/cpu/thread_pool.h"
 #include "kernels/cuda/weight_pack.h"
 #include "y26/y26.h"
 
@@ -27,6 +28,24 @@ struct NvtxRange {
   explicit NvtxRange(const char* name) { nvtxRangePushA(name); }
   ~NvtxRange() { nvtxRangePop(); }
 };
+
+// memcpy in chunks of at least 256 KiB over the pool's threads: one thread copies ~10 GB/s, and a
+// batch of 64 images at 640 is 79 MB.
+void copy_to_pinned(std::uint8_t* dst, const std::uint8_t* src, std::size_t bytes, kernels::cpu::ThreadPool* pool) {
+  constexpr std::size_t kChunk = 256 * 1024;
+  const std::int64_t chunks = pool ? std::min<std::int64_t>(pool->size(), static_cast<std::int64_t>((bytes + kChunk - 1) / kChunk)) : 1;
+  if (chunks <= 1) {
+    std::memcpy(dst, src, bytes);
+    return;
+  }
+  const std::size_t per = (bytes + static_cast<std::size_t>(chunks) - 1) / static_cast<std::size_t>(chunks);
+  pool->parallel_for(chunks, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t c = begin; c < end; ++c) {
+      const std::size_t from = static_cast<std::size_t>(c) * per, to = std::min(bytes, from + per);
+      if (from < to) std::memcpy(dst + from, src + from, to - from);
+    }
+  });
+}
 
 }  // namespace
 
@@ -184,7 +203,7 @@ void CudaExecutor::launch_nodes(const std::function<void(size_t)>& after_node) {
   }
 }
 
-void CudaExecutor::run(const std::vector<const Image*>& images, const std::vector<Letterbox>& boxes) {
+void CudaExecutor::run(const std::vector<const Image*>& images, const std::vector<Letterbox>& boxes, kernels::cpu::ThreadPool* pool) {
   NvtxRange range("y26 run");
   const std::int64_t allocs_before = kc::device_allocations();
   auto s = static_cast<cudaStream_t>(stream_);
@@ -206,7 +225,7 @@ void CudaExecutor::run(const std::vector<const Image*>& images, const std::vecto
     std::size_t offset = 0;
     for (size_t i = 0; i < images.size(); ++i) {
       const Image& im = *images[i];
-      std::memcpy(host_pixels_ + offset, im.rgb.data(), im.rgb.size());
+      copy_to_pinned(host_pixels_ + offset, im.rgb.data(), im.rgb.size(), pool);
       check(cudaMemcpyAsync(staging_.as<std::uint8_t>() + offset, host_pixels_ + offset, im.rgb.size(), cudaMemcpyHostToDevice, s),
             "upload images");
       const Letterbox& lb = boxes[i];

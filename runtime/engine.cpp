@@ -137,7 +137,7 @@ struct Engine::Impl {
 #ifdef Y26_WITH_CUDA
     if (s.gpu) {
       t1 = Clock::now();  // pre-processing runs on the GPU, inside run()
-      s.gpu->run(images, lbs);
+      s.gpu->run(images, lbs, pool.get());
       t2 = Clock::now();
       device_ms = s.gpu->last_device_ms();
       if (s.gpu->device_selection()) {  // selected on the device: rows per image, best first
