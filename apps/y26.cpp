@@ -26,6 +26,24 @@ constexpr const char* kUsage =
     "MODEL is an Ultralytics .pt checkpoint (read natively, no Python) or a .safetensors file.\n"
     "Errors are one line on stderr and exit code 2.\n";
 
+// `y26 CMD --help`: the usage lines of that command (its line in kUsage and the indented ones after it).
+bool print_command_usage(const std::string& cmd) {
+  const std::string usage = kUsage, head = "  y26 " + cmd + " ";
+  std::string out;
+  bool in = false;
+  for (size_t pos = 0, end; pos < usage.size(); pos = end + 1) {
+    end = usage.find('\n', pos);
+    if (end == std::string::npos) end = usage.size();
+    const std::string line = usage.substr(pos, end - pos);
+    if (line.rfind("  y26 ", 0) == 0) in = line.rfind(head, 0) == 0;
+    else if (line.rfind("      ", 0) != 0) in = false;
+    if (in) out += line + "\n";
+  }
+  if (out.empty()) return false;
+  std::printf("usage:\n%s\nMODEL is an Ultralytics .pt checkpoint or a .safetensors file. See y26 --help for all commands.\n", out.c_str());
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -38,6 +56,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   const std::string cmd = argv[1];
+  for (int i = 2; i < argc; ++i) {
+    if ((std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) && print_command_usage(cmd)) return 0;
+  }
   try {
     if (cmd == "info") return y26::app::run_info(argc, argv);
     if (cmd == "convert") return y26::app::run_convert(argc, argv);

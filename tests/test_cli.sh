@@ -23,6 +23,10 @@ expect_error() {
 
 "$Y26" info -w "$FIX/yolo26n-rand.pt" >"$TMP/info" 2>&1 && grep -q "parameters:  2,572,280" "$TMP/info" && ok || bad "info on the fixture"
 "$Y26" --help >/dev/null && ok || bad "--help"
+for cmd in detect bench plan info convert; do  # each command's own usage, exit 0, nothing else
+  "$Y26" "$cmd" --help >"$TMP/usage" 2>&1 && grep -q "^  y26 $cmd " "$TMP/usage" && [ "$(grep -c '^  y26 ' "$TMP/usage")" -eq 1 ] \
+    && ok || bad "$cmd --help: $(cat "$TMP/usage")"
+done
 
 expect_error "missing file" "$TMP/nope.pt: cannot open" -- "$Y26" info -w "$TMP/nope.pt"
 expect_error "no weights" "--weights: required option is missing" -- "$Y26" info
