@@ -23,9 +23,16 @@ struct BufferPlan {
 
 enum class Strategy { GreedyBySize, Naive };
 
+// Sequential: nodes run one after another in graph order (the CPU; the GPU at large batch).
+// Concurrent: independent nodes may run at the same time (graph/schedule.h: the GPU's streams at
+// small batch), so two buffers share memory only when every use of one precedes every use of the
+// other through the graph's dependencies.
+enum class Execution { Sequential, Concurrent };
+
 struct Plan {
   int batch = 1;
   Strategy strategy = Strategy::GreedyBySize;
+  Execution execution = Execution::Sequential;
   std::vector<BufferPlan> buffers;  // by buffer id
   std::int64_t arena = 0;           // elements
   std::int64_t lower_bound = 0;     // max over steps of the live elements: no plan can do better
@@ -33,9 +40,10 @@ struct Plan {
 };
 
 // Naive puts every buffer after the previous one (the reference layout for tests).
-Plan plan_memory(const graph::Graph& g, int batch, Strategy strategy = Strategy::GreedyBySize);
+Plan plan_memory(const graph::Graph& g, int batch, Strategy strategy = Strategy::GreedyBySize,
+                 Execution execution = Execution::Sequential);
 
-// Brute-force check: no two buffers with overlapping lifetimes overlap in memory.
+// Brute-force check: no two buffers that may be live together (for the plan's execution) overlap in memory.
 // Returns an empty string when the plan is safe, else the first conflict.
 std::string verify_plan(const graph::Graph& g, const Plan& plan);
 

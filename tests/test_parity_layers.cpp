@@ -4,8 +4,10 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <map>
+#include <random>
 
 #include "common/half.h"
+#include "graph/schedule.h"
 #include "graph/yolo26.h"
 #include "loader/weight_map.h"
 #include "memory/planner.h"
@@ -132,27 +134,78 @@ TEST_CASE("end-to-end top-k matches Ultralytics' decoded predictions", "[parity]
   }
 }
 
+namespace {
+
+// A random order of the nodes that respects the schedule's dependencies (Kahn's algorithm, random pick).
+std::vector<size_t> random_topological_order(const graph::Schedule& s, std::mt19937& rng) {
+  const size_t n = s.preds.size();
+  std::vector<int> waiting(n);
+  std::vector<std::vector<size_t>> succ(n);
+  for (size_t i = 0; i < n; ++i) {
+    waiting[i] = static_cast<int>(s.preds[i].size());
+    for (int p : s.preds[i]) succ[static_cast<size_t>(p)].push_back(i);
+  }
+  std::vector<size_t> ready, order;
+  for (size_t i = 0; i < n; ++i)
+    if (waiting[i] == 0) ready.push_back(i);
+  while (!ready.empty()) {
+    const size_t k = std::uniform_int_distribution<size_t>(0, ready.size() - 1)(rng);
+    const size_t i = ready[k];
+    ready.erase(ready.begin() + static_cast<std::ptrdiff_t>(k));
+    order.push_back(i);
+    for (size_t j : succ[i])
+      if (--waiting[j] == 0) ready.push_back(j);
+  }
+  return order;
+}
+
+}  // namespace
+
 TEST_CASE("the planned arena gives bit-identical results to one buffer per tensor", "[parity][planner]") {
   kernels::cpu::ThreadPool pool;
+  std::mt19937 rng(2026);
   for (const auto& model : test::fixture_models()) {
     SECTION(model) {
       const WeightMap w = load_weights(test::fixture(model + ".pt"));
       const graph::Graph g = graph::build_yolo26(w, {128, 160, true});
+      const graph::Schedule sched = graph::schedule(g);
       constexpr int kBatch = 2;
       std::vector<std::vector<float>> heads;
-      for (auto strategy : {memory::Strategy::Naive, memory::Strategy::GreedyBySize}) {
-        runtime::CpuExecutor e(g, memory::plan_memory(g, kBatch, strategy), pool, true);
+      // Naive, the sequential plan in graph order, then the concurrent plan (what the GPU's streams use at
+      // small batch) in three random orders its dependencies allow: every interleaving of the branches must
+      // leave the same bits.
+      struct Way {
+        memory::Strategy strategy;
+        memory::Execution execution;
+        bool shuffled;
+      };
+      const Way ways[] = {{memory::Strategy::Naive, memory::Execution::Sequential, false},
+                          {memory::Strategy::GreedyBySize, memory::Execution::Sequential, false},
+                          {memory::Strategy::GreedyBySize, memory::Execution::Concurrent, true},
+                          {memory::Strategy::GreedyBySize, memory::Execution::Concurrent, true},
+                          {memory::Strategy::GreedyBySize, memory::Execution::Concurrent, true}};
+      for (const Way& way : ways) {
+        runtime::CpuExecutor e(g, memory::plan_memory(g, kBatch, way.strategy, way.execution), pool, true);
         e.poison();
         const auto in = e.view(g.whole(g.input));
         for (int b = 0; b < kBatch; ++b)
           for (int y = 0; y < in.h; ++y)
             for (int x = 0; x < in.w; ++x)
               for (int c = 0; c < 3; ++c) in.pixel(b, y, x)[c] = round_to_half(static_cast<float>((x * 7 + y * 13 + c * 29 + b * 31) % 256) / 255.0f);
-        e.run();
+        if (way.shuffled) {
+          const auto order = random_topological_order(sched, rng);
+          REQUIRE(order.size() == g.nodes.size());
+          for (size_t i : order) e.run_node(i);
+        } else {
+          e.run();
+        }
         heads.push_back(gather(e.view(g.whole(g.head.output))));
       }
-      REQUIRE(heads[0].size() == heads[1].size());
-      CHECK(std::memcmp(heads[0].data(), heads[1].data(), heads[0].size() * sizeof(float)) == 0);
+      for (size_t k = 1; k < heads.size(); ++k) {
+        INFO("way " << k);
+        REQUIRE(heads[0].size() == heads[k].size());
+        CHECK(std::memcmp(heads[0].data(), heads[k].data(), heads[0].size() * sizeof(float)) == 0);
+      }
       for (float v : heads[1]) REQUIRE(std::isfinite(v));
     }
   }
