@@ -86,11 +86,15 @@ CudaExecutor::CudaExecutor(const graph::Graph& g, memory::Plan plan, std::shared
   head_elems_ = static_cast<std::int64_t>(plan_.batch) * g.buffers[static_cast<size_t>(g.head.output)].elements();
   // workspace: the selection's scratch, the selected rows (and, for NMS, the counts), the split-K scratch
   if (layout_.total > 0) workspace_ = kc::DeviceBuffer(static_cast<size_t>(layout_.total));
-  if (layout_.split_bytes > 0) {
+  for (const SplitScratch& r : layout_.split) {  // by node
     char* base = workspace_.as<char>();
-    conv_scratch_ = {reinterpret_cast<float*>(base + layout_.split_offset), reinterpret_cast<unsigned*>(base + layout_.counters_offset),
-                     layout_.split_bytes, layout_.counters_bytes};
-    check(cudaMemset(base + layout_.counters_offset, 0, static_cast<size_t>(layout_.counters_bytes)), "cudaMemset");  // the kernels keep them 0
+    if (r.partial_bytes == 0) {
+      conv_scratch_.emplace_back();
+      continue;
+    }
+    conv_scratch_.push_back({reinterpret_cast<float*>(base + r.partial_offset), reinterpret_cast<unsigned*>(base + r.counters_offset),
+                             r.partial_bytes, r.counters_bytes});
+    check(cudaMemset(base + r.counters_offset, 0, static_cast<size_t>(r.counters_bytes)), "cudaMemset");  // the kernels keep them 0
   }
   if (!device_selection()) {
     check(cudaMallocHost(reinterpret_cast<void**>(&host_head_), static_cast<size_t>(head_elems_) * 2), "cudaMallocHost");
@@ -106,6 +110,23 @@ CudaExecutor::CudaExecutor(const graph::Graph& g, memory::Plan plan, std::shared
     cudaEvent_t ev = nullptr;
     check(cudaEventCreate(&ev), "cudaEventCreate");
     *e = ev;
+  }
+  concurrent_ = plan_.execution == memory::Execution::Concurrent && !cudnn;
+  if (concurrent_) {
+    schedule_ = graph::schedule(g);
+    auto event = [] {
+      cudaEvent_t ev = nullptr;
+      check(cudaEventCreateWithFlags(&ev, cudaEventDisableTiming), "cudaEventCreate");
+      return static_cast<void*>(ev);
+    };
+    for (int k = 1; k < schedule_.streams; ++k) {
+      cudaStream_t side = nullptr;
+      check(cudaStreamCreateWithFlags(&side, cudaStreamNonBlocking), "cudaStreamCreate");
+      side_streams_.push_back(side);
+      join_events_.push_back(event());
+    }
+    for (size_t i = 0; i < g.nodes.size(); ++i) node_events_.push_back(event());
+    fork_event_ = event();
   }
   if (cudnn) {
     std::size_t ws = 0;
@@ -124,8 +145,11 @@ CudaExecutor::CudaExecutor(const graph::Graph& g, memory::Plan plan, std::shared
 
 CudaExecutor::~CudaExecutor() {
   if (graph_exec_) cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(graph_exec_));
-  for (void* e : {run_start_, run_end_})
+  for (void* e : {run_start_, run_end_, fork_event_})
     if (e) cudaEventDestroy(static_cast<cudaEvent_t>(e));
+  for (const auto* events : {&node_events_, &join_events_})
+    for (void* e : *events) cudaEventDestroy(static_cast<cudaEvent_t>(e));
+  for (void* side : side_streams_) cudaStreamDestroy(static_cast<cudaStream_t>(side));
   if (stream_) cudaStreamDestroy(static_cast<cudaStream_t>(stream_));
   if (host_pixels_) cudaFreeHost(host_pixels_);
   if (host_head_) cudaFreeHost(host_head_);
@@ -147,7 +171,7 @@ std::vector<double> CudaExecutor::time_ops() {
   std::vector<double> ms;
   try {
     check(cudaEventRecord(ev[0], s), "cudaEventRecord");
-    launch_nodes([&](size_t i) { check(cudaEventRecord(ev[i + 1], s), "cudaEventRecord"); });
+    launch_nodes(false, [&](size_t i) { check(cudaEventRecord(ev[i + 1], s), "cudaEventRecord"); });
     check(cudaEventRecord(ev.back(), s), "cudaEventRecord");
     check(cudaEventSynchronize(ev.back()), "cudaEventSynchronize");
     for (size_t i = 0; i + 1 < ev.size(); ++i) {
@@ -163,30 +187,58 @@ std::vector<double> CudaExecutor::time_ops() {
   return ms;
 }
 
-void CudaExecutor::launch_nodes(const std::function<void(size_t)>& after_node) {
+void* CudaExecutor::node_stream(size_t node, bool concurrent) const {
+  const int k = concurrent ? schedule_.stream[node] : 0;
+  return k == 0 ? stream_ : side_streams_[static_cast<size_t>(k - 1)];
+}
+
+void CudaExecutor::launch_nodes(bool concurrent, const std::function<void(size_t)>& after_node) {
+  concurrent = concurrent && concurrent_;
+  auto main = static_cast<cudaStream_t>(stream_);
+  if (concurrent) {  // fork: every side stream starts after what the main stream has so far
+    check(cudaEventRecord(static_cast<cudaEvent_t>(fork_event_), main), "cudaEventRecord");
+    for (void* side : side_streams_) {
+      check(cudaStreamWaitEvent(static_cast<cudaStream_t>(side), static_cast<cudaEvent_t>(fork_event_), 0), "cudaStreamWaitEvent");
+    }
+  }
   for (size_t i = 0; i < g_.nodes.size(); ++i) {
     const graph::Node& n = g_.nodes[i];
     NvtxRange layer(n.name.c_str());  // recorded at capture, and on every run when graphs are off
+    void* const stream = node_stream(i, concurrent);
+    if (concurrent) {  // wait for the predecessors that ran on other streams
+      for (int p : schedule_.preds[i]) {
+        if (schedule_.stream[static_cast<size_t>(p)] == schedule_.stream[i]) continue;
+        check(cudaStreamWaitEvent(static_cast<cudaStream_t>(stream), static_cast<cudaEvent_t>(node_events_[static_cast<size_t>(p)]), 0),
+              "cudaStreamWaitEvent");
+      }
+    }
     const auto out = view(n.output);
     switch (n.kind) {
       case graph::OpKind::Conv: {
         const auto res = n.residual ? view(*n.residual).as_const() : kernels::View<const kc::half_bits>{};
         if (!cudnn_.empty()) {
-          cudnn_[i]->run(view(n.inputs[0]).as_const(), out, n.residual ? &res : nullptr, cudnn_workspace_.get(), stream_);
+          cudnn_[i]->run(view(n.inputs[0]).as_const(), out, n.residual ? &res : nullptr, cudnn_workspace_.get(), stream);
           break;
         }
-        kc::conv2d(view(n.inputs[0]).as_const(), out, weights_->conv(n.weights), n.conv, n.residual ? &res : nullptr, stream_,
-                   kc::ConvTile::Auto, &conv_scratch_);
+        kc::conv2d(view(n.inputs[0]).as_const(), out, weights_->conv(n.weights), n.conv, n.residual ? &res : nullptr, stream,
+                   kc::ConvTile::Auto, conv_scratch_[i].partial ? &conv_scratch_[i] : nullptr);
         break;
       }
-      case graph::OpKind::MaxPool: kc::max_pool2d(view(n.inputs[0]).as_const(), out, n.pool, stream_); break;
-      case graph::OpKind::Upsample: kc::upsample_nearest2x(view(n.inputs[0]).as_const(), out, stream_); break;
+      case graph::OpKind::MaxPool: kc::max_pool2d(view(n.inputs[0]).as_const(), out, n.pool, stream); break;
+      case graph::OpKind::Upsample: kc::upsample_nearest2x(view(n.inputs[0]).as_const(), out, stream); break;
       case graph::OpKind::Attention:
         kc::attention(view(n.inputs[0]).as_const(), view(n.inputs[1]).as_const(), view(n.inputs[2]).as_const(), out,
-                      n.attention, stream_);
+                      n.attention, stream);
         break;
     }
+    if (concurrent) check(cudaEventRecord(static_cast<cudaEvent_t>(node_events_[i]), static_cast<cudaStream_t>(stream)), "cudaEventRecord");
     if (after_node) after_node(i);
+  }
+  if (concurrent) {  // join: the main stream continues after every side stream's last node
+    for (size_t k = 0; k < side_streams_.size(); ++k) {
+      check(cudaEventRecord(static_cast<cudaEvent_t>(join_events_[k]), static_cast<cudaStream_t>(side_streams_[k])), "cudaEventRecord");
+      check(cudaStreamWaitEvent(main, static_cast<cudaEvent_t>(join_events_[k]), 0), "cudaStreamWaitEvent");
+    }
   }
   if (device_selection()) {
     NvtxRange post(sel_.nms ? "y26 postprocess (NMS)" : "y26 postprocess (top-k)");
@@ -239,13 +291,13 @@ void CudaExecutor::run(const std::vector<const Image*>& images, const std::vecto
     return e == nullptr || std::strcmp(e, "0") != 0;
   }();
   if (!graphs) {
-    launch_nodes();
+    launch_nodes(true);
   } else if (graph_exec_ == nullptr) {
     // The node sequence never changes for this shape and batch: capture it once, replay it after.
     cudaGraph_t graph = nullptr;
     check(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
     try {
-      launch_nodes();
+      launch_nodes(true);
     } catch (...) {
       cudaStreamEndCapture(s, &graph);
       if (graph) cudaGraphDestroy(graph);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "graph/ir.h"
+#include "graph/schedule.h"
 #include "kernels/cuda/conv2d_cudnn.h"
 #include "kernels/cuda/cuda_ops.h"
 #include "kernels/cuda/device_memory.h"
@@ -82,8 +83,11 @@ class CudaExecutor {
   std::int64_t allocations_in_last_run() const { return allocs_in_run_; }
 
  private:
-  // Launches every op (and the device post-processing) on the stream; after_node(i) runs after op i's launch.
-  void launch_nodes(const std::function<void(size_t)>& after_node = {});
+  // Launches every op (and the device post-processing); after_node(i) runs after op i's launch.
+  // concurrent: independent branches on the schedule's streams, forked from and joined back into the
+  // main stream (only with a plan made for concurrent execution); else everything in graph order on it.
+  void launch_nodes(bool concurrent, const std::function<void(size_t)>& after_node = {});
+  void* node_stream(size_t node, bool concurrent) const;
 
   const graph::Graph& g_;
   memory::Plan plan_;
@@ -91,7 +95,7 @@ class CudaExecutor {
   kernels::cuda::DeviceBuffer arena_, workspace_, staging_;
   DeviceSelection sel_;
   WorkspaceLayout layout_;
-  kernels::cuda::ConvScratch conv_scratch_;  // inside workspace_
+  std::vector<kernels::cuda::ConvScratch> conv_scratch_;  // split-K scratch by node, inside workspace_
   std::vector<std::unique_ptr<kernels::cuda::CudnnConv>> cudnn_;  // by node index, when running the cuDNN baseline
   kernels::cuda::DeviceBuffer cudnn_workspace_;
   float* host_selected_ = nullptr;
@@ -103,6 +107,12 @@ class CudaExecutor {
   kernels::cuda::half_bits* host_head_ = nullptr;
   std::int64_t head_elems_ = 0, allocs_in_run_ = 0;
   void *run_start_ = nullptr, *run_end_ = nullptr;  // cudaEvent_t around each run()
+  // Concurrent branches (plan_.execution == Concurrent and not the cuDNN baseline, whose one workspace
+  // serialises it): the schedule, streams 1.. of it, an event per node, fork and join events.
+  bool concurrent_ = false;
+  graph::Schedule schedule_;
+  std::vector<void*> side_streams_, node_events_, join_events_;
+  void* fork_event_ = nullptr;
   double last_device_ms_ = 0;
 };
 

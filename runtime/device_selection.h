@@ -5,12 +5,27 @@
 #pragma once
 
 #include <algorithm>
+#include <climits>
 #include <cstdint>
+#include <vector>
 
 #include "graph/ir.h"
+#include "graph/schedule.h"
 #include "kernels/cuda/cuda_ops.h"
+#include "memory/planner.h"
 
 namespace y26::runtime {
+
+// At small batch one branch of the network cannot fill the GPU, so the executor runs independent
+// branches (graph/schedule.h) on several streams and plans memory for that; larger batches run in
+// graph order on one stream with the smaller sequential plan.
+inline constexpr int kConcurrentMaxBatch = 4;
+inline memory::Execution gpu_execution(int batch) {
+  return batch <= kConcurrentMaxBatch ? memory::Execution::Concurrent : memory::Execution::Sequential;
+}
+inline memory::Plan gpu_plan(const graph::Graph& g, int batch) {
+  return memory::plan_memory(g, batch, memory::Strategy::GreedyBySize, gpu_execution(batch));
+}
 
 struct DeviceSelection {
   int end2end_k = 0;  // > 0: top-k with this many candidates (end-to-end head)
@@ -32,38 +47,74 @@ inline DeviceSelection choose_device_selection(const graph::Head& head, float co
 }
 
 // Workspace: [selection scratch | batch x rows x 6 result floats | batch counts (NMS) |
-//             split-K partials | split-K counters], each part 256-byte aligned.
+//             split-K counters, one run per split convolution | split-K partials], each 256-byte aligned.
+// Partials of two split convolutions share memory unless they may run at the same time (different
+// branches of the schedule, at small batch); counters are never shared, because a convolution relies
+// on finding its counters at zero, as the previous run left them.
+struct SplitScratch {
+  std::int64_t partial_offset = 0, partial_bytes = 0;  // partial_bytes 0: the node does not split
+  std::int64_t counters_offset = 0, counters_bytes = 0;
+};
 struct WorkspaceLayout {
   std::int64_t rows_offset = 0, counts_offset = 0;
-  std::int64_t split_offset = 0, split_bytes = 0, counters_offset = 0, counters_bytes = 0;
+  std::vector<SplitScratch> split;  // by node
   std::int64_t total = 0;
 };
 
 inline WorkspaceLayout workspace_layout(const graph::Graph& g, int batch, const DeviceSelection& s) {
   namespace kc = kernels::cuda;
   WorkspaceLayout l;
+  std::int64_t end = 0;
   if (s.any()) {
     const auto& head = g.head;
     l.rows_offset = s.end2end_k > 0 ? kc::end2end_workspace_bytes(batch, head.anchors(), head.nc, s.end2end_k)
                                     : kc::nms_workspace_bytes(batch, head.anchors());
     l.counts_offset = l.rows_offset + kc::align_device(static_cast<std::int64_t>(batch) * s.rows() * 6 * 4);
-    l.split_offset = l.counts_offset + (s.nms ? kc::align_device(static_cast<std::int64_t>(batch) * 4) : 0);
+    end = l.counts_offset + (s.nms ? kc::align_device(static_cast<std::int64_t>(batch) * 4) : 0);
   }
-  // split-K: partials sized for the largest split layer, counters for the most tiles of any split layer
-  std::int64_t partial = 0, tiles = 0;
-  for (const auto& n : g.nodes) {
+  l.split.resize(g.nodes.size());
+  std::vector<size_t> split_nodes;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const auto& n = g.nodes[i];
     if (n.kind != graph::OpKind::Conv) continue;
     const auto& w = g.conv_weights[static_cast<size_t>(n.weights)];
     if (w.groups > 1) continue;
     const auto sp = kc::conv_split(static_cast<std::int64_t>(batch) * n.output.h * n.output.w, w.cout,
                                    kc::conv_k_padded(w.kh, w.kw, w.cin));
-    partial = std::max(partial, sp.partial_bytes());
-    tiles = std::max(tiles, sp.counter_bytes() / 4);
+    if (sp.splits <= 1) continue;
+    split_nodes.push_back(i);
+    l.split[i].partial_bytes = kc::align_device(sp.partial_bytes());
+    l.split[i].counters_bytes = kc::align_device(sp.counter_bytes());
+    l.split[i].counters_offset = end;
+    end += l.split[i].counters_bytes;
   }
-  l.split_bytes = kc::align_device(partial);
-  l.counters_offset = l.split_offset + l.split_bytes;
-  l.counters_bytes = kc::align_device(tiles * 4);
-  l.total = l.counters_offset + l.counters_bytes;
+  // Partials: best fit, largest first, apart from those of convolutions that may run concurrently.
+  const bool concurrent = gpu_execution(batch) == memory::Execution::Concurrent;
+  const graph::Schedule sched = concurrent ? graph::schedule(g) : graph::Schedule{};
+  auto may_overlap_in_time = [&](size_t a, size_t b) {
+    const int x = static_cast<int>(a), y = static_cast<int>(b);
+    return concurrent && !sched.precedes(x, y) && !sched.precedes(y, x);
+  };
+  std::stable_sort(split_nodes.begin(), split_nodes.end(),
+                   [&](size_t a, size_t b) { return l.split[a].partial_bytes > l.split[b].partial_bytes; });
+  std::int64_t partial_end = 0;
+  std::vector<size_t> placed;
+  for (size_t i : split_nodes) {
+    std::vector<std::pair<std::int64_t, std::int64_t>> busy;
+    for (size_t o : placed)
+      if (may_overlap_in_time(i, o)) busy.emplace_back(l.split[o].partial_offset, l.split[o].partial_offset + l.split[o].partial_bytes);
+    std::sort(busy.begin(), busy.end());
+    std::int64_t cursor = 0, best = -1, best_gap = INT64_MAX;
+    for (const auto& [b0, b1] : busy) {
+      if (b0 - cursor >= l.split[i].partial_bytes && b0 - cursor < best_gap) best = cursor, best_gap = b0 - cursor;
+      cursor = std::max(cursor, b1);
+    }
+    l.split[i].partial_offset = best >= 0 ? best : cursor;  // relative for now
+    partial_end = std::max(partial_end, l.split[i].partial_offset + l.split[i].partial_bytes);
+    placed.push_back(i);
+  }
+  for (size_t i : split_nodes) l.split[i].partial_offset += end;
+  l.total = end + partial_end;
   return l;
 }
 

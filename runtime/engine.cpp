@@ -68,7 +68,7 @@ struct Engine::Impl {
 #ifdef Y26_WITH_CUDA
       if (cuda) {
         if (!device_weights) device_weights = std::make_shared<runtime::DeviceWeights>(s->graph);
-        s->gpu = std::make_unique<runtime::CudaExecutor>(s->graph, memory::plan_memory(s->graph, batch), device_weights,
+        s->gpu = std::make_unique<runtime::CudaExecutor>(s->graph, runtime::gpu_plan(s->graph, batch), device_weights,
                                                          device_selection(s->graph), options.kernels == "cudnn");
         return *s;
       }
@@ -94,8 +94,9 @@ struct Engine::Impl {
 
   MemoryReport report(const graph::Graph& g, int batch) const {
     if (batch <= 0) throw Error("--batch " + std::to_string(batch) + ": must be positive");
-    const memory::Plan p = memory::plan_memory(g, batch);
     const std::int64_t es = options.precision == Precision::FP16 ? 2 : 4;
+    // FP16: the CUDA backend's plan (concurrent branches at small batch), else the CPU's
+    const memory::Plan p = es == 2 ? runtime::gpu_plan(g, batch) : memory::plan_memory(g, batch);
     MemoryReport r;
     r.dtype = es == 2 ? "float16" : "float32";
     r.batch = batch;

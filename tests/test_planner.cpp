@@ -6,6 +6,8 @@
 #include "loader/weight_map.h"
 #include "graph/schedule.h"
 #include "memory/planner.h"
+#include "runtime/device_selection.h"
+#include "y26/y26.h"
 #include "tests/support/fixtures.h"
 
 using namespace y26;
@@ -106,5 +108,47 @@ TEST_CASE("the schedule finds the independent branches and the concurrent plan k
     auto mb = [](std::int64_t elements) { return static_cast<double>(elements) * 2 / 1e6; };
     WARN("yolo26n b" << batch << ": sequential arena " << mb(seq.arena) << " MB, concurrent " << mb(conc.arena)
                      << " MB (lower bound " << mb(seq.lower_bound) << " MB, FP16)");
+  }
+}
+
+TEST_CASE("the GPU workspace: split-K partials apart when their convolutions may run together", "[planner][schedule]") {
+  const WeightMap w = load_weights(test::fixture("yolo26n-rand.pt"));
+  const graph::Graph g = graph::build_yolo26(w, {640, 640, true});
+  const graph::Schedule sched = graph::schedule(g);
+  const auto sel = runtime::choose_device_selection(g.head, 0.25f, 0.7f, 300);
+  size_t splits_b1 = 0;
+  for (int batch : {1, 8}) {
+    INFO("batch " << batch);
+    const auto l = runtime::workspace_layout(g, batch, sel);
+    REQUIRE(l.split.size() == g.nodes.size());
+    std::vector<size_t> split;
+    for (size_t i = 0; i < l.split.size(); ++i)
+      if (l.split[i].partial_bytes > 0) split.push_back(i);
+    if (batch == 1) {
+      CHECK(split.size() >= 4);  // the 20x20 convolutions and the P4/P5 box heads' 3x3 convolutions
+      splits_b1 = split.size();
+    } else {
+      CHECK(split.size() < splits_b1);  // batch 8 fills the GPU with most of them
+    }
+    const bool concurrent = runtime::gpu_execution(batch) == memory::Execution::Concurrent;
+    for (size_t a : split) {
+      const auto& x = l.split[a];
+      CHECK(x.partial_offset + x.partial_bytes <= l.total);
+      for (size_t b : split) {
+        if (b == a) continue;
+        const auto& y = l.split[b];
+        // counters never overlap anything but themselves
+        CHECK((x.counters_offset + x.counters_bytes <= y.counters_offset || y.counters_offset + y.counters_bytes <= x.counters_offset));
+        CHECK((x.counters_offset + x.counters_bytes <= y.partial_offset || y.partial_offset + y.partial_bytes <= x.counters_offset));
+        const bool together = concurrent && !sched.precedes(static_cast<int>(a), static_cast<int>(b)) &&
+                              !sched.precedes(static_cast<int>(b), static_cast<int>(a));
+        if (together) CHECK((x.partial_offset + x.partial_bytes <= y.partial_offset || y.partial_offset + y.partial_bytes <= x.partial_offset));
+      }
+    }
+    // what the plan reports is what the executor allocates
+    Options o;
+    o.precision = Precision::FP16;
+    Engine e = Engine::load(test::fixture("yolo26n-rand.pt"), o);
+    CHECK(e.memory_report(batch, 640, 640).workspace_bytes == l.total);
   }
 }

@@ -50,8 +50,8 @@ inline const char* conv_tile_name(ConvTile t) {
 }
 ConvTile choose_conv_tile(long long pixels, int cout, int sms);
 
-// Split-K for dense convolutions too small to fill the GPU (at batch 1 the 20x20 and 40x40 layers
-// give ~100 tiles of 32x32 but K up to 2304): `splits` blocks share each 32x32 output tile, each takes
+// Split-K for dense convolutions too small to fill the GPU (at batch 1 the 20x20 layers give 104
+// tiles of 32x32 but K up to 2304; split when at most 128 tiles): `splits` blocks share each 32x32 output tile, each takes
 // a contiguous run of k-blocks and writes FP32 partials; the last to arrive (a counter per tile) adds
 // them in split order - deterministic - and runs the epilogue. Decided from the layer's shape alone
 // (not the GPU's SM count) so that `y26 plan` sizes the scratch the executor allocates, exactly.
@@ -66,7 +66,7 @@ inline ConvSplit conv_split(std::int64_t pixels, int cout, int k_padded) {
   ConvSplit s;
   s.tiles = (pixels + 31) / 32 * ((cout + 31) / 32);
   const std::int64_t num_k = k_padded / kConvK;
-  if (s.tiles >= kSplitTargetBlocks) return s;
+  if (2 * s.tiles > kSplitTargetBlocks) return s;  // over half a target: little to gain for the partials' memory
   std::int64_t want = (kSplitTargetBlocks + s.tiles - 1) / s.tiles;
   want = want < kMaxSplits ? want : kMaxSplits;
   want = want < num_k / kMinKBlocksPerSplit ? want : num_k / kMinKBlocksPerSplit;
