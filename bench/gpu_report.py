@@ -122,6 +122,14 @@ def main() -> None:
         why["parity_max_box_px"] = f"GPU FP16 vs CPU FP32 on the scene: {matched}/{len(ref)} detections matched within 1 px and 0.01"
 
 
+    # graph replay vs kernels launched one by one on the streams: bit-identical detections
+    dn = load(out / "y26-detect-cuda-nograph.json")
+    rep["launch_modes_identical"] = (dg == dn) if dg is not None and dn is not None else None
+    if dg is None or dn is None:
+        why["launch_modes_identical"] = "a y26 detect --device cuda run failed (see gpu-check.log)"
+    else:
+        why["launch_modes_identical"] = "detections with CUDA graph replay == with Y26_CUDA_GRAPHS=0 (streams, no graph)"
+
     torch = load(out / "torch-baseline.json")
     rep["torch_latency_b1_ms_median"] = rep["torch_max_allocated_bytes_b1"] = None
     rep["torch_runs"] = torch.get("runs") if torch else None
