@@ -1,8 +1,8 @@
-// Direct convolution, NHWC. Dense convolutions gather a tile of output pixels'
-// receptive fields into a K-long patch each and accumulate into Cout-wide rows,
-// so the innermost loop runs over output channels with unit stride (vectorised
-// by the compiler without reassociating any sum). Depthwise convolutions loop
-// over channels innermost for the same reason.
+// Direct convolution, NHWC. Dense convolutions take a tile of 8 output pixels and
+// 8 output channels at a time, accumulating in registers (a GCC vector of 8 floats
+// per pixel) over K = (ky, kx, ci) read straight from the input rows; every sum runs
+// in k order without reassociation or FMA, so the result is the same with or without
+// AVX2. Depthwise convolutions loop over channels innermost for the same reason.
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -31,52 +31,52 @@ typedef float Vec8 __attribute__((vector_size(kBlock * sizeof(float))));  // GCC
 
 Y26_CPU_CLONES void dense_row(const Context& ctx, const View<const float>& in, const View<float>& out, const ConvWeights& w,
                const ConvParams& p, const View<const float>* res, int b, int oy) {
-  const int K = w.kh * w.kw * w.cin;
-  const int cout = w.cout;
-  // patch[k * kTile + t]: the tile's receptive fields, k-major so one k gives the tile's 8 pixels together
-  std::vector<float> patch(static_cast<size_t>(kTile) * K);
+  const int taps = w.kh * w.kw, cin = w.cin, cout = w.cout;
+  // rows[tap * kTile + t]: where pixel t of the tile reads tap (ky, kx) - the input pixel, or zeros in
+  // the padding and past the row's end (those pixels are computed, never stored). No copy of the input.
+  const std::vector<float> zeros(static_cast<size_t>(cin), 0.0f);
+  std::vector<const float*> rows(static_cast<size_t>(taps) * kTile);
   std::vector<float> acc(static_cast<size_t>(kTile) * cout);
   for (int ox0 = 0; ox0 < out.w; ox0 += kTile) {
     const int tile = std::min(kTile, out.w - ox0);
-    for (int t = 0; t < kTile; ++t) {  // pixels past the row's end get zeros: computed, never stored
-      const int ox = ox0 + t;
-      int k = 0;
-      for (int ky = 0; ky < w.kh; ++ky) {
-        const int iy = oy * p.stride - p.pad + ky;
-        for (int kx = 0; kx < w.kw; ++kx) {
-          const int ix = ox * p.stride - p.pad + kx;
+    for (int ky = 0; ky < w.kh; ++ky) {
+      const int iy = oy * p.stride - p.pad + ky;
+      for (int kx = 0; kx < w.kw; ++kx) {
+        for (int t = 0; t < kTile; ++t) {
+          const int ix = (ox0 + t) * p.stride - p.pad + kx;
           const bool inside = t < tile && iy >= 0 && iy < in.h && ix >= 0 && ix < in.w;
-          const float* src = inside ? in.pixel(b, iy, ix) : nullptr;
-          for (int ci = 0; ci < w.cin; ++ci, ++k) patch[static_cast<size_t>(k) * kTile + t] = inside ? src[ci] : 0.0f;
+          rows[static_cast<size_t>(ky * w.kw + kx) * kTile + t] = inside ? in.pixel(b, iy, ix) : zeros.data();
         }
       }
     }
     // Blocks of 8 output channels x the tile's 8 pixels accumulate in registers over all of K; each
-    // sum is bias + v0 w0 + v1 w1 + ... in k order, as the remainder loop below does it.
+    // sum is bias + v0 w0 + v1 w1 + ... in k = (ky, kx, ci) order, as the remainder loop does it.
     int co0 = 0;
     for (; co0 + kBlock <= cout; co0 += kBlock) {
       Vec8 a[kTile];
       Vec8 bias;
       std::memcpy(&bias, w.bias + co0, sizeof bias);
       for (int t = 0; t < kTile; ++t) a[t] = bias;
-      const float* pk = patch.data();
       const float* wk = w.w + co0;
-      for (int k = 0; k < K; ++k, pk += kTile, wk += cout) {
-        Vec8 wv;
-        std::memcpy(&wv, wk, sizeof wv);
-        for (int t = 0; t < kTile; ++t) a[t] += pk[t] * wv;  // per lane: acc + v * w, two roundings
+      for (int tap = 0; tap < taps; ++tap) {
+        const float* const* r = rows.data() + static_cast<size_t>(tap) * kTile;
+        for (int ci = 0; ci < cin; ++ci, wk += cout) {
+          Vec8 wv;
+          std::memcpy(&wv, wk, sizeof wv);
+          for (int t = 0; t < kTile; ++t) a[t] += r[t][ci] * wv;  // per lane: acc + v * w, two roundings
+        }
       }
       for (int t = 0; t < kTile; ++t) std::memcpy(acc.data() + static_cast<size_t>(t) * cout + co0, &a[t], sizeof a[t]);
     }
-    if (co0 < cout) {  // the channels past the last full block
-      for (int t = 0; t < kTile; ++t) std::copy(w.bias + co0, w.bias + cout, acc.data() + static_cast<size_t>(t) * cout + co0);
-      for (int k = 0; k < K; ++k) {
-        const float* wk = w.w + static_cast<size_t>(k) * cout;
-        for (int t = 0; t < kTile; ++t) {
-          const float v = patch[static_cast<size_t>(k) * kTile + t];
-          float* a = acc.data() + static_cast<size_t>(t) * cout;
-          for (int co = co0; co < cout; ++co) a[co] += v * wk[co];
+    for (int co = co0; co < cout; ++co) {  // the channels past the last full block
+      for (int t = 0; t < kTile; ++t) {
+        float a = w.bias[co];
+        const float* wk = w.w + co;
+        for (int tap = 0; tap < taps; ++tap) {
+          const float* r = rows[static_cast<size_t>(tap) * kTile + t];
+          for (int ci = 0; ci < cin; ++ci, wk += cout) a += r[ci] * *wk;
         }
+        acc[static_cast<size_t>(t) * cout + co] = a;
       }
     }
     for (int t = 0; t < tile; ++t) {
