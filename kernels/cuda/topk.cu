@@ -1,7 +1,9 @@
 // Top-k selection and the end-to-end head's post-processing on the device.
 //
 // top_k_kernel, one block per image: keys become order-preserving unsigned ints;
-// 32 counting passes find the k-th largest key T bit by bit; every thread then owns
+// four radix passes find the k-th largest key T eight bits at a time (a 256-bin
+// shared histogram of the next digit among the keys matching the digits so far,
+// warp-aggregated atomics because scores crowd into few bins); every thread then owns
 // a contiguous run of indices, and a block scan places the keys > T and the first
 // (k - #greater) keys == T, in index order, into shared memory; a bitonic sort
 // orders those by (key desc, index asc). Ties therefore resolve exactly as the CPU
@@ -53,14 +55,57 @@ __global__ void __launch_bounds__(kThreads) top_k_kernel(const float* keys, long
   __shared__ int si[kTopKMax];
   const float* x = keys + blockIdx.x * n;
 
-  // 1. the k-th largest orderable key
-  unsigned int t = 0;
-  for (int bit = 31; bit >= 0; --bit) {
-    const unsigned int cand = t | (1u << bit);
-    int c = 0;
-    for (long long i = threadIdx.x; i < n; i += kThreads) c += orderable(x[i]) >= cand;
-    if (block_sum(c, warp_sums) >= k) t = cand;
+  // 1. the k-th largest orderable key, one 8-bit digit per pass from the top
+  __shared__ int hist[256];
+  __shared__ unsigned int found_digit;
+  __shared__ int found_above;
+  unsigned int prefix = 0, mask = 0;
+  int remaining = k;  // the answer is the remaining-th largest of the keys matching prefix under mask
+  const long long rounds = (n + kThreads - 1) / kThreads;  // whole warps stay in the loop (for the warp votes)
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    for (int i = threadIdx.x; i < 256; i += kThreads) hist[i] = 0;
+    __syncthreads();
+    for (long long r = 0; r < rounds; ++r) {
+      const long long i = r * kThreads + threadIdx.x;
+      const unsigned int u = i < n ? orderable(x[i]) : 0u;
+      const bool take = i < n && (u & mask) == prefix;
+      const unsigned int digit = (u >> shift) & 255u;
+      const unsigned int takers = __ballot_sync(0xffffffffu, take);
+      if (take) {
+        const unsigned int peers = __match_any_sync(takers, digit);  // lanes with the same digit
+        if ((threadIdx.x % 32) == static_cast<unsigned int>(__ffs(peers) - 1)) atomicAdd(&hist[digit], __popc(peers));
+      }
+    }
+    __syncthreads();
+    if (threadIdx.x < 32) {
+      // lane l counts digits 255 - 8l down to 248 - 8l; a warp scan gives the keys above each lane's digits
+      const int lane = static_cast<int>(threadIdx.x);
+      int own = 0;
+      for (int j = 0; j < 8; ++j) own += hist[255 - 8 * lane - j];
+      int inclusive = own;
+      for (int o = 1; o < 32; o <<= 1) {
+        const int v = __shfl_up_sync(0xffffffffu, inclusive, o);
+        if (lane >= o) inclusive += v;
+      }
+      int above = inclusive - own;
+      if (above < remaining && remaining <= above + own) {  // exactly one lane holds the remaining-th key
+        for (int j = 0; j < 8; ++j) {
+          const int d = 255 - 8 * lane - j;
+          if (remaining <= above + hist[d]) {
+            found_digit = static_cast<unsigned int>(d), found_above = above;
+            break;
+          }
+          above += hist[d];
+        }
+      }
+    }
+    __syncthreads();
+    prefix |= found_digit << shift;
+    mask |= 255u << shift;
+    remaining -= found_above;
+    __syncthreads();  // hist and found_* are rewritten by the next pass
   }
+  const unsigned int t = prefix;
   // 2. order-preserving compaction: all keys > t, then the lowest-index keys == t
   const long long chunk = (n + kThreads - 1) / kThreads;
   const long long begin = threadIdx.x * chunk, end = min(n, begin + chunk);
