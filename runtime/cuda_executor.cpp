@@ -102,6 +102,8 @@ CudaExecutor::CudaExecutor(const graph::Graph& g, memory::Plan plan, std::shared
     check(cudaMallocHost(reinterpret_cast<void**>(&host_selected_), static_cast<size_t>(plan_.batch) * selected_rows() * 6 * 4),
           "cudaMallocHost");
     check(cudaMallocHost(reinterpret_cast<void**>(&host_counts_), static_cast<size_t>(plan_.batch) * 4), "cudaMallocHost");
+    check(cudaMallocHost(reinterpret_cast<void**>(&host_maps_), static_cast<size_t>(plan_.batch) * sizeof(kc::BoxMapping)),
+          "cudaMallocHost");
   }
   cudaStream_t s = nullptr;
   check(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreate");
@@ -155,6 +157,7 @@ CudaExecutor::~CudaExecutor() {
   if (host_head_) cudaFreeHost(host_head_);
   if (host_selected_) cudaFreeHost(host_selected_);
   if (host_counts_) cudaFreeHost(host_counts_);
+  if (host_maps_) cudaFreeHost(host_maps_);
 }
 
 kernels::View<kc::half_bits> CudaExecutor::view(const graph::Slice& s) const {
@@ -252,6 +255,9 @@ void CudaExecutor::launch_nodes(bool concurrent, const std::function<void(size_t
     } else {
       kc::select_end2end(head, batch, anchors, nc, sel_.end2end_k, head_levels(g_.head), workspace_.get(), rows, stream_);
     }
+    // to the original images' pixels, with this run's letterbox of each image (uploaded before the graph)
+    kc::map_boxes(rows, batch, selected_rows(), 6, reinterpret_cast<const kc::BoxMapping*>(workspace_.as<char>() + layout_.maps_offset),
+                  stream_);
   }
 }
 
@@ -284,6 +290,14 @@ void CudaExecutor::run(const std::vector<const Image*>& images, const std::vecto
       kc::letterbox_to_input(staging_.as<std::uint8_t>() + offset, {lb.src_w, lb.src_h, lb.unpad_w, lb.unpad_h, lb.top, lb.left},
                              in, static_cast<int>(i), stream_);
       offset += im.rgb.size();
+    }
+    if (device_selection()) {  // how the selected rows map back to each image
+      for (size_t i = 0; i < images.size(); ++i) {
+        host_maps_[i] = box_mapping(boxes[i].out_h(), boxes[i].out_w(), images[i]->height, images[i]->width);
+      }
+      check(cudaMemcpyAsync(workspace_.as<char>() + layout_.maps_offset, host_maps_, images.size() * sizeof(kc::BoxMapping),
+                            cudaMemcpyHostToDevice, s),
+            "upload box mappings");
     }
   }
   static const bool graphs = [] {

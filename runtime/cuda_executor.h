@@ -54,8 +54,8 @@ class CudaExecutor {
   // The head output of the last run() (pinned host memory, FP16), when selection runs on the host (else null).
   const kernels::cuda::half_bits* host_head() const { return host_head_; }
   std::int64_t head_elements() const { return head_elems_; }
-  // With device selection: per image `selected_rows()` rows of [x1, y1, x2, y2, score, class], best
-  // first (pinned); with NMS, `host_counts()[image]` of them are detections.
+  // With device selection: per image `selected_rows()` rows of [x1, y1, x2, y2, score, class] in the
+  // original image's pixels, best first (pinned); with NMS, `host_counts()[image]` of them are detections.
   const float* host_selected() const { return host_selected_; }
   int selected_rows() const { return sel_.rows(); }
   const int* host_counts() const { return host_counts_; }
@@ -100,6 +100,7 @@ class CudaExecutor {
   kernels::cuda::DeviceBuffer cudnn_workspace_;
   float* host_selected_ = nullptr;
   int* host_counts_ = nullptr;
+  kernels::cuda::BoxMapping* host_maps_ = nullptr;  // pinned, batch of them
   void* stream_ = nullptr;      // cudaStream_t
   void* graph_exec_ = nullptr;  // cudaGraphExec_t, captured on the first run
   std::uint8_t* host_pixels_ = nullptr;  // pinned, host_pixels_size_ bytes

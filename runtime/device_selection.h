@@ -46,7 +46,7 @@ inline DeviceSelection choose_device_selection(const graph::Head& head, float co
   return s;
 }
 
-// Workspace: [selection scratch | batch x rows x 6 result floats | batch counts (NMS) |
+// Workspace: [selection scratch | batch x rows x 6 result floats | batch counts (NMS) | batch box mappings |
 //             split-K counters, one run per split convolution | split-K partials], each 256-byte aligned.
 // Partials of two split convolutions share memory unless they may run at the same time (different
 // branches of the schedule, at small batch); counters are never shared, because a convolution relies
@@ -57,6 +57,7 @@ struct SplitScratch {
 };
 struct WorkspaceLayout {
   std::int64_t rows_offset = 0, counts_offset = 0;
+  std::int64_t maps_offset = 0;  // batch BoxMappings: the selected rows are mapped to original pixels on the device
   std::vector<SplitScratch> split;  // by node
   std::int64_t total = 0;
 };
@@ -70,7 +71,8 @@ inline WorkspaceLayout workspace_layout(const graph::Graph& g, int batch, const 
     l.rows_offset = s.end2end_k > 0 ? kc::end2end_workspace_bytes(batch, head.anchors(), head.nc, s.end2end_k)
                                     : kc::nms_workspace_bytes(batch, head.anchors());
     l.counts_offset = l.rows_offset + kc::align_device(static_cast<std::int64_t>(batch) * s.rows() * 6 * 4);
-    end = l.counts_offset + (s.nms ? kc::align_device(static_cast<std::int64_t>(batch) * 4) : 0);
+    l.maps_offset = l.counts_offset + (s.nms ? kc::align_device(static_cast<std::int64_t>(batch) * 4) : 0);
+    end = l.maps_offset + kc::align_device(static_cast<std::int64_t>(batch) * static_cast<std::int64_t>(sizeof(kc::BoxMapping)));
   }
   l.split.resize(g.nodes.size());
   std::vector<size_t> split_nodes;

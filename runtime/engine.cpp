@@ -135,13 +135,15 @@ struct Engine::Impl {
     std::int64_t image_stride = 0, row_stride = 0;
     Clock::time_point t1, t2;
     double device_ms = 0;
+    bool mapped = false;  // boxes already in original pixels (mapped on the device)
 #ifdef Y26_WITH_CUDA
     if (s.gpu) {
       t1 = Clock::now();  // pre-processing runs on the GPU, inside run()
       s.gpu->run(images, lbs, pool.get());
       t2 = Clock::now();
       device_ms = s.gpu->last_device_ms();
-      if (s.gpu->device_selection()) {  // selected on the device: rows per image, best first
+      if (s.gpu->device_selection()) {  // selected and mapped on the device: rows per image, best first
+        mapped = true;
         const int k = s.gpu->selected_rows();
         for (size_t i = 0; i < images.size(); ++i) {
           const float* rows = s.gpu->host_selected() + static_cast<std::int64_t>(i) * k * 6;
@@ -182,7 +184,7 @@ struct Engine::Impl {
     for (size_t i = 0; i < images.size(); ++i) {
       for (const auto& r : raw[i]) {
         float box[4] = {r.box[0], r.box[1], r.box[2], r.box[3]};
-        runtime::scale_box_to_original(box, h, w, images[i]->height, images[i]->width);
+        if (!mapped) runtime::scale_box_to_original(box, h, w, images[i]->height, images[i]->width);
         out[i].push_back({r.cls, r.score, box[0], box[1], box[2], box[3]});
       }
     }

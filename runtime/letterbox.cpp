@@ -122,18 +122,25 @@ void to_input(const std::vector<std::uint8_t>& lb_rgb, const kernels::View<float
   }
 }
 
-void scale_box_to_original(float box[4], int lb_h, int lb_w, int src_h, int src_w) {
+kernels::cuda::BoxMapping box_mapping(int lb_h, int lb_w, int src_h, int src_w) {
   // ops.scale_boxes: the gain is re-derived per axis from the rounded resized size.
   const double gain = std::min(static_cast<double>(lb_h) / src_h, static_cast<double>(lb_w) / src_w);
   const int new_h = std::max(py_round(src_h * gain), 1), new_w = std::max(py_round(src_w * gain), 1);
-  const auto gain_y = static_cast<float>(static_cast<double>(new_h) / src_h);
-  const auto gain_x = static_cast<float>(static_cast<double>(new_w) / src_w);
-  const auto pad_x = static_cast<float>(py_round((lb_w - new_w) / 2.0 - 0.1));
-  const auto pad_y = static_cast<float>(py_round((lb_h - new_h) / 2.0 - 0.1));
-  box[0] = std::clamp((box[0] - pad_x) / gain_x, 0.0f, static_cast<float>(src_w));
-  box[1] = std::clamp((box[1] - pad_y) / gain_y, 0.0f, static_cast<float>(src_h));
-  box[2] = std::clamp((box[2] - pad_x) / gain_x, 0.0f, static_cast<float>(src_w));
-  box[3] = std::clamp((box[3] - pad_y) / gain_y, 0.0f, static_cast<float>(src_h));
+  kernels::cuda::BoxMapping m;
+  m.gain_y = static_cast<float>(static_cast<double>(new_h) / src_h);
+  m.gain_x = static_cast<float>(static_cast<double>(new_w) / src_w);
+  m.pad_x = static_cast<float>(py_round((lb_w - new_w) / 2.0 - 0.1));
+  m.pad_y = static_cast<float>(py_round((lb_h - new_h) / 2.0 - 0.1));
+  m.max_x = static_cast<float>(src_w), m.max_y = static_cast<float>(src_h);
+  return m;
+}
+
+void scale_box_to_original(float box[4], int lb_h, int lb_w, int src_h, int src_w) {
+  const auto m = box_mapping(lb_h, lb_w, src_h, src_w);
+  box[0] = std::clamp((box[0] - m.pad_x) / m.gain_x, 0.0f, m.max_x);
+  box[1] = std::clamp((box[1] - m.pad_y) / m.gain_y, 0.0f, m.max_y);
+  box[2] = std::clamp((box[2] - m.pad_x) / m.gain_x, 0.0f, m.max_x);
+  box[3] = std::clamp((box[3] - m.pad_y) / m.gain_y, 0.0f, m.max_y);
 }
 
 }  // namespace y26::runtime

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/cuda/cuda_ops.h"
 #include "kernels/ops.h"
 #include "y26/y26.h"
 
@@ -34,5 +35,7 @@ void to_input(const std::vector<std::uint8_t>& lb_rgb, const kernels::View<float
 
 // Ultralytics scale_boxes: letterboxed coordinates -> original image, clipped to it.
 void scale_box_to_original(float box[4], int lb_h, int lb_w, int src_h, int src_w);
+// The numbers scale_box_to_original uses, for the GPU's map_boxes (kernels/cuda/cuda_ops.h).
+kernels::cuda::BoxMapping box_mapping(int lb_h, int lb_w, int src_h, int src_w);
 
 }  // namespace y26::runtime

@@ -113,6 +113,16 @@ struct LetterboxGeometry {
 void letterbox_to_input(const std::uint8_t* src, const LetterboxGeometry& g, const View<half_bits>& out, int image,
                         void* stream);
 
+// From letterboxed input pixels back to the original image's (Ultralytics' ops.scale_boxes): x' =
+// clamp((x - pad_x) / gain_x, 0, max_x), y likewise. runtime::box_mapping computes the values; the CPU
+// (runtime::scale_box_to_original) and the GPU apply them with the same two IEEE operations.
+struct BoxMapping {
+  float pad_x = 0, pad_y = 0, gain_x = 1, gain_y = 1, max_x = 0, max_y = 0;
+};
+// rows: batch x rows_per_image rows of [x1, y1, x2, y2, ...] (row_floats floats each), image i mapped
+// with maps[i] (device memory), in place.
+void map_boxes(float* rows, int batch, int rows_per_image, int row_floats, const BoxMapping* maps, void* stream);
+
 }  // namespace y26::kernels::cuda
 
 namespace y26::kernels::cuda {
