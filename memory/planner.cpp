@@ -12,6 +12,21 @@ std::int64_t align(std::int64_t v) { return (v + kAlignElements - 1) / kAlignEle
 
 bool lifetimes_overlap(const BufferPlan& a, const BufferPlan& b) { return a.first <= b.last && b.first <= a.last; }
 
+// Every use of a buffer and its step: the input is written at step -1 (before node 0), node i reads
+// and writes at step i, and post-processing reads the head output at step n (after the last node).
+template <typename Fn>
+void for_each_use(const graph::Graph& g, Fn&& fn) {
+  const int n = static_cast<int>(g.nodes.size());
+  fn(g.whole(g.input), -1);
+  for (int i = 0; i < n; ++i) {
+    const auto& node = g.nodes[static_cast<size_t>(i)];
+    for (const auto& s : node.inputs) fn(s, i);
+    if (node.residual) fn(*node.residual, i);
+    fn(node.output, i);
+  }
+  fn(g.whole(g.head.output), n);
+}
+
 // conflict[a][b]: buffers a and b may be live at the same time, so they must not share memory.
 // Sequential: their [first, last] intervals overlap. Concurrent: neither buffer's uses all precede
 // the other's through the graph's dependencies (the input is written before every node, the head
@@ -27,15 +42,7 @@ std::vector<std::vector<char>> conflicts(const graph::Graph& g, const std::vecto
   const int n = static_cast<int>(g.nodes.size());
   const graph::Schedule sched = graph::schedule(g);
   std::vector<std::vector<int>> uses(nb);
-  auto use = [&](const graph::Slice& s, int step) { uses[static_cast<size_t>(s.buffer)].push_back(step); };
-  use(g.whole(g.input), -1);
-  for (int i = 0; i < n; ++i) {
-    const auto& node = g.nodes[static_cast<size_t>(i)];
-    for (const auto& s : node.inputs) use(s, i);
-    if (node.residual) use(*node.residual, i);
-    use(node.output, i);
-  }
-  use(g.whole(g.head.output), n);
+  for_each_use(g, [&](const graph::Slice& s, int step) { uses[static_cast<size_t>(s.buffer)].push_back(step); });
   auto step_before = [&](int x, int y) {  // x happens before y in every execution
     if (x == y) return false;
     if (x == -1 || y == n) return true;
@@ -67,19 +74,11 @@ std::vector<BufferPlan> lifetimes(const graph::Graph& g, int batch) {
     p[b].first = n + 1;
     p[b].last = -2;
   }
-  auto touch = [&](const graph::Slice& s, int step) {
+  for_each_use(g, [&](const graph::Slice& s, int step) {
     auto& bp = p.at(static_cast<size_t>(s.buffer));
     bp.first = std::min(bp.first, step);
     bp.last = std::max(bp.last, step);
-  };
-  touch(g.whole(g.input), -1);
-  for (int i = 0; i < n; ++i) {
-    const auto& node = g.nodes[static_cast<size_t>(i)];
-    for (const auto& s : node.inputs) touch(s, i);
-    if (node.residual) touch(*node.residual, i);
-    touch(node.output, i);
-  }
-  touch(g.whole(g.head.output), n);
+  });
   for (auto& bp : p) {
     if (bp.last < bp.first) bp.first = bp.last = -1;  // never used: occupies nothing at any step
   }

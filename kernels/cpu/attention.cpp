@@ -8,24 +8,19 @@
 #include <vector>
 
 #include "kernels/cpu/cpu_ops.h"
+#include "kernels/cpu/simd.h"
 #include "kernels/cpu/store.h"
 
 namespace y26::kernels::cpu {
 
 namespace {
 
-constexpr int kQueries = 8;  // query rows scored together, one per vector lane
-typedef float Vec8 __attribute__((vector_size(kQueries * sizeof(float))));  // GCC/Clang vector extension
-
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-#define Y26_CPU_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define Y26_CPU_CLONES
-#endif
+constexpr int kQueries = 8;  // query rows scored together, one per lane of a Vec8
+static_assert(sizeof(Vec8) == kQueries * sizeof(float));
 
 // Scores of up to 8 consecutive queries against every key: lane t of scores[m] is
 // sum_d (q_t[d] * scale) * k_m[d] in d order, exactly the scalar sum, for 8 queries at once.
-// scores[m * 8 + t], peak[t]: plain floats (std::vector does not promise 32-byte alignment).
+// scores[m * 8 + t], peak[t]: plain floats.
 Y26_CPU_CLONES void score_block(const float* qs_t, const View<const float>& k, int b, int h, int key_dim, int tokens, float* scores,
                                 float* peak) {
   Vec8 best = {};

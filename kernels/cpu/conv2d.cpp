@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernels/cpu/cpu_ops.h"
+#include "kernels/cpu/simd.h"
 #include "kernels/cpu/store.h"
 
 namespace y26::kernels::cpu {
@@ -17,17 +18,8 @@ constexpr int kTile = 8;  // output pixels per weight sweep
 
 float epilogue(float acc, Activation act) { return act == Activation::SiLU ? silu(acc) : acc; }
 
-// AVX2 and baseline builds of the hot loops, picked at load time (GCC function multiversioning).
-// The arithmetic is the same IEEE operations in the same order either way (no FMA contraction in
-// ISO C++ mode), so both give bit-identical results; AVX2 just does eight output channels at once.
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-#define Y26_CPU_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define Y26_CPU_CLONES
-#endif
-
-constexpr int kBlock = 8;  // output channels held in registers with the tile's pixels (one AVX2 vector)
-typedef float Vec8 __attribute__((vector_size(kBlock * sizeof(float))));  // GCC/Clang vector extension
+constexpr int kBlock = 8;  // output channels held in registers with the tile's pixels (one Vec8)
+static_assert(sizeof(Vec8) == kBlock * sizeof(float));
 
 Y26_CPU_CLONES void dense_row(const Context& ctx, const View<const float>& in, const View<float>& out, const ConvWeights& w,
                const ConvParams& p, const View<const float>* res, int b, int oy) {
