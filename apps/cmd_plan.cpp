@@ -28,6 +28,7 @@ int run_plan(int argc, char** argv) {
                       {"naive_bytes", r.naive_bytes},
                       {"weights_bytes", r.weights_bytes},
                       {"workspace_bytes", r.workspace_bytes},
+                      {"execution", r.execution},
                       {"total_bytes", r.total_bytes()}};
   std::int64_t budget = 0;
   int max_batch = 0;
@@ -49,7 +50,8 @@ int run_plan(int argc, char** argv) {
   if (json_path == "-") return 0;
 
   auto mb = [](std::int64_t b) { return static_cast<double>(b) / (1024.0 * 1024.0); };
-  std::printf("plan: %s, batch %d at %dx%d, %s activations\n", args.get("--weights").c_str(), r.batch, r.width, r.height, r.dtype.c_str());
+  std::printf("plan: %s, batch %d at %dx%d, %s activations, %s execution\n", args.get("--weights").c_str(), r.batch, r.width,
+              r.height, r.dtype.c_str(), r.execution.c_str());
   std::printf("  arena        %9.2f MiB  (%.3fx the lower bound, %.1f%% of naive)\n", mb(r.arena_bytes),
               static_cast<double>(r.arena_bytes) / static_cast<double>(r.lower_bound_bytes),
               100.0 * static_cast<double>(r.arena_bytes) / static_cast<double>(r.naive_bytes));

@@ -99,6 +99,7 @@ struct Engine::Impl {
     const memory::Plan p = es == 2 ? runtime::gpu_plan(g, batch) : memory::plan_memory(g, batch);
     MemoryReport r;
     r.dtype = es == 2 ? "float16" : "float32";
+    r.execution = p.execution == memory::Execution::Concurrent ? "concurrent" : "sequential";
     r.batch = batch;
     r.height = g.input_h;
     r.width = g.input_w;
@@ -397,8 +398,14 @@ GraphSummary Engine::summary(int height, int width) const {
 int Engine::max_batch_for_budget(std::int64_t budget_bytes, int height, int width) const {
   const graph::Graph g = impl_->build(height, width);
   auto fits = [&](int b) { return impl_->report(g, b).total_bytes() <= budget_bytes; };
-  if (!fits(1)) return 0;
-  int lo = 1, hi = 2;
+  // Small batches may be planned for concurrent branches (more memory than graph order would need), so
+  // bytes need not grow monotonically up to there: try those one by one. From there on they do.
+  const int first_sequential = runtime::kConcurrentMaxBatch + 1;
+  int best = 0;
+  for (int b = 1; b < first_sequential; ++b)
+    if (fits(b)) best = b;
+  if (!fits(first_sequential)) return best;
+  int lo = first_sequential, hi = 2 * first_sequential;
   while (hi <= (1 << 20) && fits(hi)) {
     lo = hi;
     hi *= 2;

@@ -65,7 +65,7 @@ expect_error "no such CUDA device" "--device cuda:99" -- "$Y26" detect -w "$M" -
 "$Y26" plan -w "$M" --batch 8 --budget 1GiB --json - | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
-for k in ("arena_bytes", "lower_bound_bytes", "naive_bytes", "weights_bytes", "workspace_bytes", "max_batch_for_budget", "dtype", "imgsz", "batch"):
+for k in ("arena_bytes", "lower_bound_bytes", "naive_bytes", "weights_bytes", "workspace_bytes", "max_batch_for_budget", "dtype", "imgsz", "batch", "execution"):
     assert k in d, k
 assert d["batch"] == 8 and d["arena_bytes"] <= 1.05 * d["lower_bound_bytes"] and d["max_batch_for_budget"] > 8' && ok || bad "plan --json"
 expect_error "bad budget" "--budget: 'lots' is not a size" -- "$Y26" plan -w "$M" --budget lots

@@ -152,3 +152,23 @@ TEST_CASE("the GPU workspace: split-K partials apart when their convolutions may
     CHECK(e.memory_report(batch, 640, 640).workspace_bytes == l.total);
   }
 }
+
+TEST_CASE("the largest batch for a budget is the largest that fits, across the concurrent/sequential switch", "[planner]") {
+  Options o;
+  o.precision = Precision::FP16;
+  Engine e = Engine::load(test::fixture("yolo26n-rand.pt"), o);
+  std::vector<std::int64_t> total{0};
+  for (int b = 1; b <= 12; ++b) total.push_back(e.memory_report(b, 320, 320).total_bytes());
+  CHECK(e.memory_report(4, 320, 320).execution == "concurrent");
+  CHECK(e.memory_report(5, 320, 320).execution == "sequential");
+  for (int b = 1; b <= 10; ++b) {
+    for (std::int64_t budget : {total[static_cast<size_t>(b)], total[static_cast<size_t>(b)] + 1, total[static_cast<size_t>(b)] - 1}) {
+      const int got = e.max_batch_for_budget(budget, 320, 320);
+      int want = 0;
+      for (int c = 1; c <= 12; ++c)
+        if (total[static_cast<size_t>(c)] <= budget) want = c;
+      INFO("budget " << budget);
+      CHECK(got == want);
+    }
+  }
+}

@@ -107,6 +107,9 @@ struct MemoryReport {
   std::int64_t naive_bytes = 0;        // every activation in its own buffer
   std::int64_t weights_bytes = 0;      // folded weights in the engine's precision
   std::int64_t workspace_bytes = 0;    // operator scratch beyond the arena
+  // "concurrent": planned for independent branches running at the same time (the GPU at batch <= 4;
+  // the arena may then exceed the lower bound, which counts op steps in graph order); else "sequential".
+  std::string execution;
   std::vector<PlannedTensor> tensors;
   std::int64_t total_bytes() const { return arena_bytes + weights_bytes + workspace_bytes; }
 };
