@@ -90,6 +90,7 @@ __global__ void __launch_bounds__(kThreads) conv_igemm_kernel(ConvArgs a) {
   static_assert(A_K % 8 == 0 && B_K % 8 == 0, "16-byte copies");
   __shared__ __align__(128) unsigned char smem[Smem::bytes];
   __shared__ unsigned arrived;  // split-K: how many splits of this tile finished before this block
+  __shared__ long long row_out[BM], row_res[BM];  // epilogue: each C row's output (residual) pixel, -1 past M
   __half* const As = reinterpret_cast<__half*>(smem);  // [kStages][BM][kRow]
   __half* const Bs = As + kStages * Smem::a_stage;      // [kStages][BN][kRow]
   float* const Cs = reinterpret_cast<float*>(smem);     // [BM][BN + kPadC], only after the main loop
@@ -113,41 +114,57 @@ __global__ void __launch_bounds__(kThreads) conv_igemm_kernel(ConvArgs a) {
   const int co_row = n0 + b_row;
   const bool co_ok = co_row < a.cout;
   const unsigned short* const w_row = a.w + static_cast<long long>(co_ok ? co_row : 0) * a.k_padded + b_col0;
+  const unsigned short* const in_image = a.in + static_cast<long long>(b) * a.in_img;
+  const int iy0 = oy * a.stride - a.pad, ix0 = ox * a.stride - a.pad;
 
-  // Fills ring stage s with k-block kb: A decoded k -> (ky, kx, ci) once, then ci steps with wrap-around;
-  // B from the weight rows, which are zero-padded to k_padded, so only the channel needs a bound.
+  // This block's k-blocks: all, or its split's run of them.
+  const int kb_begin = blockIdx.z * a.per_split;
+  const int kb_end = min(a.k_padded / kBK, kb_begin + a.per_split);
+  const int num_k = kb_end - kb_begin;
+
+  // Where this thread's A gathers stand, k = (ky * kw + kx) * cin + ci: divided out once here, then only
+  // advanced (load_stage is called for k-blocks in increasing order), because integer division is slow
+  // on a GPU. ky == kh means k is in the zero padding of K.
+  struct KPos {
+    int ci, kx, ky;
+  };
+  const auto advance = [&](KPos& p, int delta) {
+    p.ci += delta;
+    while (p.ci >= a.cin) {
+      p.ci -= a.cin;
+      if (++p.kx == a.kw) p.kx = 0, ++p.ky;
+    }
+  };
+  KPos next_a;
+  {
+    const int k = kb_begin * kBK + a_col0, tap = k / a.cin;
+    next_a = {k % a.cin, tap % a.kw, tap / a.kw};
+  }
+
+  // Fills ring stage s with k-block kb: A gathered from the input pixels its k-range covers; B from the
+  // weight rows, which are zero-padded to k_padded, so only the channel needs a bound.
   auto load_stage = [&](int s, int kb) {
-    int k = kb * kBK + a_col0;
-    int ci = k % a.cin, tap = k / a.cin;
+    KPos p = next_a;
     __half* const a_dst = As + s * Smem::a_stage + a_row * kRow + a_col0;
     if constexpr (VEC8) {
-      for (int j = 0; j < A_K; j += 8, k += 8) {  // cin % 8 == 0: an aligned group of 8 k lies in one pixel
-        const unsigned short* src = a.in;
-        bool valid = false;
-        if (m_ok && k < a.k_total) {
-          const int ky = tap / a.kw, kx = tap % a.kw;
-          const int iy = oy * a.stride - a.pad + ky, ix = ox * a.stride - a.pad + kx;
-          if (iy >= 0 && iy < a.in_h && ix >= 0 && ix < a.in_w) {
-            src = at(a.in, a.in_img, a.in_px, a.in_w, b, iy, ix) + ci;
-            valid = true;
-          }
-        }
+      for (int j = 0; j < A_K; j += 8) {  // cin % 8 == 0: an aligned group of 8 k lies in one pixel
+        const int iy = iy0 + p.ky, ix = ix0 + p.kx;
+        const bool valid = m_ok && p.ky < a.kh && iy >= 0 && iy < a.in_h && ix >= 0 && ix < a.in_w;
+        const unsigned short* src = valid ? in_image + (static_cast<long long>(iy) * a.in_w + ix) * a.in_px + p.ci : a.in;
         copy16_async(a_dst + j, src, valid);
-        ci += 8;
-        if (ci == a.cin) ci = 0, ++tap;
+        advance(p, 8);
       }
     } else {
-      for (int j = 0; j < A_K; ++j, ++k) {
-        float v = 0.0f;
-        if (m_ok && k < a.k_total) {
-          const int ky = tap / a.kw, kx = tap % a.kw;
-          const int iy = oy * a.stride - a.pad + ky, ix = ox * a.stride - a.pad + kx;
-          if (iy >= 0 && iy < a.in_h && ix >= 0 && ix < a.in_w) v = load_half(at(a.in, a.in_img, a.in_px, a.in_w, b, iy, ix) + ci);
-        }
+      for (int j = 0; j < A_K; ++j) {
+        const int iy = iy0 + p.ky, ix = ix0 + p.kx;
+        const bool valid = m_ok && p.ky < a.kh && iy >= 0 && iy < a.in_h && ix >= 0 && ix < a.in_w;
+        const float v = valid ? load_half(in_image + (static_cast<long long>(iy) * a.in_w + ix) * a.in_px + p.ci) : 0.0f;
         a_dst[j] = __float2half_rn(v);  // exact: v is an FP16 value or 0
-        if (++ci == a.cin) ci = 0, ++tap;
+        advance(p, 1);
       }
     }
+    advance(p, kBK - A_K);  // the other threads' part of this k-block's row
+    next_a = p;
     __half* const b_dst = Bs + s * Smem::b_stage + b_row * kRow + b_col0;
     for (int q = 0; q < B_K; q += 8) copy16_async(b_dst + q, co_ok ? w_row + kb * kBK + q : a.w, co_ok);
   };
@@ -156,11 +173,6 @@ __global__ void __launch_bounds__(kThreads) conv_igemm_kernel(ConvArgs a) {
   for (int i = 0; i < FM; ++i)
     for (int j = 0; j < FN; ++j) wmma::fill_fragment(acc[i][j], 0.0f);
   const int wm = warp / 2, wn = warp % 2;
-
-  // This block's k-blocks: all, or its split's run of them.
-  const int kb_begin = blockIdx.z * a.per_split;
-  const int kb_end = min(a.k_padded / kBK, kb_begin + a.per_split);
-  const int num_k = kb_end - kb_begin;
 
   // The ring: the t-th k-block of this block lives in stage t % kStages. Each thread commits exactly
   // one copy group per k-block (empty past the end), so "at most kStages - 2 groups pending" means
@@ -192,6 +204,11 @@ __global__ void __launch_bounds__(kThreads) conv_igemm_kernel(ConvArgs a) {
   __syncthreads();  // the ring is idle: C may overwrite it
 
   constexpr int ldc = BN + kPadC;
+  if (tid % A_TPR == 0) {  // the row's pixel was decoded for the A gathers: no division in the epilogue
+    const long long px = static_cast<long long>(oy) * a.out_w + ox;
+    row_out[a_row] = m_ok ? b * a.out_img + px * a.out_px : -1;
+    row_res[a_row] = m_ok ? b * a.res_img + px * a.res_px : -1;
+  }
   for (int i = 0; i < FM; ++i)
     for (int j = 0; j < FN; ++j)
       wmma::store_matrix_sync(Cs + (wm * (BM / 2) + i * 16) * ldc + wn * (BN / 2) + j * 16, acc[i][j], ldc, wmma::mem_row_major);
@@ -223,13 +240,10 @@ __global__ void __launch_bounds__(kThreads) conv_igemm_kernel(ConvArgs a) {
   if (a.out_vec8) {
     for (int e = tid; e < BM * BN / 8; e += kThreads) {
       const int r = e / (BN / 8), c = e % (BN / 8) * 8;
-      const long long mm = m0 + r;
       const int co = n0 + c;
-      if (mm >= M || co >= a.cout) continue;  // cout % 8 == 0: all 8 channels exist
-      const int x = static_cast<int>(mm % a.out_w), y = static_cast<int>((mm / a.out_w) % a.out_h);
-      const int bb = static_cast<int>(mm / (static_cast<long long>(a.out_w) * a.out_h));
+      if (row_out[r] < 0 || co >= a.cout) continue;  // cout % 8 == 0: all 8 channels exist
       uint4 rv = make_uint4(0, 0, 0, 0);
-      if (a.res) rv = *reinterpret_cast<const uint4*>(at(a.res, a.res_img, a.res_px, a.out_w, bb, y, x) + co);
+      if (a.res) rv = *reinterpret_cast<const uint4*>(a.res + row_res[r] + co);
       const unsigned rw[4] = {rv.x, rv.y, rv.z, rv.w};
       unsigned ow[4];
       for (int q = 0; q < 4; ++q) {
@@ -243,21 +257,18 @@ __global__ void __launch_bounds__(kThreads) conv_igemm_kernel(ConvArgs a) {
         }
         ow[q] = pair;
       }
-      *reinterpret_cast<uint4*>(at(a.out, a.out_img, a.out_px, a.out_w, bb, y, x) + co) = make_uint4(ow[0], ow[1], ow[2], ow[3]);
+      *reinterpret_cast<uint4*>(a.out + row_out[r] + co) = make_uint4(ow[0], ow[1], ow[2], ow[3]);
     }
     return;
   }
   for (int e = tid; e < BM * BN; e += kThreads) {
     const int r = e / BN, c = e % BN;
-    const long long mm = m0 + r;
     const int co = n0 + c;
-    if (mm >= M || co >= a.cout) continue;
-    const int x = static_cast<int>(mm % a.out_w), y = static_cast<int>((mm / a.out_w) % a.out_h);
-    const int bb = static_cast<int>(mm / (static_cast<long long>(a.out_w) * a.out_h));
+    if (row_out[r] < 0 || co >= a.cout) continue;
     float v = Cs[r * ldc + c] + a.bias[co];
     if (a.silu) v = silu(v);
-    if (a.res) v += load_half(at(a.res, a.res_img, a.res_px, a.out_w, bb, y, x) + co);
-    at(a.out, a.out_img, a.out_px, a.out_w, bb, y, x)[co] = to_half_bits(v);
+    if (a.res) v += load_half(a.res + row_res[r] + co);
+    a.out[row_out[r] + co] = to_half_bits(v);
   }
 }
 

@@ -57,27 +57,41 @@ def run(BM, BN, n, h, w, cin, cout, k, stride, vec8, out_vec8, residual, rng, sp
                 if g < group - allowed: ring[dst:dst + len(v)] = v
             pending = [p for p in pending if p[0] >= group - allowed]
 
+        # each thread's k position (ci, kx, ky): divided out once, then only advanced, as the kernel does
+        def advance(pos, delta):
+            ci, kx, ky = pos; ci += delta
+            while ci >= cin:
+                ci -= cin; kx += 1
+                if kx == k: kx = 0; ky += 1
+            return [ci, kx, ky]
+        next_a = {}
+        for tid in range(kThreads):
+            kk = kb_begin * kBK + (tid % A_TPR) * A_K; tap = kk // cin
+            next_a[tid] = [kk % cin, tap % k, tap // k]
+        expect_kb = [kb_begin]
+
         def load_stage(s, kb):
+            assert kb == expect_kb[0]; expect_kb[0] += 1  # k-blocks are loaded in increasing order
             for tid in range(kThreads):
                 a_row = tid // A_TPR; a_col0 = (tid % A_TPR) * A_K
                 m = m0 + a_row; m_ok = m < M
                 b = oy = ox = 0
                 if m_ok: ox = m % ow; oy = (m // ow) % oh; b = m // (ow * oh)
-                kk = kb * kBK + a_col0; ci = kk % cin; tap = kk // cin
+                pos = next_a[tid]
+                kk = kb * kBK + a_col0
+                assert (kk >= Kt) == (pos[2] >= k) and (kk >= Kt or (pos[2] * k + pos[1]) * cin + pos[0] == kk)  # same k as dividing
                 a_dst = s * a_stage + a_row * kRow + a_col0
                 step = 8 if vec8 else 1
                 for j in range(0, A_K, step):
+                    ci, kx, ky = pos
                     vals = np.zeros(step)
-                    if m_ok and kk < Kt:
-                        ky, kx = tap // k, tap % k
-                        iy, ix = oy * stride - pad + ky, ox * stride - pad + kx
-                        if 0 <= iy < h and 0 <= ix < w: vals = x[b, iy, ix, ci:ci + step]
+                    iy, ix = oy * stride - pad + ky, ox * stride - pad + kx
+                    if m_ok and ky < k and 0 <= iy < h and 0 <= ix < w: vals = x[b, iy, ix, ci:ci + step]
                     assert len(vals) == step
                     if vec8: copy(a_dst + j, vals)
                     else: ring[a_dst + j] = vals[0]
-                    kk += step; ci += step
-                    if ci == cin: ci = 0; tap += 1
-                    assert ci < cin
+                    pos = advance(pos, step)
+                next_a[tid] = advance(pos, kBK - A_K)
                 b_row = tid // B_TPR; b_col0 = (tid % B_TPR) * B_K
                 co = n0 + b_row
                 b_dst = kStages * a_stage + s * b_stage + b_row * kRow + b_col0
@@ -118,11 +132,16 @@ def run(BM, BN, n, h, w, cin, cout, k, stride, vec8, out_vec8, residual, rng, sp
                 cs[e // BN * ldc + e % BN] = v
             counters[tile] = 0
         vec = 8 if out_vec8 else 1
+        row_pixel = [None] * BM  # written by the A threads (tid % A_TPR == 0) from their decoded row, as row_out
+        for tid in range(0, kThreads, A_TPR):
+            m = m0 + tid // A_TPR
+            row_pixel[tid // A_TPR] = (m // (ow * oh), (m // ow) % oh, m % ow) if m < M else None
+        assert all(r is not None or m0 + i >= M for i, r in enumerate(row_pixel))
         for e in range(BM * BN // vec):
             r, c = e // (BN // vec), e % (BN // vec) * vec
-            mm, co = m0 + r, n0 + c
-            if mm >= M or co >= cout: continue
-            xx, y, bb = mm % ow, (mm // ow) % oh, mm // (ow * oh)
+            co = n0 + c
+            if row_pixel[r] is None or co >= cout: continue
+            bb, y, xx = row_pixel[r]
             for q in range(vec):
                 v = cs[r * ldc + c + q] + bias[co + q]
                 v = v / (1 + np.exp(-v))
