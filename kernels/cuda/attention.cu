@@ -26,6 +26,12 @@ struct AttnArgs {
   float scale;
 };
 
+// Token t of image b: pixel (t / w, t % w) of an NHWC view, which is pixel index t - no division needed.
+template <typename T>
+__device__ __forceinline__ T* token(T* data, long long image_stride, long long pixel_stride, int b, long long t) {
+  return data + b * image_stride + t * pixel_stride;
+}
+
 __device__ __forceinline__ float warp_sum(float x) {
   for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(0xffffffffu, x, o);
   return x;
@@ -59,7 +65,7 @@ __global__ void __launch_bounds__(kTileQueries * kKeyGroups) attention_tile_kern
   for (int d = 0; d < kTileKeyDim; ++d) q[d] = 0.0f;
   for (int d = 0; d < kTileHeadDim; ++d) acc[d] = 0.0f;
   if (active) {
-    const unsigned short* qrow = at(a.q, a.q_img, a.q_px, a.w, b, n / a.w, n % a.w) + h * a.key_dim;
+    const unsigned short* qrow = token(a.q, a.q_img, a.q_px, b, n) + h * a.key_dim;
     for (int j = 0; j < KD8; ++j)
       if (j < kd8) load8(qrow + 8 * j, q + 8 * j);
     for (int d = 0; d < kTileKeyDim; ++d) q[d] *= a.scale;  // (q * scale) . k, as Ultralytics orders it
@@ -74,7 +80,7 @@ __global__ void __launch_bounds__(kTileQueries * kKeyGroups) attention_tile_kern
       const int m = m0 + c * kKeyGroups;
       s[c] = -INFINITY;
       if (m < a.tokens) {
-        const unsigned short* krow = at(a.k, a.k_img, a.k_px, a.w, b, m / a.w, m % a.w) + h * a.key_dim;
+        const unsigned short* krow = token(a.k, a.k_img, a.k_px, b, m) + h * a.key_dim;
         float dot = 0.0f;
         for (int j = 0; j < KD8; ++j) {
           if (j >= kd8) break;
@@ -96,7 +102,7 @@ __global__ void __launch_bounds__(kTileQueries * kKeyGroups) attention_tile_kern
       if (m >= a.tokens) continue;
       const float p = expf(s[c] - new_max);
       run_sum += p;
-      const unsigned short* vrow = at(a.v, a.v_img, a.v_px, a.w, b, m / a.w, m % a.w) + h * a.head_dim;
+      const unsigned short* vrow = token(a.v, a.v_img, a.v_px, b, m) + h * a.head_dim;
       for (int j = 0; j < HD8; ++j) {
         if (j >= hd8) break;
         float vf[8];
@@ -129,7 +135,7 @@ __global__ void __launch_bounds__(kTileQueries * kKeyGroups) attention_tile_kern
       out += part_acc[j * kTileQueries + qq][d];
     }
     const int t = static_cast<int>(nn);
-    at(a.out, a.o_img, a.o_px, a.w, b, t / a.w, t % a.w)[h * a.head_dim + d] = to_half_bits(out / sum);
+    token(a.out, a.o_img, a.o_px, b, t)[h * a.head_dim + d] = to_half_bits(out / sum);
   }
 }
 
@@ -143,7 +149,7 @@ __global__ void __launch_bounds__(kWarps * 32) attention_warp_kernel(AttnArgs a)
   const int b = static_cast<int>(row / (static_cast<long long>(a.tokens) * a.heads));
 
   float q[kMaxDimPerLane], acc[kMaxDimPerLane];
-  const unsigned short* qrow = at(a.q, a.q_img, a.q_px, a.w, b, n / a.w, n % a.w) + h * a.key_dim;
+  const unsigned short* qrow = token(a.q, a.q_img, a.q_px, b, n) + h * a.key_dim;
   for (int i = 0; i < kMaxDimPerLane; ++i) {
     const int d = lane + 32 * i;
     q[i] = d < a.key_dim ? load_half(qrow + d) * a.scale : 0.0f;  // (q * scale) . k, as Ultralytics orders it
@@ -151,7 +157,7 @@ __global__ void __launch_bounds__(kWarps * 32) attention_warp_kernel(AttnArgs a)
   }
   float run_max = -INFINITY, run_sum = 0.0f;
   for (int m = 0; m < a.tokens; ++m) {
-    const unsigned short* krow = at(a.k, a.k_img, a.k_px, a.w, b, m / a.w, m % a.w) + h * a.key_dim;
+    const unsigned short* krow = token(a.k, a.k_img, a.k_px, b, m) + h * a.key_dim;
     float part = 0.0f;
     for (int i = 0; i < kMaxDimPerLane; ++i) {
       const int d = lane + 32 * i;
@@ -161,14 +167,14 @@ __global__ void __launch_bounds__(kWarps * 32) attention_warp_kernel(AttnArgs a)
     const float new_max = fmaxf(run_max, s);
     const float corr = expf(run_max - new_max), p = expf(s - new_max);
     run_sum = run_sum * corr + p;
-    const unsigned short* vrow = at(a.v, a.v_img, a.v_px, a.w, b, m / a.w, m % a.w) + h * a.head_dim;
+    const unsigned short* vrow = token(a.v, a.v_img, a.v_px, b, m) + h * a.head_dim;
     for (int i = 0; i < kMaxDimPerLane; ++i) {
       const int d = lane + 32 * i;
       if (d < a.head_dim) acc[i] = acc[i] * corr + p * load_half(vrow + d);
     }
     run_max = new_max;
   }
-  unsigned short* orow = at(a.out, a.o_img, a.o_px, a.w, b, n / a.w, n % a.w) + h * a.head_dim;
+  unsigned short* orow = token(a.out, a.o_img, a.o_px, b, n) + h * a.head_dim;
   const float inv = 1.0f / run_sum;
   for (int i = 0; i < kMaxDimPerLane; ++i) {
     const int d = lane + 32 * i;
