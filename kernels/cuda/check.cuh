@@ -32,6 +32,12 @@ struct NhwcIndex {
   int b, y, x, ch;
 };
 __device__ __forceinline__ NhwcIndex nhwc_index(long long i, int h, int w, int c) {
+  if (i < 0x7fffffffLL) {  // every realistic tensor: 32-bit division costs a fraction of 64-bit division's emulation
+    const unsigned u = static_cast<unsigned>(i), p = u / static_cast<unsigned>(c);
+    const unsigned uw = static_cast<unsigned>(w), uh = static_cast<unsigned>(h);
+    return {static_cast<int>(p / (uw * uh)), static_cast<int>((p / uw) % uh), static_cast<int>(p % uw),
+            static_cast<int>(u - p * static_cast<unsigned>(c))};
+  }
   const long long p = i / c;
   return {static_cast<int>(p / (static_cast<long long>(w) * h)), static_cast<int>((p / w) % h), static_cast<int>(p % w),
           static_cast<int>(i % c)};
