@@ -40,21 +40,42 @@ else
 fi
 Y26="$BUILD/y26"
 
-step "[cuda] tests"
-if [ -x "$BUILD/tests/y26_tests" ]; then
-  Y26_SOURCE_DIR="$ROOT" "$BUILD/tests/y26_tests" "[cuda]" --durations no 2>&1 | tee "$OUT/cuda-tests.txt" | tail -5
-fi
+# The report is rebuilt after every step, so a run cut short by a time limit still leaves one.
+report() {
+  python3 bench/gpu_report.py "$OUT" >/dev/null 2>"$OUT/report.err" || tail -3 "$OUT/report.err"
+  cp "$OUT/gpu-report.md" "$OUT/gpu-report.json" "$FINAL/" 2>/dev/null
+  tar -czf "$FINAL/raw.tar.gz" -C "$OUT" . 2>/dev/null
+}
+START=$SECONDS
+BUDGET=${Y26_CHECK_BUDGET_S:-420}  # optional steps are skipped past this many seconds
+left() { echo $((BUDGET - (SECONDS - START))); }
 
-step "compute-sanitizer"
-for tool in memcheck racecheck; do
-  if "$Y26" detect -w "$MODEL" -i "$SCENE" --no-draw --device cuda --imgsz 320 >/dev/null 2>"$OUT/cuda-probe.txt"; then
-    compute-sanitizer --tool "$tool" --error-exitcode 0 "$Y26" detect -w "$MODEL" -i "$SCENE" --no-draw --device cuda \
-      --imgsz 320 >"$OUT/sanitizer-$tool.txt" 2>&1
-    tail -2 "$OUT/sanitizer-$tool.txt"
-  else
-    echo "skipped: $(head -1 "$OUT/cuda-probe.txt")" | tee "$OUT/sanitizer-$tool.txt"
-  fi
-done
+step "[cuda] tests, each test case in its own process (a crash or a hang cannot hide the others)"
+if [ -x "$BUILD/tests/y26_tests" ]; then
+  Y26_SOURCE_DIR="$ROOT" "$BUILD/tests/y26_tests" "[cuda]" --list-test-names-only 2>/dev/null | grep -v '^$' >"$OUT/cuda-test-names.txt"
+  i=0
+  echo "[" >"$OUT/cuda-tests.json"
+  while IFS= read -r name; do
+    i=$((i + 1))
+    t0=$SECONDS
+    spec=${name//\\/\\\\}; spec=${spec//,/\\,}  # Catch2 test specs: a comma separates names
+    Y26_SOURCE_DIR="$ROOT" timeout 180 "$BUILD/tests/y26_tests" "$spec" --durations no >"$OUT/cuda-test-$i.txt" 2>&1
+    rc=$?
+    status=passed
+    if grep -q "test skipped" "$OUT/cuda-test-$i.txt"; then status=skipped
+    elif grep -q "No test cases matched" "$OUT/cuda-test-$i.txt"; then status=not-found
+    elif [ $rc -eq 124 ]; then status=timeout
+    elif [ $rc -gt 128 ]; then status=crashed
+    elif [ $rc -ne 0 ]; then status=failed
+    fi
+    echo "  $status ($((SECONDS - t0)) s): $name"
+    [ $i -gt 1 ] && echo "," >>"$OUT/cuda-tests.json"
+    python3 -c 'import json,sys; print(json.dumps({"name": sys.argv[1], "status": sys.argv[2], "seconds": int(sys.argv[3]), "log": sys.argv[4]}))' \
+      "$name" "$status" "$((SECONDS - t0))" "cuda-test-$i.txt" >>"$OUT/cuda-tests.json"
+  done <"$OUT/cuda-test-names.txt"
+  echo "]" >>"$OUT/cuda-tests.json"
+fi
+report
 
 step "y26 benchmarks"
 "$Y26" plan -w "$MODEL" --batch 1 --json "$OUT/y26-plan-b1.json" >/dev/null
@@ -71,16 +92,44 @@ done
 Y26_CUDA_GRAPHS=0 "$Y26" detect -w "$MODEL" -i "$SCENE" --no-draw --device cuda --json "$OUT/y26-detect-cuda-nograph.json" \
   >/dev/null 2>&1 || true
 "$Y26" detect -w "$MODEL" -i "$SCENE" --no-draw --device cpu --precision fp32 --json "$OUT/y26-detect-cpu.json" >/dev/null 2>&1 || true
+report
+
+step "compute-sanitizer on y26 detect (whole pipeline, batch 1: concurrent branches, split-K)"
+CUDA_OK=0
+"$Y26" detect -w "$MODEL" -i "$SCENE" --no-draw --device cuda --imgsz 320 >/dev/null 2>"$OUT/cuda-probe.txt" && CUDA_OK=1
+for tool in memcheck racecheck; do
+  if [ $CUDA_OK -eq 1 ]; then
+    timeout 120 compute-sanitizer --tool "$tool" --error-exitcode 0 "$Y26" detect -w "$MODEL" -i "$SCENE" --no-draw --device cuda \
+      --imgsz 320 >"$OUT/sanitizer-$tool.txt" 2>&1
+    tail -2 "$OUT/sanitizer-$tool.txt"
+  else
+    echo "skipped: $(head -1 "$OUT/cuda-probe.txt")" | tee "$OUT/sanitizer-$tool.txt"
+  fi
+done
+report
 
 step "PyTorch / Ultralytics baseline"
 PYDEPS="$ROOT/.carry/pydeps"
 if [ -d "$ROOT/.carry/wheels" ] && ! python3 -c "import ultralytics" 2>/dev/null; then
   python3 -m pip install --quiet --no-index --no-deps --target "$PYDEPS" "$ROOT"/.carry/wheels/*.whl
 fi
-PYTHONPATH="$PYDEPS${PYTHONPATH:+:$PYTHONPATH}" YOLO_OFFLINE=1 timeout 300 python3 bench/torch_baseline.py \
+PYTHONPATH="$PYDEPS${PYTHONPATH:+:$PYTHONPATH}" YOLO_OFFLINE=1 timeout "$(( $(left) > 60 ? 240 : 60 ))" python3 bench/torch_baseline.py \
   --model "$MODEL" --json "$OUT/torch-baseline.json" || echo "torch baseline failed"
+report
+
+step "compute-sanitizer on the kernel tests (odd shapes, every tile, split-K, both attention kernels, top-k, NMS)"
+for tool in memcheck racecheck; do
+  if [ $CUDA_OK -ne 1 ]; then echo "skipped: $(head -1 "$OUT/cuda-probe.txt")" | tee "$OUT/sanitizer-tests-$tool.txt"; continue; fi
+  if [ "$(left)" -lt 40 ]; then echo "skipped: out of time" | tee "$OUT/sanitizer-tests-$tool.txt"; continue; fi
+  limit=$(( $(left) / 2 > 150 ? 150 : $(left) / 2 ))
+  Y26_SOURCE_DIR="$ROOT" timeout "$limit" compute-sanitizer --tool "$tool" --error-exitcode 0 "$BUILD/tests/y26_tests" \
+    "[cuda]~[e2e]" >"$OUT/sanitizer-tests-$tool.txt" 2>&1
+  rc=$?
+  [ $rc -eq 124 ] && echo "(stopped after $limit s)" >>"$OUT/sanitizer-tests-$tool.txt"
+  [ $rc -ne 0 ] && [ $rc -ne 124 ] && echo "(exit code $rc)" >>"$OUT/sanitizer-tests-$tool.txt"
+  tail -2 "$OUT/sanitizer-tests-$tool.txt"
+done
 
 step "report"
-python3 bench/gpu_report.py "$OUT"
-cp "$OUT/gpu-report.md" "$OUT/gpu-report.json" "$FINAL/"
-tar -czf "$FINAL/raw.tar.gz" -C "$OUT" .
+report
+cat "$FINAL/gpu-report.md"

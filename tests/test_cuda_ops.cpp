@@ -347,7 +347,7 @@ TEST_CASE("CUDA box mapping to original pixels is bit-exact with the CPU's", "[c
   CHECK(bad == 0);
 }
 
-TEST_CASE("CUDA top-k selects and orders exactly as the CPU twin, ties included", "[cuda]") {
+TEST_CASE("CUDA top-k selects and orders exactly as the CPU twin (ties included)", "[cuda]") {
   if (!gpu_or_skip()) return;
   std::mt19937 rng(5);
   for (auto [n, k, batch, levels] : {std::array{8400, 300, 3, 50}, std::array{1008, 1008, 1, 1000000}, std::array{37, 5, 2, 3},
