@@ -3,7 +3,7 @@
 # The CUDA Toolkit is not installed here: when nvcc is present the CUDA backend
 # is built too, otherwise y26 builds its CPU engine alone.
 set -euo pipefail
-pkgs=(cmake ninja-build g++ pkg-config libstb-dev libjpeg62-turbo-dev catch2 nlohmann-json3-dev)
+pkgs=(cmake ninja-build g++ pkg-config libstb-dev libjpeg62-turbo-dev catch2 nlohmann-json3-dev python3-numpy)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
