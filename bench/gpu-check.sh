@@ -46,12 +46,16 @@ report() {
   cp "$OUT/gpu-report.md" "$OUT/gpu-report.json" "$FINAL/" 2>/dev/null
   tar -czf "$FINAL/raw.tar.gz" -C "$OUT" . 2>/dev/null
 }
+# Y26_CHECK_STEPS picks steps for a quick rerun after a fix, e.g. "tests" or "tests,bench" (default: all of
+# tests, bench, sanitizer, torch, sanitizer-tests).
+STEPS=",${Y26_CHECK_STEPS:-tests,bench,sanitizer,torch,sanitizer-tests},"
+want() { [[ "$STEPS" == *",$1,"* ]]; }
 START=$SECONDS
 BUDGET=${Y26_CHECK_BUDGET_S:-420}  # optional steps are skipped past this many seconds
 left() { echo $((BUDGET - (SECONDS - START))); }
 
 step "[cuda] tests, each test case in its own process (a crash or a hang cannot hide the others)"
-if [ -x "$BUILD/tests/y26_tests" ]; then
+if want tests && [ -x "$BUILD/tests/y26_tests" ]; then
   Y26_SOURCE_DIR="$ROOT" "$BUILD/tests/y26_tests" "[cuda]" --list-test-names-only 2>/dev/null | grep -v '^$' >"$OUT/cuda-test-names.txt"
   i=0
   echo "[" >"$OUT/cuda-tests.json"
@@ -78,6 +82,7 @@ fi
 report
 
 step "y26 benchmarks"
+want bench && {
 "$Y26" plan -w "$MODEL" --batch 1 --json "$OUT/y26-plan-b1.json" >/dev/null
 for b in 1 64; do
   "$Y26" bench -w "$MODEL" --device cuda --precision fp16 --batch "$b" --iters 200 --warmup 20 --ops \
@@ -93,11 +98,13 @@ Y26_CUDA_GRAPHS=0 "$Y26" detect -w "$MODEL" -i "$SCENE" --no-draw --device cuda 
   >/dev/null 2>&1 || true
 "$Y26" detect -w "$MODEL" -i "$SCENE" --no-draw --device cpu --precision fp32 --json "$OUT/y26-detect-cpu.json" >/dev/null 2>&1 || true
 report
+}
 
 step "compute-sanitizer on y26 detect (whole pipeline, batch 1: concurrent branches, split-K)"
 CUDA_OK=0
 "$Y26" detect -w "$MODEL" -i "$SCENE" --no-draw --device cuda --imgsz 320 >/dev/null 2>"$OUT/cuda-probe.txt" && CUDA_OK=1
 for tool in memcheck racecheck; do
+  want sanitizer || break
   if [ $CUDA_OK -eq 1 ]; then
     timeout 120 compute-sanitizer --tool "$tool" --error-exitcode 0 "$Y26" detect -w "$MODEL" -i "$SCENE" --no-draw --device cuda \
       --imgsz 320 >"$OUT/sanitizer-$tool.txt" 2>&1
@@ -110,15 +117,18 @@ report
 
 step "PyTorch / Ultralytics baseline"
 PYDEPS="$ROOT/.carry/pydeps"
+want torch && {
 if [ -d "$ROOT/.carry/wheels" ] && ! python3 -c "import ultralytics" 2>/dev/null; then
   python3 -m pip install --quiet --no-index --no-deps --target "$PYDEPS" "$ROOT"/.carry/wheels/*.whl
 fi
 PYTHONPATH="$PYDEPS${PYTHONPATH:+:$PYTHONPATH}" YOLO_OFFLINE=1 timeout "$(( $(left) > 60 ? 240 : 60 ))" python3 bench/torch_baseline.py \
   --model "$MODEL" --json "$OUT/torch-baseline.json" || echo "torch baseline failed"
 report
+}
 
 step "compute-sanitizer on the kernel tests (odd shapes, every tile, split-K, both attention kernels, top-k, NMS)"
 for tool in memcheck racecheck; do
+  want sanitizer-tests || break
   if [ $CUDA_OK -ne 1 ]; then echo "skipped: $(head -1 "$OUT/cuda-probe.txt")" | tee "$OUT/sanitizer-tests-$tool.txt"; continue; fi
   if [ "$(left)" -lt 40 ]; then echo "skipped: out of time" | tee "$OUT/sanitizer-tests-$tool.txt"; continue; fi
   limit=$(( $(left) / 2 > 150 ? 150 : $(left) / 2 ))
