@@ -2,8 +2,10 @@
 // Times whole detect() calls (pre-processing, inference, post-processing) on a
 // synthetic imgsz x imgsz image; reports median and p90 latency and throughput.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
@@ -33,29 +35,76 @@ Image synthetic(int size) {
 }  // namespace
 
 int run_bench(int argc, char** argv) {
-  const cli::Spec spec = with_engine_flags({{}, {"--batch", "--iters", "--warmup", "--json"}, {"--ops"}});
+  const cli::Spec spec = with_engine_flags({{}, {"--batch", "--iters", "--warmup", "--json", "--engines"}, {"--ops"}});
   const cli::Args args = cli::parse(argc, argv, 2, spec);
   if (!args.positionals.empty()) throw Error("unexpected argument '" + args.positionals.front() + "'");
   const int batch = args.has("--batch") ? parse_int("--batch", args.get("--batch"), 1, 4096) : 1;
   const int iters = args.has("--iters") ? parse_int("--iters", args.get("--iters"), 1, 1000000) : 20;
   const int warmup = args.has("--warmup") ? parse_int("--warmup", args.get("--warmup"), 0, 1000000) : 3;
+  // --engines N: N engines sharing one copy of the weights (Engine::share), each on its own host thread and
+  // (on the GPU) its own streams, all running at once: one engine's host copies and transfers overlap
+  // another's kernels. Throughput counts every engine's images over the wall clock of the whole run.
+  const int engines = args.has("--engines") ? parse_int("--engines", args.get("--engines"), 1, 64) : 1;
   const std::string json_path = args.get("--json");
   Engine engine = Engine::load(args.require("--weights"), engine_options(args));
   if (!engine.device_note().empty()) std::fprintf(stderr, "y26: %s\n", engine.device_note().c_str());
   const int size = engine.options().imgsz;
   const std::vector<Image> images(static_cast<size_t>(batch), synthetic(size));
 
-  for (int i = 0; i < warmup; ++i) engine.detect(images);
+  std::vector<Engine> others;
+  for (int k = 1; k < engines; ++k) others.push_back(engine.share());
+  std::vector<Engine*> all{&engine};
+  for (auto& o : others) all.push_back(&o);
+  struct Samples {
+    std::vector<double> total, infer, device;
+  };
+  std::vector<Samples> samples(all.size());
+  std::vector<std::string> errors(all.size());
+  // Each engine warms up (its sessions and CUDA graphs exist afterwards), then all start timing together.
+  std::atomic<int> ready{0};
+  auto work = [&](size_t k) {
+    try {
+      Engine& e = *all[k];
+      for (int i = 0; i < warmup; ++i) e.detect(images);
+      ready.fetch_add(1);
+      while (ready.load() < static_cast<int>(all.size())) std::this_thread::yield();
+      for (int i = 0; i < iters; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        e.detect(images);
+        samples[k].total.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+        samples[k].infer.push_back(e.last_timing().inference_ms);
+        samples[k].device.push_back(e.last_timing().device_ms);
+      }
+    } catch (const std::exception& ex) {
+      errors[k] = ex.what();
+      ready.fetch_add(1);
+    }
+  };
+  std::chrono::steady_clock::time_point start;
+  double wall_ms = 0;
+  if (all.size() == 1) {
+    work(0);
+  } else {
+    std::vector<std::thread> threads;
+    for (size_t k = 0; k < all.size(); ++k) threads.emplace_back(work, k);
+    while (ready.load() < static_cast<int>(all.size())) std::this_thread::yield();
+    start = std::chrono::steady_clock::now();
+    for (auto& t : threads) t.join();
+    wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  }
+  for (const auto& err : errors)
+    if (!err.empty()) throw Error(err);
   std::vector<double> total, infer, device;
-  for (int i = 0; i < iters; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    engine.detect(images);
-    total.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-    infer.push_back(engine.last_timing().inference_ms);
-    device.push_back(engine.last_timing().device_ms);
+  for (const auto& sm : samples) {
+    total.insert(total.end(), sm.total.begin(), sm.total.end());
+    infer.insert(infer.end(), sm.infer.begin(), sm.infer.end());
+    device.insert(device.end(), sm.device.begin(), sm.device.end());
   }
   const MemoryReport mem = engine.memory_report(batch, size, size);
   const double median = percentile(total, 0.5);
+  // one engine: images per median call; several: all their images over the wall clock of the timed part
+  const double images_per_s = all.size() == 1 ? 1000.0 * batch / median
+                                              : 1000.0 * static_cast<double>(batch) * iters * static_cast<double>(all.size()) / wall_ms;
   nlohmann::json j = {{"model", args.get("--weights")},
                       {"device", engine.device()},
                       {"imgsz", size},
@@ -68,7 +117,8 @@ int run_bench(int argc, char** argv) {
                       // CUDA: pixel upload -> letterbox -> network -> selection -> download, CUDA events (0 on the CPU)
                       {"device_ms_median", percentile(device, 0.5)},
                       {"device_ms_p90", percentile(device, 0.9)},
-                      {"images_per_s", 1000.0 * batch / median},
+                      {"engines", engines},
+                      {"images_per_s", images_per_s},
                       {"arena_bytes", mem.arena_bytes},
                       {"weights_bytes", mem.weights_bytes},
                       {"planned_bytes", mem.total_bytes()},
@@ -90,15 +140,15 @@ int run_bench(int argc, char** argv) {
   }
   if (!json_path.empty()) write_text_file(json_path, j.dump(1) + "\n");
   if (json_path != "-") {
-    std::printf("bench: %s on %s, %dx%d, batch %d, %d iterations\n", args.get("--weights").c_str(), engine.device().c_str(),
-                size, size, batch, iters);
+    std::printf("bench: %s on %s, %dx%d, batch %d, %d iterations%s\n", args.get("--weights").c_str(), engine.device().c_str(),
+                size, size, batch, iters, engines > 1 ? (", " + std::to_string(engines) + " engines at once").c_str() : "");
     std::printf("  latency   median %.2f ms, p90 %.2f ms (inference %.2f ms)\n", median, percentile(total, 0.9),
                 percentile(infer, 0.5));
     if (percentile(device, 0.5) > 0) {
       std::printf("  on the device (upload to download) median %.3f ms, p90 %.3f ms: %.1f images/s\n", percentile(device, 0.5),
                   percentile(device, 0.9), 1000.0 * batch / percentile(device, 0.5));
     }
-    std::printf("  throughput %.1f images/s\n", 1000.0 * batch / median);
+    std::printf("  throughput %.1f images/s%s\n", images_per_s, engines > 1 ? " (all engines, wall clock)" : "");
     std::printf("  memory    arena %.2f MiB, weights %.2f MiB\n", static_cast<double>(mem.arena_bytes) / 1048576.0,
                 static_cast<double>(mem.weights_bytes) / 1048576.0);
     if (!ops.empty()) {

@@ -19,6 +19,8 @@ constexpr const char* kUsage =
     "             [--letterbox auto|square|rect] [--precision auto|fp32|fp16] [--threads N]\n"
     "  y26 bench  -w MODEL [--imgsz 640] [--batch N] [--iters N] [--warmup N] [--device ...] [--json FILE|-]\n"
     "             [--kernels y26|cudnn]   (cudnn: every convolution through cuDNN, the vendor baseline)\n"
+    "             [--ops]                 (each op's time, run one by one)\n"
+    "             [--engines N]           (N engines sharing the weights, on N threads at once: throughput)\n"
     "  y26 plan   -w MODEL [--imgsz 640] [--batch N] [--budget BYTES|2GiB] [--tensors] [--json FILE|-]\n"
     "  y26 info   -w MODEL [--imgsz 640]     describe a model file and the graph y26 builds from it\n"
     "  y26 convert MODEL.pt OUT.safetensors   convert an Ultralytics checkpoint to safetensors\n"

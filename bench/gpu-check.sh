@@ -91,6 +91,9 @@ for b in 1 64; do
   "$Y26" bench -w "$MODEL" --device cuda --kernels cudnn --batch "$b" --iters 200 --warmup 20 --ops \
     --json "$OUT/y26-cudnn-b$b.json" 2>"$OUT/y26-cudnn-b$b.err" || echo "cudnn bench batch $b: $(head -1 "$OUT/y26-cudnn-b$b.err")"
 done
+# two engines sharing the weights, on two host threads: one's copies and transfers overlap the other's kernels
+"$Y26" bench -w "$MODEL" --device cuda --batch 64 --iters 100 --warmup 10 --engines 2 --json "$OUT/y26-bench-b64-e2.json" \
+  2>"$OUT/y26-bench-b64-e2.err" || echo "y26 bench batch 64, 2 engines: $(head -1 "$OUT/y26-bench-b64-e2.err")"
 "$Y26" detect -w "$MODEL" -i "$SCENE" --no-draw --device cuda --json "$OUT/y26-detect-cuda.json" >/dev/null 2>&1 || true
 # The same detection with the kernels launched one by one on the streams (no CUDA graph): the concurrent
 # branches then interleave differently, and the results must not change by a bit.

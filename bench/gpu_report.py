@@ -76,6 +76,10 @@ def main() -> None:
     rep["wall_latency_b1_ms_median"] = b1.get("latency_ms_median") if b1 else None
     rep["throughput_b64_img_s"] = b64.get("images_per_s") if b64 else None
     rep["device_throughput_b64_img_s"] = (64000.0 / b64["device_ms_median"]) if b64 and b64.get("device_ms_median") else None
+    b64e2 = load(out / "y26-bench-b64-e2.json")
+    rep["throughput_b64_2engines_img_s"] = b64e2.get("images_per_s") if b64e2 else None
+    if b64e2:
+        why["throughput_b64_2engines_img_s"] = "two engines sharing the weights (Engine::share) on two host threads, wall clock"
     if b1:
         why["latency_b1_ms_median"] = "device time, upload to download (CUDA events)"
         why["wall_latency_b1_ms_median"] = "whole detect() call: host copy into pinned memory, upload, run, download, box mapping"

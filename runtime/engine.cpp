@@ -128,6 +128,10 @@ struct Engine::Impl {
     std::vector<runtime::Letterbox> lbs;
     for (const Image* im : images) lbs.push_back(runtime::letterbox_params(im->width, im->height, imgsz, imgsz, rect, graph::kMaxStride));
     const int h = lbs[0].out_h(), w = lbs[0].out_w();
+#ifdef Y26_WITH_CUDA
+    // The calling thread may not be the one that loaded the engine (an engine per thread, from share()).
+    if (cuda && cudaSetDevice(cuda_device) != cudaSuccess) throw Error("CUDA: cannot select device " + std::to_string(cuda_device));
+#endif
     Session& s = session(h, w, static_cast<int>(images.size()));
     const runtime::SelectOptions sel{options.conf, options.iou, options.max_det};
     std::vector<std::vector<runtime::RawDetection>> raw(images.size());  // letterboxed pixels, best first

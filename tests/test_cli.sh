@@ -73,6 +73,11 @@ expect_error "bad budget" "--budget: 'lots' is not a size" -- "$Y26" plan -w "$M
 import json, sys
 d = json.load(sys.stdin)
 assert d["latency_ms_median"] > 0 and d["images_per_s"] > 0 and d["arena_bytes"] > 0' && ok || bad "bench --json"
+"$Y26" bench -w "$M" --imgsz 64 --iters 3 --warmup 1 --device cpu --engines 3 --threads 1 --json - 2>/dev/null | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["engines"] == 3 and d["images_per_s"] > 0 and d["latency_ms_median"] > 0' && ok || bad "bench --engines 3"
+expect_error "bad engines" "--engines" -- "$Y26" bench -w "$M" --engines 0
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
