@@ -209,18 +209,22 @@ TEST_CASE("CUDA max pooling and upsampling are bit-exact", "[cuda]") {
   if (!gpu_or_skip()) return;
   cpu::ThreadPool pool(2);
   std::mt19937 rng(7);
-  for (auto [n, h, w, c] : {std::array{2, 7, 9, 5}, std::array{1, 20, 20, 64}, std::array{3, 3, 11, 33}}) {
-    Tensor in(n, h, w, c, 3, 2);
+  // odd channels and misaligned slices (one channel per thread), and 16-byte aligned slices of 8k channels
+  // (8 channels per thread), as SPPF's concat and the neck's upsample-into-concat lay them out
+  for (auto [n, h, w, c, aligned] : {std::array{2, 7, 9, 5, 0}, std::array{1, 20, 20, 64, 0}, std::array{3, 3, 11, 33, 0},
+                                     std::array{1, 20, 20, 64, 1}, std::array{2, 5, 13, 40, 1}}) {
+    Tensor in = aligned ? Tensor(n, h, w, c, 8, 16) : Tensor(n, h, w, c, 3, 2);
     in.randomize(rng, 2.0f);
     const DeviceBuffer din = in.upload();
 
-    Tensor pooled(n, h, w, c, 1, 6);  // SPPF: 5x5, stride 1, pad 2, into a concat slice
+    // SPPF: 5x5, stride 1, pad 2, into a concat slice
+    Tensor pooled = aligned ? Tensor(n, h, w, c, 16, 8) : Tensor(n, h, w, c, 1, 6);
     cpu::max_pool2d({&pool, true}, in.cpu_view().as_const(), pooled.cpu_view(), {5, 1, 2});
     DeviceBuffer dpool(pooled.host.size() * 2);
     dpool.fill(0xFF);
     cuda::max_pool2d(in.gpu_view(din), pooled.gpu_out_view(dpool), {5, 1, 2}, nullptr);
 
-    Tensor up(n, 2 * h, 2 * w, c, 4, 0);
+    Tensor up = aligned ? Tensor(n, 2 * h, 2 * w, c, 8, 0) : Tensor(n, 2 * h, 2 * w, c, 4, 0);
     cpu::upsample_nearest2x({&pool, true}, in.cpu_view().as_const(), up.cpu_view());
     DeviceBuffer dup(up.host.size() * 2);
     dup.fill(0xFF);

@@ -1,6 +1,9 @@
-// SPPF's max pooling and nearest 2x upsampling on FP16 NHWC views: one thread
-// per output element, channels fastest so neighbouring threads touch
-// neighbouring bytes. Both are exact (no arithmetic on the values).
+// SPPF's max pooling and nearest 2x upsampling on FP16 NHWC views: one thread per
+// VEC channels of an output pixel, channels fastest so neighbouring threads touch
+// neighbouring bytes; VEC 8 (16-byte accesses) when channels, strides and pointers
+// allow, else 1. Both are exact (no arithmetic on the values).
+#include <cstdint>
+
 #include "kernels/cuda/check.cuh"
 #include "kernels/cuda/cuda_ops.h"
 
@@ -16,33 +19,75 @@ struct Views {
   int out_h, out_w, c, batch;
 };
 
+// VEC FP16 values at p (16-byte aligned when VEC is 8).
+template <int VEC>
+struct Pack {
+  unsigned short h[VEC];
+  __device__ __forceinline__ void load(const unsigned short* p) {
+    if constexpr (VEC == 8) {
+      const uint4 u = *reinterpret_cast<const uint4*>(p);
+      const unsigned w[4] = {u.x, u.y, u.z, u.w};
+      for (int i = 0; i < 4; ++i) h[2 * i] = static_cast<unsigned short>(w[i]), h[2 * i + 1] = static_cast<unsigned short>(w[i] >> 16);
+    } else {
+      h[0] = *p;
+    }
+  }
+  __device__ __forceinline__ void store(unsigned short* p) const {
+    if constexpr (VEC == 8) {
+      const auto word = [&](int i) { return static_cast<unsigned>(h[2 * i]) | static_cast<unsigned>(h[2 * i + 1]) << 16; };
+      *reinterpret_cast<uint4*>(p) = make_uint4(word(0), word(1), word(2), word(3));
+    } else {
+      *p = h[0];
+    }
+  }
+};
+
+template <int VEC>
 __global__ void __launch_bounds__(256) max_pool_kernel(Views v, int k, int stride, int pad) {
-  const long long total = static_cast<long long>(v.batch) * v.out_h * v.out_w * v.c;
+  const int groups = v.c / VEC;
+  const long long total = static_cast<long long>(v.batch) * v.out_h * v.out_w * groups;
   const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= total) return;
-  const auto [b, y, x, ch] = nhwc_index(i, v.out_h, v.out_w, v.c);
-  unsigned short best_bits = 0xFC00;  // -inf: padding never wins
-  float best = -INFINITY;
+  const auto [b, y, x, group] = nhwc_index(i, v.out_h, v.out_w, groups);
+  const int ch = group * VEC;
+  Pack<VEC> best;
+  float best_f[VEC];
+  for (int j = 0; j < VEC; ++j) best.h[j] = 0xFC00, best_f[j] = -INFINITY;  // -inf: padding never wins
   for (int ky = 0; ky < k; ++ky) {
     const int iy = y * stride - pad + ky;
     if (iy < 0 || iy >= v.in_h) continue;
     for (int kx = 0; kx < k; ++kx) {
       const int ix = x * stride - pad + kx;
       if (ix < 0 || ix >= v.in_w) continue;
-      const unsigned short bits = at(v.in, v.in_img, v.in_px, v.in_w, b, iy, ix)[ch];
-      const float f = __half2float(__ushort_as_half(bits));
-      if (f > best) best = f, best_bits = bits;
+      Pack<VEC> px;
+      px.load(at(v.in, v.in_img, v.in_px, v.in_w, b, iy, ix) + ch);
+      for (int j = 0; j < VEC; ++j) {
+        const float f = __half2float(__ushort_as_half(px.h[j]));
+        if (f > best_f[j]) best_f[j] = f, best.h[j] = px.h[j];
+      }
     }
   }
-  at(v.out, v.out_img, v.out_px, v.out_w, b, y, x)[ch] = best_bits;
+  best.store(at(v.out, v.out_img, v.out_px, v.out_w, b, y, x) + ch);
 }
 
+template <int VEC>
 __global__ void __launch_bounds__(256) upsample2x_kernel(Views v) {
-  const long long total = static_cast<long long>(v.batch) * v.out_h * v.out_w * v.c;
+  const int groups = v.c / VEC;
+  const long long total = static_cast<long long>(v.batch) * v.out_h * v.out_w * groups;
   const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= total) return;
-  const auto [b, y, x, ch] = nhwc_index(i, v.out_h, v.out_w, v.c);
-  at(v.out, v.out_img, v.out_px, v.out_w, b, y, x)[ch] = at(v.in, v.in_img, v.in_px, v.in_w, b, y / 2, x / 2)[ch];
+  const auto [b, y, x, group] = nhwc_index(i, v.out_h, v.out_w, groups);
+  Pack<VEC> px;
+  px.load(at(v.in, v.in_img, v.in_px, v.in_w, b, y / 2, x / 2) + group * VEC);
+  px.store(at(v.out, v.out_img, v.out_px, v.out_w, b, y, x) + group * VEC);
+}
+
+// Both views allow 16-byte accesses of 8 channels.
+bool vec8(const View<const half_bits>& in, const View<half_bits>& out) {
+  const auto ok = [](const void* p, long long img, long long px) {
+    return reinterpret_cast<std::uintptr_t>(p) % 16 == 0 && img % 8 == 0 && px % 8 == 0;
+  };
+  return in.c % 8 == 0 && ok(in.data, in.image_stride, in.pixel_stride) && ok(out.data, out.image_stride, out.pixel_stride);
 }
 
 Views views(const View<const half_bits>& in, const View<half_bits>& out) {
@@ -54,15 +99,25 @@ Views views(const View<const half_bits>& in, const View<half_bits>& out) {
 
 void max_pool2d(const View<const half_bits>& in, const View<half_bits>& out, const PoolParams& p, void* stream) {
   if (in.c != out.c) throw Error("CUDA max_pool2d: channel counts differ");
-  const long long total = static_cast<long long>(out.n) * out.h * out.w * out.c;
-  max_pool_kernel<<<blocks_for(total, 256), 256, 0, static_cast<cudaStream_t>(stream)>>>(views(in, out), p.k, p.stride, p.pad);
+  const long long pixels = static_cast<long long>(out.n) * out.h * out.w;
+  auto s = static_cast<cudaStream_t>(stream);
+  if (vec8(in, out)) {
+    max_pool_kernel<8><<<blocks_for(pixels * (out.c / 8), 256), 256, 0, s>>>(views(in, out), p.k, p.stride, p.pad);
+  } else {
+    max_pool_kernel<1><<<blocks_for(pixels * out.c, 256), 256, 0, s>>>(views(in, out), p.k, p.stride, p.pad);
+  }
   check_launch("max_pool_kernel");
 }
 
 void upsample_nearest2x(const View<const half_bits>& in, const View<half_bits>& out, void* stream) {
   if (in.c != out.c || out.h != 2 * in.h || out.w != 2 * in.w) throw Error("CUDA upsample_nearest2x: shapes do not match");
-  const long long total = static_cast<long long>(out.n) * out.h * out.w * out.c;
-  upsample2x_kernel<<<blocks_for(total, 256), 256, 0, static_cast<cudaStream_t>(stream)>>>(views(in, out));
+  const long long pixels = static_cast<long long>(out.n) * out.h * out.w;
+  auto s = static_cast<cudaStream_t>(stream);
+  if (vec8(in, out)) {
+    upsample2x_kernel<8><<<blocks_for(pixels * (out.c / 8), 256), 256, 0, s>>>(views(in, out));
+  } else {
+    upsample2x_kernel<1><<<blocks_for(pixels * out.c, 256), 256, 0, s>>>(views(in, out));
+  }
   check_launch("upsample2x_kernel");
 }
 
