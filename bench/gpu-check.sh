@@ -47,8 +47,8 @@ report() {
   tar -czf "$FINAL/raw.tar.gz" -C "$OUT" . 2>/dev/null
 }
 # Y26_CHECK_STEPS picks steps for a quick rerun after a fix, e.g. "tests" or "tests,bench" (default: all of
-# tests, bench, sanitizer, torch, sanitizer-tests).
-STEPS=",${Y26_CHECK_STEPS:-tests,bench,sanitizer,torch,sanitizer-tests},"
+# tests, bench, tests-pdl, sanitizer, torch, sanitizer-tests).
+STEPS=",${Y26_CHECK_STEPS:-tests,bench,tests-pdl,sanitizer,torch,sanitizer-tests},"
 want() { [[ "$STEPS" == *",$1,"* ]]; }
 START=$SECONDS
 BUDGET=${Y26_CHECK_BUDGET_S:-420}  # optional steps are skipped past this many seconds
@@ -100,8 +100,20 @@ done
 Y26_CUDA_GRAPHS=0 "$Y26" detect -w "$MODEL" -i "$SCENE" --no-draw --device cuda --json "$OUT/y26-detect-cuda-nograph.json" \
   >/dev/null 2>&1 || true
 "$Y26" detect -w "$MODEL" -i "$SCENE" --no-draw --device cpu --precision fp32 --json "$OUT/y26-detect-cpu.json" >/dev/null 2>&1 || true
+# programmatic dependent launch (opt-in until measured): batch-1 latency with it, and the same detections
+Y26_PDL=1 "$Y26" bench -w "$MODEL" --device cuda --batch 1 --iters 200 --warmup 20 --json "$OUT/y26-bench-b1-pdl.json" \
+  2>"$OUT/y26-bench-b1-pdl.err" || echo "y26 bench batch 1 with PDL: $(head -1 "$OUT/y26-bench-b1-pdl.err")"
+Y26_PDL=1 "$Y26" detect -w "$MODEL" -i "$SCENE" --no-draw --device cuda --json "$OUT/y26-detect-cuda-pdl.json" >/dev/null 2>&1 || true
 report
 }
+
+step "[cuda] tests again with programmatic dependent launch (Y26_PDL=1)"
+if want tests-pdl && [ -x "$BUILD/tests/y26_tests" ]; then
+  Y26_PDL=1 Y26_SOURCE_DIR="$ROOT" timeout 240 "$BUILD/tests/y26_tests" "[cuda]" --durations no >"$OUT/cuda-tests-pdl.txt" 2>&1
+  echo "exit code $?" >>"$OUT/cuda-tests-pdl.txt"
+  tail -3 "$OUT/cuda-tests-pdl.txt"
+  report
+fi
 
 step "compute-sanitizer on y26 detect (whole pipeline, batch 1: concurrent branches, split-K)"
 CUDA_OK=0

@@ -141,6 +141,21 @@ def main() -> None:
     else:
         why["launch_modes_identical"] = "detections with CUDA graph replay == with Y26_CUDA_GRAPHS=0 (streams, no graph)"
 
+    # programmatic dependent launch (Y26_PDL=1, opt-in until measured here)
+    bp, dp = load(out / "y26-bench-b1-pdl.json"), load(out / "y26-detect-cuda-pdl.json")
+    rep["latency_b1_ms_median_pdl"] = bp.get("device_ms_median") if bp else None
+    rep["pdl_detections_identical"] = (dg == dp) if dg is not None and dp is not None else None
+    why["latency_b1_ms_median_pdl"] = ("Y26_PDL=1: device time, upload to download" if bp else
+                                       "y26 bench with Y26_PDL=1 failed: " + (read(out / "y26-bench-b1-pdl.err").strip().splitlines() or ["see log"])[-1])
+
+    t = read(out / "cuda-tests-pdl.txt")
+    if "test skipped" in t or not t:
+        rep["cuda_tests_pdl_passed"] = None
+        why["cuda_tests_pdl_passed"] = "did not run on a GPU" if t else "not run"
+    else:
+        rep["cuda_tests_pdl_passed"] = "exit code 0" in t
+        why["cuda_tests_pdl_passed"] = "every [cuda] test with Y26_PDL=1: " + " ".join(t.strip().splitlines()[-3:])[:160]
+
     torch = load(out / "torch-baseline.json")
     rep["torch_latency_b1_ms_median"] = rep["torch_max_allocated_bytes_b1"] = None
     rep["torch_runs"] = torch.get("runs") if torch else None

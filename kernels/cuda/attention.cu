@@ -51,6 +51,7 @@ __device__ __forceinline__ void load8(const unsigned short* p, float* f) {
 }
 
 __global__ void __launch_bounds__(kTileQueries * kKeyGroups) attention_tile_kernel(AttnArgs a) {
+  pdl_prologue();
   constexpr int KD8 = kTileKeyDim / 8, HD8 = kTileHeadDim / 8;
   __shared__ float part_max[kKeyGroups][kTileQueries], part_sum[kKeyGroups][kTileQueries];
   __shared__ float part_acc[kKeyGroups * kTileQueries][kTileHeadDim + 1];  // +1: rows in different banks
@@ -140,6 +141,7 @@ __global__ void __launch_bounds__(kTileQueries * kKeyGroups) attention_tile_kern
 }
 
 __global__ void __launch_bounds__(kWarps * 32) attention_warp_kernel(AttnArgs a) {
+  pdl_prologue();
   const int lane = threadIdx.x % 32;
   const long long row = static_cast<long long>(blockIdx.x) * kWarps + threadIdx.x / 32;
   const long long rows = static_cast<long long>(a.batch) * a.heads * a.tokens;
@@ -206,13 +208,11 @@ void attention(const View<const half_bits>& q, const View<const half_bits>& k, c
   if (tiled) {
     const dim3 grid(static_cast<unsigned>((q.h * q.w + kTileQueries - 1) / kTileQueries), static_cast<unsigned>(p.heads),
                     static_cast<unsigned>(q.n));
-    attention_tile_kernel<<<grid, kTileQueries * kKeyGroups, 0, s>>>(a);
-    check_launch("attention_tile_kernel");
+    launch_kernel("attention_tile_kernel", attention_tile_kernel, grid, kTileQueries * kKeyGroups, s, a);
     return;
   }
   const long long rows = static_cast<long long>(q.n) * p.heads * q.h * q.w;
-  attention_warp_kernel<<<blocks_for(rows, kWarps), kWarps * 32, 0, s>>>(a);
-  check_launch("attention_warp_kernel");
+  launch_kernel("attention_warp_kernel", attention_warp_kernel, blocks_for(rows, kWarps), kWarps * 32, s, a);
 }
 
 }  // namespace y26::kernels::cuda

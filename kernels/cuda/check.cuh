@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "kernels/cuda/device_memory.h"
 #include "y26/y26.h"
 
 namespace y26::kernels::cuda {
@@ -15,6 +16,39 @@ inline void check(cudaError_t e, const char* what) {
 }
 
 inline void check_launch(const char* kernel) { check(cudaGetLastError(), kernel); }
+
+// Programmatic dependent launch (Hopper and newer; programmatic_launch() in device_memory.h): a kernel may
+// be scheduled while the kernel before it on the stream is still finishing, which hides most of the gap
+// between the ~110 small kernels of a batch-1 run.
+
+// First thing in every y26 kernel, before any global memory access: wait until the kernels this one
+// depends on have finished and their writes are visible (returns at once when the kernel was not
+// launched programmatically, and on GPUs before sm_90), then let the next kernel be scheduled.
+__device__ __forceinline__ void pdl_prologue() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+
+// Launches kernel<<<grid, block, 0, stream>>>(args...), programmatically when enabled; a failure
+// becomes a y26::Error naming the kernel.
+template <typename... Params, typename... Args>
+void launch_kernel(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block, void* stream, Args... args) {
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = grid;
+  cfg.blockDim = block;
+  cfg.dynamicSmemBytes = 0;
+  cfg.stream = static_cast<cudaStream_t>(stream);
+  cudaLaunchAttribute attr = {};
+  attr.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr.val.programmaticStreamSerializationAllowed = 1;
+  if (programmatic_launch()) {
+    cfg.attrs = &attr;
+    cfg.numAttrs = 1;
+  }
+  check(cudaLaunchKernelEx(&cfg, kernel, static_cast<Params>(args)...), name);
+}
 
 __device__ __forceinline__ float silu(float x) { return x / (1.0f + expf(-x)); }  // accurate expf, like the CPU twin
 

@@ -83,6 +83,7 @@ __device__ __forceinline__ void async_wait() {
 // 8 channels (every YOLO26 layer but the 3-channel stem); otherwise A is gathered one value at a time.
 template <int BM, int BN, bool VEC8>
 __global__ void __launch_bounds__(kThreads) conv_igemm_kernel(ConvArgs a) {
+  pdl_prologue();
   using Smem = TileSmem<BM, BN>;
   constexpr int FM = BM / 32, FN = BN / 32;                 // fragments per warp
   constexpr int A_TPR = kThreads / BM, A_K = kBK / A_TPR;  // A: threads per row, k per thread
@@ -302,6 +303,7 @@ __device__ __forceinline__ void load_vec(const unsigned short* p, float* f) {
 
 template <int VEC>
 __global__ void __launch_bounds__(256) depthwise_kernel(ConvArgs a) {
+  pdl_prologue();
   const int groups = a.cout / VEC;
   const long long total = static_cast<long long>(a.batch) * a.out_h * a.out_w * groups;
   const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -365,11 +367,10 @@ void conv2d(const View<const half_bits>& in, const View<half_bits>& out, const D
   if (depthwise) {
     const long long pixels = static_cast<long long>(out.n) * out.h * out.w;
     if (in_vec8 && a.out_vec8 && reinterpret_cast<std::uintptr_t>(w.w) % 16 == 0) {  // weight rows: cout % 8 == 0 halfs
-      depthwise_kernel<8><<<blocks_for(pixels * (out.c / 8), 256), 256, 0, s>>>(a);
+      launch_kernel("depthwise_kernel", depthwise_kernel<8>, blocks_for(pixels * (out.c / 8), 256), 256, s, a);
     } else {
-      depthwise_kernel<1><<<blocks_for(pixels * out.c, 256), 256, 0, s>>>(a);
+      launch_kernel("depthwise_kernel", depthwise_kernel<1>, blocks_for(pixels * out.c, 256), 256, s, a);
     }
-    check_launch("depthwise_kernel");
     return;
   }
   const long long M = static_cast<long long>(out.n) * out.h * out.w;
@@ -386,7 +387,7 @@ void conv2d(const View<const half_bits>& in, const View<half_bits>& out, const D
     }
   }
   const auto launch = [&](auto kernel, int bm, int bn) {
-    kernel<<<dim3(blocks_for(M, bm), (out.c + bn - 1) / bn, a.splits), kThreads, 0, s>>>(a);
+    launch_kernel("conv_igemm_kernel", kernel, dim3(blocks_for(M, bm), (out.c + bn - 1) / bn, a.splits), kThreads, s, a);
   };
   switch (tile) {
     case ConvTile::Tile128x64:
@@ -402,7 +403,6 @@ void conv2d(const View<const half_bits>& in, const View<half_bits>& out, const D
       in_vec8 ? launch(conv_igemm_kernel<32, 32, true>, 32, 32) : launch(conv_igemm_kernel<32, 32, false>, 32, 32);
       break;
   }
-  check_launch("conv_igemm_kernel");
 }
 
 ConvTile choose_conv_tile(long long pixels, int cout, int sms) {

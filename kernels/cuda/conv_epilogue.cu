@@ -9,6 +9,7 @@ namespace {
 __global__ void __launch_bounds__(256) epilogue_kernel(unsigned short* out, long long o_img, long long o_px, int h, int w, int c,
                                                         int batch, const float* bias, int silu_act, const unsigned short* res,
                                                         long long r_img, long long r_px) {
+  pdl_prologue();
   const long long total = static_cast<long long>(batch) * h * w * c;
   const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= total) return;
@@ -25,10 +26,7 @@ __global__ void __launch_bounds__(256) epilogue_kernel(unsigned short* out, long
 void conv_epilogue(const View<half_bits>& out, const float* bias, Activation act, const View<const half_bits>* residual,
                    void* stream) {
   const long long total = static_cast<long long>(out.n) * out.h * out.w * out.c;
-  epilogue_kernel<<<blocks_for(total, 256), 256, 0, static_cast<cudaStream_t>(stream)>>>(
-      out.data, out.image_stride, out.pixel_stride, out.h, out.w, out.c, out.n, bias, act == Activation::SiLU,
-      residual ? residual->data : nullptr, residual ? residual->image_stride : 0, residual ? residual->pixel_stride : 0);
-  check_launch("epilogue_kernel");
+  launch_kernel("epilogue_kernel", epilogue_kernel, blocks_for(total, 256), 256, static_cast<cudaStream_t>(stream), out.data, out.image_stride, out.pixel_stride, out.h, out.w, out.c, out.n, bias, act == Activation::SiLU, residual ? residual->data : nullptr, residual ? residual->image_stride : 0, residual ? residual->pixel_stride : 0);
 }
 
 }  // namespace y26::kernels::cuda

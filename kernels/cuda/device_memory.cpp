@@ -3,6 +3,8 @@
 #include <cuda_runtime_api.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <cstring>
 #include <utility>
 
 #include "y26/y26.h"
@@ -17,6 +19,20 @@ void check(cudaError_t e, const char* what) {
 }
 
 }  // namespace
+
+bool programmatic_launch() {
+  static const bool on = [] {
+    const char* e = std::getenv("Y26_PDL");
+    if (e == nullptr || std::strcmp(e, "1") != 0) return false;
+    int dev = 0, major = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess) {
+      cudaGetLastError();
+      return false;
+    }
+    return major >= 9;  // griddepcontrol: sm_90 and newer
+  }();
+  return on;
+}
 
 bool device_available(std::string* why) {
   int n = 0;

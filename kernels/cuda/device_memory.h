@@ -12,6 +12,11 @@ namespace y26::kernels::cuda {
 // True when a CUDA device can be used; otherwise `why` says why (one line).
 bool device_available(std::string* why);
 
+// Whether y26's kernels are launched with programmatic dependent launch (check.cuh's launch_kernel):
+// opt-in with Y26_PDL=1, and only on sm_90 and newer, until a GPU run has measured it (bench/gpu-check.sh
+// runs batch 1 both ways and compares the detections).
+bool programmatic_launch();
+
 class DeviceBuffer {
  public:
   DeviceBuffer() = default;

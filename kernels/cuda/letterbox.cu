@@ -33,6 +33,7 @@ __device__ Tap tap(int d, int ssize, int dsize, bool clamp_position) {
 
 __global__ void __launch_bounds__(256) letterbox_kernel(const unsigned char* src, LetterboxGeometry g, unsigned short* out,
                                                         long long px, int out_h, int out_w) {
+  pdl_prologue();
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= out_h * out_w) return;
   const int y = i / out_w, x = i % out_w;
@@ -62,6 +63,7 @@ __global__ void __launch_bounds__(256) letterbox_kernel(const unsigned char* src
 // One thread per row: the four coordinates mapped as scale_box_to_original maps them (std::clamp
 // keeps a NaN, so does this).
 __global__ void map_boxes_kernel(float* rows, int batch, int rows_per_image, int row_floats, const BoxMapping* maps) {
+  pdl_prologue();
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= batch * rows_per_image) return;
   const BoxMapping m = maps[i / rows_per_image];
@@ -81,17 +83,14 @@ __global__ void map_boxes_kernel(float* rows, int batch, int rows_per_image, int
 void map_boxes(float* rows, int batch, int rows_per_image, int row_floats, const BoxMapping* maps, void* stream) {
   const long long n = static_cast<long long>(batch) * rows_per_image;
   if (n == 0) return;
-  map_boxes_kernel<<<blocks_for(n, 256), 256, 0, static_cast<cudaStream_t>(stream)>>>(rows, batch, rows_per_image, row_floats, maps);
-  check_launch("map_boxes_kernel");
+  launch_kernel("map_boxes_kernel", map_boxes_kernel, blocks_for(n, 256), 256, static_cast<cudaStream_t>(stream), rows, batch, rows_per_image, row_floats, maps);
 }
 
 void letterbox_to_input(const std::uint8_t* src, const LetterboxGeometry& g, const View<half_bits>& out, int image,
                         void* stream) {
   if (out.c != 3 || g.unpad_w + g.left > out.w || g.unpad_h + g.top > out.h) throw Error("CUDA letterbox: geometry does not fit the input view");
   unsigned short* base = out.data + image * out.image_stride;
-  letterbox_kernel<<<blocks_for(static_cast<long long>(out.h) * out.w, 256), 256, 0, static_cast<cudaStream_t>(stream)>>>(
-      src, g, base, out.pixel_stride, out.h, out.w);
-  check_launch("letterbox_kernel");
+  launch_kernel("letterbox_kernel", letterbox_kernel, blocks_for(static_cast<long long>(out.h) * out.w, 256), 256, static_cast<cudaStream_t>(stream), src, g, base, out.pixel_stride, out.h, out.w);
 }
 
 }  // namespace y26::kernels::cuda

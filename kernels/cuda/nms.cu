@@ -21,6 +21,7 @@ struct Candidates {
 __device__ __forceinline__ float sigmoid(float v) { return 1.0f / (1.0f + expf(-v)); }
 
 __global__ void nms_scores_kernel(const unsigned short* head, int batch, int anchors, int nc, float conf, float* score) {
+  pdl_prologue();
   const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= static_cast<long long>(batch) * anchors) return;
   const unsigned short* row = head + i * (4 + nc) + 4;
@@ -34,6 +35,7 @@ __global__ void nms_scores_kernel(const unsigned short* head, int batch, int anc
 // xywh -> xyxy box of Ultralytics' classic path.
 __global__ void nms_decode_kernel(const unsigned short* head, int batch, int anchors, int nc, int k, HeadLevels lv,
                                   const int* order, float* boxes, int* cls) {
+  pdl_prologue();
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= batch * k) return;
   const int b = i / k, a = order[i];
@@ -70,6 +72,7 @@ __device__ __forceinline__ void offset_box(const float* b, int cls, float* o) {
 // 64 boxes of the column block, writing one 64-bit word of row i.
 __global__ void __launch_bounds__(64) nms_mask_kernel(int k, float iou, const float* boxes, const int* cls,
                                                       unsigned long long* mask) {
+  pdl_prologue();
   const int words = (k + 63) / 64;
   const int b = blockIdx.z, i = blockIdx.y * 64 + threadIdx.x, j0 = blockIdx.x * 64;
   __shared__ float cols[64][4];
@@ -96,6 +99,7 @@ __global__ void __launch_bounds__(64) nms_mask_kernel(int k, float iou, const fl
 // One warp per image walks the candidates best first; lane w holds word w of the removed set.
 __global__ void nms_scan_kernel(int k, int max_det, const float* top, const float* boxes, const int* cls,
                                 const unsigned long long* mask, float* out, int* count) {
+  pdl_prologue();
   const int b = blockIdx.x, lane = threadIdx.x;
   const int words = (k + 63) / 64;
   unsigned long long removed[2] = {0, 0};  // words lane and lane + 32 (k <= 4096)
@@ -133,16 +137,12 @@ void select_nms(const half_bits* head, int batch, int anchors, int nc, const Hea
   c.top = reinterpret_cast<float*>(ws), ws += align_device(b * k * 4);
   c.boxes = reinterpret_cast<float*>(ws), ws += align_device(b * k * 4 * 4);
   c.mask = reinterpret_cast<unsigned long long*>(ws);
-  nms_scores_kernel<<<blocks_for(b * anchors, 256), 256, 0, s>>>(head, batch, anchors, nc, conf, c.score);
-  check_launch("nms_scores_kernel");
+  launch_kernel("nms_scores_kernel", nms_scores_kernel, blocks_for(b * anchors, 256), 256, s, head, batch, anchors, nc, conf, c.score);
   top_k(c.score, anchors, k, batch, c.order, c.top, stream);  // ties: lower anchor first, as the CPU's stable sort
-  nms_decode_kernel<<<blocks_for(b * k, 256), 256, 0, s>>>(head, batch, anchors, nc, k, levels, c.order, c.boxes, c.cls);
-  check_launch("nms_decode_kernel");
+  launch_kernel("nms_decode_kernel", nms_decode_kernel, blocks_for(b * k, 256), 256, s, head, batch, anchors, nc, k, levels, c.order, c.boxes, c.cls);
   const int words = (k + 63) / 64;
-  nms_mask_kernel<<<dim3(words, words, batch), 64, 0, s>>>(k, iou, c.boxes, c.cls, c.mask);
-  check_launch("nms_mask_kernel");
-  nms_scan_kernel<<<batch, 32, 0, s>>>(k, max_det, c.top, c.boxes, c.cls, c.mask, out, count);
-  check_launch("nms_scan_kernel");
+  launch_kernel("nms_mask_kernel", nms_mask_kernel, dim3(words, words, batch), 64, s, k, iou, c.boxes, c.cls, c.mask);
+  launch_kernel("nms_scan_kernel", nms_scan_kernel, batch, 32, s, k, max_det, c.top, c.boxes, c.cls, c.mask, out, count);
 }
 
 }  // namespace y26::kernels::cuda

@@ -44,6 +44,7 @@ struct Pack {
 
 template <int VEC>
 __global__ void __launch_bounds__(256) max_pool_kernel(Views v, int k, int stride, int pad) {
+  pdl_prologue();
   const int groups = v.c / VEC;
   const long long total = static_cast<long long>(v.batch) * v.out_h * v.out_w * groups;
   const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -72,6 +73,7 @@ __global__ void __launch_bounds__(256) max_pool_kernel(Views v, int k, int strid
 
 template <int VEC>
 __global__ void __launch_bounds__(256) upsample2x_kernel(Views v) {
+  pdl_prologue();
   const int groups = v.c / VEC;
   const long long total = static_cast<long long>(v.batch) * v.out_h * v.out_w * groups;
   const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -102,11 +104,10 @@ void max_pool2d(const View<const half_bits>& in, const View<half_bits>& out, con
   const long long pixels = static_cast<long long>(out.n) * out.h * out.w;
   auto s = static_cast<cudaStream_t>(stream);
   if (vec8(in, out)) {
-    max_pool_kernel<8><<<blocks_for(pixels * (out.c / 8), 256), 256, 0, s>>>(views(in, out), p.k, p.stride, p.pad);
+    launch_kernel("max_pool_kernel", max_pool_kernel<8>, blocks_for(pixels * (out.c / 8), 256), 256, s, views(in, out), p.k, p.stride, p.pad);
   } else {
-    max_pool_kernel<1><<<blocks_for(pixels * out.c, 256), 256, 0, s>>>(views(in, out), p.k, p.stride, p.pad);
+    launch_kernel("max_pool_kernel", max_pool_kernel<1>, blocks_for(pixels * out.c, 256), 256, s, views(in, out), p.k, p.stride, p.pad);
   }
-  check_launch("max_pool_kernel");
 }
 
 void upsample_nearest2x(const View<const half_bits>& in, const View<half_bits>& out, void* stream) {
@@ -114,11 +115,10 @@ void upsample_nearest2x(const View<const half_bits>& in, const View<half_bits>& 
   const long long pixels = static_cast<long long>(out.n) * out.h * out.w;
   auto s = static_cast<cudaStream_t>(stream);
   if (vec8(in, out)) {
-    upsample2x_kernel<8><<<blocks_for(pixels * (out.c / 8), 256), 256, 0, s>>>(views(in, out));
+    launch_kernel("upsample2x_kernel", upsample2x_kernel<8>, blocks_for(pixels * (out.c / 8), 256), 256, s, views(in, out));
   } else {
-    upsample2x_kernel<1><<<blocks_for(pixels * out.c, 256), 256, 0, s>>>(views(in, out));
+    launch_kernel("upsample2x_kernel", upsample2x_kernel<1>, blocks_for(pixels * out.c, 256), 256, s, views(in, out));
   }
-  check_launch("upsample2x_kernel");
 }
 
 }  // namespace y26::kernels::cuda

@@ -49,6 +49,7 @@ __device__ int block_exclusive_scan(int v, int* buf) {
 }
 
 __global__ void __launch_bounds__(kThreads) top_k_kernel(const float* keys, long long n, int k, int* out_index, float* out_value) {
+  pdl_prologue();
   __shared__ int warp_sums[kThreads / 32];
   __shared__ int scan[kThreads];
   __shared__ unsigned int sk[kTopKMax];
@@ -163,6 +164,7 @@ __device__ __forceinline__ float sigmoid(float v) { return 1.0f / (1.0f + expf(-
 
 // best[image][anchor] = sigmoid(max class logit)
 __global__ void best_score_kernel(const unsigned short* head, int batch, int anchors, int nc, float* best) {
+  pdl_prologue();
   const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= static_cast<long long>(batch) * anchors) return;
   const unsigned short* row = head + i * (4 + nc) + 4;
@@ -174,6 +176,7 @@ __global__ void best_score_kernel(const unsigned short* head, int batch, int anc
 // pairs[image][j * nc + c] = sigmoid(logit of anchor top_anchor[image][j], class c)
 __global__ void gather_pairs_kernel(const unsigned short* head, int anchors, int nc, int k, const int* top_anchor, float* pairs,
                                     long long total) {
+  pdl_prologue();
   const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= total) return;
   const long long per_image = static_cast<long long>(k) * nc;
@@ -185,6 +188,7 @@ __global__ void gather_pairs_kernel(const unsigned short* head, int anchors, int
 
 __global__ void decode_kernel(const unsigned short* head, int batch, int anchors, int nc, int k, HeadLevels lv,
                               const int* top_anchor, const int* top_pair, const float* pair_score, float* out) {
+  pdl_prologue();
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= batch * k) return;
   const int b = i / k;
@@ -209,8 +213,7 @@ __global__ void decode_kernel(const unsigned short* head, int batch, int anchors
 
 void top_k(const float* keys, std::int64_t n, int k, int batch, int* out_index, float* out_value, void* stream) {
   if (k <= 0 || k > kTopKMax || k > n) throw Error("CUDA top_k: k must be in [1, min(n, 2048)]");
-  top_k_kernel<<<batch, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(keys, n, k, out_index, out_value);
-  check_launch("top_k_kernel");
+  launch_kernel("top_k_kernel", top_k_kernel, batch, kThreads, static_cast<cudaStream_t>(stream), keys, n, k, out_index, out_value);
 }
 
 void select_end2end(const half_bits* head, int batch, int anchors, int nc, int k, const HeadLevels& levels, void* workspace,
@@ -227,14 +230,11 @@ void select_end2end(const half_bits* head, int batch, int anchors, int nc, int k
   auto* top_pair = reinterpret_cast<int*>(ws);
   ws += align_device(b * k * 4);
   auto* pair_score = reinterpret_cast<float*>(ws);
-  best_score_kernel<<<blocks_for(b * anchors, 256), 256, 0, s>>>(head, batch, anchors, nc, best);
-  check_launch("best_score_kernel");
+  launch_kernel("best_score_kernel", best_score_kernel, blocks_for(b * anchors, 256), 256, s, head, batch, anchors, nc, best);
   top_k(best, anchors, k, batch, top_anchor, nullptr, stream);
-  gather_pairs_kernel<<<blocks_for(b * k * nc, 256), 256, 0, s>>>(head, anchors, nc, k, top_anchor, pairs, b * k * nc);
-  check_launch("gather_pairs_kernel");
+  launch_kernel("gather_pairs_kernel", gather_pairs_kernel, blocks_for(b * k * nc, 256), 256, s, head, anchors, nc, k, top_anchor, pairs, b * k * nc);
   top_k(pairs, static_cast<std::int64_t>(k) * nc, k, batch, top_pair, pair_score, stream);
-  decode_kernel<<<blocks_for(b * k, 256), 256, 0, s>>>(head, batch, anchors, nc, k, levels, top_anchor, top_pair, pair_score, out);
-  check_launch("decode_kernel");
+  launch_kernel("decode_kernel", decode_kernel, blocks_for(b * k, 256), 256, s, head, batch, anchors, nc, k, levels, top_anchor, top_pair, pair_score, out);
 }
 
 }  // namespace y26::kernels::cuda
