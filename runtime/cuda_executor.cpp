@@ -78,6 +78,15 @@ DeviceWeights::DeviceWeights(const graph::Graph& g) {
 CudaExecutor::CudaExecutor(const graph::Graph& g, memory::Plan plan, std::shared_ptr<const DeviceWeights> weights,
                            DeviceSelection sel, bool cudnn)
     : g_(g), plan_(std::move(plan)), weights_(std::move(weights)), sel_(sel) {
+  try {
+    init(g, cudnn);
+  } catch (...) {
+    release();  // the destructor does not run for a half-built object: free what init() got so far
+    throw;
+  }
+}
+
+void CudaExecutor::init(const graph::Graph& g, bool cudnn) {
   if (g.head.end2end) sel_.nms = false;
   else sel_.end2end_k = 0;
   layout_ = workspace_layout(g, plan_.batch, sel_);
@@ -145,7 +154,9 @@ CudaExecutor::CudaExecutor(const graph::Graph& g, memory::Plan plan, std::shared
   kc::synchronize();  // the poison fill and any uploads above ran on the legacy stream; ours does not wait for it
 }
 
-CudaExecutor::~CudaExecutor() {
+CudaExecutor::~CudaExecutor() { release(); }
+
+void CudaExecutor::release() noexcept {
   if (graph_exec_) cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(graph_exec_));
   for (void* e : {run_start_, run_end_, fork_event_})
     if (e) cudaEventDestroy(static_cast<cudaEvent_t>(e));

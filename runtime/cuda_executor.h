@@ -88,6 +88,8 @@ class CudaExecutor {
   // main stream (only with a plan made for concurrent execution); else everything in graph order on it.
   void launch_nodes(bool concurrent, const std::function<void(size_t)>& after_node = {});
   void* node_stream(size_t node, bool concurrent) const;
+  void init(const graph::Graph& g, bool cudnn);  // the constructor's work; on a throw, release() frees what it got
+  void release() noexcept;                       // frees the streams, events, graph and pinned buffers
 
   const graph::Graph& g_;
   memory::Plan plan_;
