@@ -8,6 +8,7 @@
 #include <functional>
 #include <cstring>
 
+#include "common/half.h"
 #include "kernels/cpu/thread_pool.h"
 #include "kernels/cuda/weight_pack.h"
 #include "y26/y26.h"
@@ -169,6 +170,17 @@ void CudaExecutor::release() noexcept {
   if (host_selected_) cudaFreeHost(host_selected_);
   if (host_counts_) cudaFreeHost(host_counts_);
   if (host_maps_) cudaFreeHost(host_maps_);
+}
+
+std::vector<float> CudaExecutor::head_image(int image) const {
+  const auto head = view(g_.whole(g_.head.output));
+  const std::int64_t elems = head.image_stride;  // the head buffer is whole: rows of 4 + nc, contiguous
+  std::vector<kc::half_bits> bits(static_cast<size_t>(elems));
+  const auto offset = reinterpret_cast<const char*>(head.data + image * head.image_stride) - arena_.as<const char>();
+  arena_.download(bits.data(), bits.size() * 2, static_cast<std::size_t>(offset));
+  std::vector<float> rows(bits.size());
+  for (size_t i = 0; i < bits.size(); ++i) rows[i] = half_to_float(bits[i]);
+  return rows;
 }
 
 kernels::View<kc::half_bits> CudaExecutor::view(const graph::Slice& s) const {

@@ -51,6 +51,9 @@ class CudaExecutor {
   const memory::Plan& plan() const { return plan_; }
   kernels::View<kernels::cuda::half_bits> view(const graph::Slice& s) const;
 
+  // Image `image`'s head rows of the last run(), as floats (anchors x (4 + nc); a synchronous download:
+  // for the rare image whose device selection must be redone on the host).
+  std::vector<float> head_image(int image) const;
   // The head output of the last run() (pinned host memory, FP16), when selection runs on the host (else null).
   const kernels::cuda::half_bits* host_head() const { return host_head_; }
   std::int64_t head_elements() const { return head_elems_; }

@@ -140,7 +140,7 @@ struct Engine::Impl {
     std::int64_t image_stride = 0, row_stride = 0;
     Clock::time_point t1, t2;
     double device_ms = 0;
-    bool mapped = false;  // boxes already in original pixels (mapped on the device)
+    std::vector<char> mapped(images.size(), 0);  // boxes already in original pixels (mapped on the device)
 #ifdef Y26_WITH_CUDA
     if (s.gpu) {
       t1 = Clock::now();  // pre-processing runs on the GPU, inside run()
@@ -148,11 +148,16 @@ struct Engine::Impl {
       t2 = Clock::now();
       device_ms = s.gpu->last_device_ms();
       if (s.gpu->device_selection()) {  // selected and mapped on the device: rows per image, best first
-        mapped = true;
         const int k = s.gpu->selected_rows();
         for (size_t i = 0; i < images.size(); ++i) {
           const float* rows = s.gpu->host_selected() + static_cast<std::int64_t>(i) * k * 6;
           const int n = s.gpu->nms_selection() ? s.gpu->host_counts()[i] : k;
+          if (n < 0) {  // the device's NMS candidates ran out (kernels/cuda/cuda_ops.h): exact NMS on the host
+            const std::vector<float> head = s.gpu->head_image(static_cast<int>(i));
+            raw[i] = runtime::select_nms(head.data(), 4 + s.graph.head.nc, s.graph.head, sel);
+            continue;
+          }
+          mapped[i] = 1;
           for (int j = 0; j < n && static_cast<int>(raw[i].size()) < options.max_det; ++j) {
             const float* r = rows + j * 6;
             if (!(r[4] > options.conf)) break;  // sorted: nothing after passes either
@@ -189,7 +194,7 @@ struct Engine::Impl {
     for (size_t i = 0; i < images.size(); ++i) {
       for (const auto& r : raw[i]) {
         float box[4] = {r.box[0], r.box[1], r.box[2], r.box[3]};
-        if (!mapped) runtime::scale_box_to_original(box, h, w, images[i]->height, images[i]->width);
+        if (!mapped[i]) runtime::scale_box_to_original(box, h, w, images[i]->height, images[i]->width);
         out[i].push_back({r.cls, r.score, box[0], box[1], box[2], box[3]});
       }
     }

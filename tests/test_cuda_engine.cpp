@@ -77,3 +77,40 @@ TEST_CASE("CUDA engine detections match the goldens at 640", "[cuda][e2e]") {
           plan.arena_bytes + plan.workspace_bytes + static_cast<std::int64_t>(scene.rgb.size()));
   }
 }
+
+TEST_CASE("CUDA engine: NMS beyond the device's candidates falls back to the host, exactly", "[cuda][e2e]") {
+  std::string why;
+  if (!kernels::cuda::device_available(&why)) {
+    WARN("[cuda] test skipped: " << why);
+    return;
+  }
+  // yolo val's settings: conf 0.001, up to 4000 boxes (the device NMS handles max_det <= 4096 but only 2048
+  // candidates): the device flags the image and the engine runs NMS on the host on the device's own head.
+  const Image scene = load_image(test::fixture("scene-640x456.png"));
+  Options o;
+  o.device = "cuda";
+  o.nms = true;
+  o.conf = 0.001f;
+  o.max_det = 4000;
+  Engine gpu = Engine::load(test::fixture("yolo26n-rand.pt"), o);
+  const auto dets = gpu.detect(scene);
+  INFO(dets.size() << " detections");
+  REQUIRE(dets.size() > 300);  // more than the default max_det: the long tail is there
+  for (size_t i = 1; i < dets.size(); ++i) CHECK(dets[i - 1].score >= dets[i].score);
+  for (const auto& d : dets) {
+    CHECK(d.score > 0.001f);
+    CHECK((d.x1 >= 0 && d.y1 >= 0 && d.x2 <= 640 && d.y2 <= 456 && d.x1 <= d.x2 && d.y1 <= d.y2));
+  }
+  // the best boxes agree with the CPU's FP16-storage run of the same settings (as the golden test bounds them)
+  o.device = "cpu";
+  o.precision = Precision::FP16;
+  Engine cpu = Engine::load(test::fixture("yolo26n-rand.pt"), o);
+  const auto ref = cpu.detect(scene);
+  std::vector<test::Det> got, want;
+  for (size_t i = 0; i < 20 && i < dets.size(); ++i) got.push_back({dets[i].cls, dets[i].score, {dets[i].x1, dets[i].y1, dets[i].x2, dets[i].y2}});
+  for (size_t i = 0; i < 20 && i < ref.size(); ++i) want.push_back({ref[i].cls, ref[i].score, {ref[i].x1, ref[i].y1, ref[i].x2, ref[i].y2}});
+  const auto m = test::match_detections(got, want, {2.0f, 0.016f});
+  INFO("top 20 matched " << m.matched);
+  CHECK(m.matched >= 16);
+}
+

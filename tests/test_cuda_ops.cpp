@@ -465,6 +465,57 @@ TEST_CASE("CUDA NMS matches the CPU twin", "[cuda]") {
   }
 }
 
+TEST_CASE("CUDA NMS says when its candidates ran out, and is exact when they did not", "[cuda]") {
+  if (!gpu_or_skip()) return;
+  std::mt19937 rng(29);
+  graph::Head head;  // 2100 anchors: more than the 2048 candidates
+  head.nc = 3;
+  head.end2end = false;
+  head.levels = {{40, 40, 8.0f, 0}, {20, 20, 16.0f, 1600}, {10, 10, 32.0f, 2000}};
+  const int anchors = head.anchors(), no = 4 + head.nc;
+  REQUIRE(anchors > cuda::kNmsCandidates);
+  std::uniform_real_distribution<float> dist(0.5f, 2.0f);
+  std::normal_distribution<float> logit(0.0f, 2.0f);
+  std::vector<cuda::half_bits> bits(static_cast<size_t>(anchors) * no);
+  std::vector<float> rows(bits.size());
+  for (size_t i = 0; i < bits.size(); ++i) {
+    bits[i] = float_to_half(static_cast<int>(i % static_cast<size_t>(no)) < 4 ? dist(rng) : logit(rng));
+    rows[i] = half_to_float(bits[i]);
+  }
+  const cuda::HeadLevels lv = runtime::head_levels(head);
+  DeviceBuffer dh(bits.size() * 2), ws(static_cast<size_t>(cuda::nms_workspace_bytes(1, anchors)));
+  dh.upload(bits.data(), bits.size() * 2);
+  const float conf = 0.0f, iou = 0.7f;  // every box passes conf
+  for (const int max_det : {4000, 20}) {
+    INFO("max_det " << max_det);
+    DeviceBuffer out(static_cast<size_t>(max_det) * 6 * 4), cnt(4);
+    out.fill(0xFF);
+    cuda::select_nms(dh.as<cuda::half_bits>(), 1, anchors, head.nc, lv, conf, iou, max_det, ws.get(), out.as<float>(), cnt.as<int>(), nullptr);
+    cuda::synchronize();
+    int count = 0;
+    cnt.download(&count, 4);
+    const auto want = runtime::select_nms(rows.data(), no, head, {conf, iou, max_det});
+    if (max_det == 4000) {
+      // the host keeps more than the device could decide from its 2048 candidates: the device says so
+      REQUIRE(want.size() > 20);
+      CHECK(count == -1);
+      continue;
+    }
+    // 20 kept long before the candidates run out: the same 20 as the host's
+    REQUIRE(count == 20);
+    std::vector<float> got(static_cast<size_t>(max_det) * 6);
+    out.download(got.data(), got.size() * 4);
+    size_t bad = 0;
+    for (size_t j = 0; j < want.size(); ++j) {
+      const float* g = &got[j * 6];
+      bool same = static_cast<int>(g[5]) == want[j].cls && std::abs(g[4] - want[j].score) <= 1e-6f;
+      for (int c = 0; c < 4; ++c) same = same && g[c] == want[j].box[c];
+      bad += !same;
+    }
+    CHECK(bad == 0);
+  }
+}
+
 TEST_CASE("The convolution tile is the largest that gives every SM two blocks") {
   // H100: 132 SMs. Batch 64 at 80x80 fills any tile; the 20x20x256 layers at batch 1 need the smallest;
   // the 16-channel stem never takes a 64-channel tile.

@@ -158,8 +158,10 @@ namespace y26::kernels::cuda {
 // The one-to-many head's selection on the device (Ultralytics non_max_suppression): per image, the
 // best class per anchor, score > conf, the top kNmsCandidates by score, class-aware greedy NMS with
 // Ultralytics' class offset (boxes + class x 7680) on a bitmask of IoU > iou, at most max_det kept.
-// `out`: batch x max_det rows of [x1, y1, x2, y2, score, class], best first; `count`: batch ints.
-// Differs from Ultralytics only when more than kNmsCandidates boxes pass conf (it considers 30000).
+// `out`: batch x max_det rows of [x1, y1, x2, y2, score, class], best first; `count`: batch ints, or -1
+// for an image whose result could differ from Ultralytics' (which considers 30000 candidates): more than
+// kNmsCandidates boxes passed conf and the candidates ran out before max_det boxes were kept. The engine
+// then runs that image's NMS on the host.
 inline constexpr int kNmsCandidates = 2048;
 inline std::int64_t nms_workspace_bytes(int batch, int anchors) {
   const std::int64_t b = batch, k = kNmsCandidates < anchors ? kNmsCandidates : anchors;

@@ -97,7 +97,9 @@ __global__ void __launch_bounds__(64) nms_mask_kernel(int k, float iou, const fl
 }
 
 // One warp per image walks the candidates best first; lane w holds word w of the removed set.
-__global__ void nms_scan_kernel(int k, int max_det, const float* top, const float* boxes, const int* cls,
+// count[b] = -1 when the candidates ran out before max_det were kept while more boxes than the
+// candidates passed conf: the kept set could then differ from Ultralytics' (which takes 30000).
+__global__ void nms_scan_kernel(int k, int anchors, int max_det, const float* top, const float* boxes, const int* cls,
                                 const unsigned long long* mask, float* out, int* count) {
   pdl_prologue();
   const int b = blockIdx.x, lane = threadIdx.x;
@@ -119,7 +121,8 @@ __global__ void nms_scan_kernel(int k, int max_det, const float* top, const floa
     if (lane < words) removed[0] |= row[lane];
     if (lane + 32 < words) removed[1] |= row[lane + 32];
   }
-  if (lane == 0) count[b] = kept;
+  const bool exhausted = kept < max_det && k < anchors && top[b * k + k - 1] > 0.0f;
+  if (lane == 0) count[b] = exhausted ? -1 : kept;
 }
 
 }  // namespace
@@ -142,7 +145,7 @@ void select_nms(const half_bits* head, int batch, int anchors, int nc, const Hea
   launch_kernel("nms_decode_kernel", nms_decode_kernel, blocks_for(b * k, 256), 256, s, head, batch, anchors, nc, k, levels, c.order, c.boxes, c.cls);
   const int words = (k + 63) / 64;
   launch_kernel("nms_mask_kernel", nms_mask_kernel, dim3(words, words, batch), 64, s, k, iou, c.boxes, c.cls, c.mask);
-  launch_kernel("nms_scan_kernel", nms_scan_kernel, batch, 32, s, k, max_det, c.top, c.boxes, c.cls, c.mask, out, count);
+  launch_kernel("nms_scan_kernel", nms_scan_kernel, batch, 32, s, k, anchors, max_det, c.top, c.boxes, c.cls, c.mask, out, count);
 }
 
 }  // namespace y26::kernels::cuda
