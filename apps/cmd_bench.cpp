@@ -28,7 +28,9 @@ Image synthetic(int size) {
   img.rgb.resize(static_cast<size_t>(size) * size * 3);
   for (int y = 0; y < size; ++y)
     for (int x = 0; x < size; ++x)
-      for (int c = 0; c < 3; ++c) img.pixel(x, y)[c] = static_cast<std::uint8_t>((x * (c + 1) + y * (3 - c) + ((x / 32 + y / 32) % 2) * 80) % 256);
+      for (int c = 0; c < 3; ++c)
+        img.pixel(x, y)[c] =
+            static_cast<std::uint8_t>((x * (c + 1) + y * (3 - c) + ((x / 32 + y / 32) % 2) * 80) % 256);
   return img;
 }
 
@@ -103,8 +105,9 @@ int run_bench(int argc, char** argv) {
   const MemoryReport mem = engine.memory_report(batch, size, size);
   const double median = percentile(total, 0.5);
   // one engine: images per median call; several: all their images over the wall clock of the timed part
-  const double images_per_s = all.size() == 1 ? 1000.0 * batch / median
-                                              : 1000.0 * static_cast<double>(batch) * iters * static_cast<double>(all.size()) / wall_ms;
+  const double images_per_s =
+      all.size() == 1 ? 1000.0 * batch / median
+                      : 1000.0 * static_cast<double>(batch) * iters * static_cast<double>(all.size()) / wall_ms;
   nlohmann::json j = {{"model", args.get("--weights")},
                       {"device", engine.device()},
                       {"imgsz", size},

@@ -42,7 +42,9 @@ bool print_command_usage(const std::string& cmd) {
     if (in) out += line + "\n";
   }
   if (out.empty()) return false;
-  std::printf("usage:\n%s\nMODEL is an Ultralytics .pt checkpoint or a .safetensors file. See y26 --help for all commands.\n", out.c_str());
+  std::printf(
+      "usage:\n%s\nMODEL is an Ultralytics .pt checkpoint or a .safetensors file. See y26 --help for all commands.\n",
+      out.c_str());
   return true;
 }
 

@@ -45,7 +45,8 @@ Schedule schedule(const Graph& g) {
   // extra ordering, harmless to correctness: the memory plan assumes only the dependencies).
   std::vector<int> depth(static_cast<size_t>(n), 0);
   for (int i = 0; i < n; ++i)
-    for (int p : s.preds[static_cast<size_t>(i)]) depth[static_cast<size_t>(i)] = std::max(depth[static_cast<size_t>(i)], depth[static_cast<size_t>(p)] + 1);
+    for (int p : s.preds[static_cast<size_t>(i)])
+      depth[static_cast<size_t>(i)] = std::max(depth[static_cast<size_t>(i)], depth[static_cast<size_t>(p)] + 1);
   s.stream.assign(static_cast<size_t>(n), 0);
   std::vector<int> tail;  // latest node per stream
   for (int i = 0; i < n; ++i) {

@@ -36,7 +36,8 @@ std::vector<std::vector<char>> conflicts(const graph::Graph& g, const std::vecto
   std::vector<std::vector<char>> c(nb, std::vector<char>(nb, 0));
   if (execution == Execution::Sequential) {
     for (size_t a = 0; a < nb; ++a)
-      for (size_t b = 0; b < nb; ++b) c[a][b] = a != b && bufs[a].last >= 0 && bufs[b].last >= 0 && lifetimes_overlap(bufs[a], bufs[b]);
+      for (size_t b = 0; b < nb; ++b)
+        c[a][b] = a != b && bufs[a].last >= 0 && bufs[b].last >= 0 && lifetimes_overlap(bufs[a], bufs[b]);
     return c;
   }
   const int n = static_cast<int>(g.nodes.size());
@@ -87,7 +88,8 @@ std::vector<BufferPlan> lifetimes(const graph::Graph& g, int batch) {
 
 // Places buffers in `order`, each into the smallest gap that fits among the already
 // placed buffers it conflicts with (best fit); returns the arena size.
-std::int64_t place_best_fit(std::vector<BufferPlan>& bufs, const std::vector<size_t>& order, const std::vector<std::vector<char>>& conflict) {
+std::int64_t place_best_fit(std::vector<BufferPlan>& bufs, const std::vector<size_t>& order,
+                            const std::vector<std::vector<char>>& conflict) {
   std::int64_t arena = 0;
   std::vector<size_t> placed;
   for (size_t idx : order) {
@@ -213,7 +215,8 @@ std::string verify_plan(const graph::Graph& g, const Plan& plan) {
   const auto& b = plan.buffers;
   const auto conflict = conflicts(g, b, plan.execution);
   for (size_t i = 0; i < b.size(); ++i) {
-    if (b[i].offset < 0 || b[i].offset + b[i].size > plan.arena) return "buffer '" + g.buffers[i].name + "' lies outside the arena";
+    if (b[i].offset < 0 || b[i].offset + b[i].size > plan.arena)
+      return "buffer '" + g.buffers[i].name + "' lies outside the arena";
     if (b[i].size < g.buffers[i].elements() * plan.batch) return "buffer '" + g.buffers[i].name + "' is too small";
     for (size_t j = i + 1; j < b.size(); ++j) {
       if (!conflict[i][j]) continue;

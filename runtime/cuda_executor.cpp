@@ -34,7 +34,8 @@ struct NvtxRange {
 // batch of 64 images at 640 is 79 MB.
 void copy_to_pinned(std::uint8_t* dst, const std::uint8_t* src, std::size_t bytes, kernels::cpu::ThreadPool* pool) {
   constexpr std::size_t kChunk = 256 * 1024;
-  const std::int64_t chunks = pool ? std::min<std::int64_t>(pool->size(), static_cast<std::int64_t>((bytes + kChunk - 1) / kChunk)) : 1;
+  const std::int64_t chunks =
+      pool ? std::min<std::int64_t>(pool->size(), static_cast<std::int64_t>((bytes + kChunk - 1) / kChunk)) : 1;
   if (chunks <= 1) {
     std::memcpy(dst, src, bytes);
     return;
@@ -69,7 +70,8 @@ DeviceWeights::DeviceWeights(const graph::Graph& g) {
     buffer_.upload(cw.bias.data(), cw.bias.size() * 4, offset);
     const auto* b = reinterpret_cast<const float*>(buffer_.as<char>() + offset);
     offset += align256(cw.bias.size() * 4);
-    conv_.push_back({w, b, cw.cin, cw.cout, cw.kh, cw.kw, cw.groups, cw.groups > 1 ? 0 : kc::conv_k_padded(cw.kh, cw.kw, cw.cin)});
+    conv_.push_back(
+        {w, b, cw.cin, cw.cout, cw.kh, cw.kw, cw.groups, cw.groups > 1 ? 0 : kc::conv_k_padded(cw.kh, cw.kw, cw.cin)});
   }
   // cudaMemcpy from pageable memory may return before its DMA lands, on the legacy stream, which the
   // executors' non-blocking streams do not wait for: finish here.
@@ -102,9 +104,10 @@ void CudaExecutor::init(const graph::Graph& g, bool cudnn) {
       conv_scratch_.emplace_back();
       continue;
     }
-    conv_scratch_.push_back({reinterpret_cast<float*>(base + r.partial_offset), reinterpret_cast<unsigned*>(base + r.counters_offset),
-                             r.partial_bytes, r.counters_bytes});
-    check(cudaMemset(base + r.counters_offset, 0, static_cast<size_t>(r.counters_bytes)), "cudaMemset");  // the kernels keep them 0
+    conv_scratch_.push_back({reinterpret_cast<float*>(base + r.partial_offset),
+                             reinterpret_cast<unsigned*>(base + r.counters_offset), r.partial_bytes, r.counters_bytes});
+    // zero once: each split convolution leaves its counters at zero when it finishes
+    check(cudaMemset(base + r.counters_offset, 0, static_cast<size_t>(r.counters_bytes)), "cudaMemset");
   }
   if (!device_selection()) {
     check(cudaMallocHost(reinterpret_cast<void**>(&host_head_), static_cast<size_t>(head_elems_) * 2), "cudaMallocHost");
@@ -224,7 +227,8 @@ void CudaExecutor::launch_nodes(bool concurrent, const std::function<void(size_t
   if (concurrent) {  // fork: every side stream starts after what the main stream has so far
     check(cudaEventRecord(static_cast<cudaEvent_t>(fork_event_), main), "cudaEventRecord");
     for (void* side : side_streams_) {
-      check(cudaStreamWaitEvent(static_cast<cudaStream_t>(side), static_cast<cudaEvent_t>(fork_event_), 0), "cudaStreamWaitEvent");
+      check(cudaStreamWaitEvent(static_cast<cudaStream_t>(side), static_cast<cudaEvent_t>(fork_event_), 0),
+            "cudaStreamWaitEvent");
     }
   }
   for (size_t i = 0; i < g_.nodes.size(); ++i) {
@@ -234,7 +238,8 @@ void CudaExecutor::launch_nodes(bool concurrent, const std::function<void(size_t
     if (concurrent) {  // wait for the predecessors that ran on other streams
       for (int p : schedule_.preds[i]) {
         if (schedule_.stream[static_cast<size_t>(p)] == schedule_.stream[i]) continue;
-        check(cudaStreamWaitEvent(static_cast<cudaStream_t>(stream), static_cast<cudaEvent_t>(node_events_[static_cast<size_t>(p)]), 0),
+        check(cudaStreamWaitEvent(static_cast<cudaStream_t>(stream),
+                                  static_cast<cudaEvent_t>(node_events_[static_cast<size_t>(p)]), 0),
               "cudaStreamWaitEvent");
       }
     }
@@ -257,12 +262,15 @@ void CudaExecutor::launch_nodes(bool concurrent, const std::function<void(size_t
                       n.attention, stream);
         break;
     }
-    if (concurrent) check(cudaEventRecord(static_cast<cudaEvent_t>(node_events_[i]), static_cast<cudaStream_t>(stream)), "cudaEventRecord");
+    if (concurrent)
+      check(cudaEventRecord(static_cast<cudaEvent_t>(node_events_[i]), static_cast<cudaStream_t>(stream)),
+            "cudaEventRecord");
     if (after_node) after_node(i);
   }
   if (concurrent) {  // join: the main stream continues after every side stream's last node
     for (size_t k = 0; k < side_streams_.size(); ++k) {
-      check(cudaEventRecord(static_cast<cudaEvent_t>(join_events_[k]), static_cast<cudaStream_t>(side_streams_[k])), "cudaEventRecord");
+      check(cudaEventRecord(static_cast<cudaEvent_t>(join_events_[k]), static_cast<cudaStream_t>(side_streams_[k])),
+            "cudaEventRecord");
       check(cudaStreamWaitEvent(main, static_cast<cudaEvent_t>(join_events_[k]), 0), "cudaStreamWaitEvent");
     }
   }
@@ -279,12 +287,13 @@ void CudaExecutor::launch_nodes(bool concurrent, const std::function<void(size_t
       kc::select_end2end(head, batch, anchors, nc, sel_.end2end_k, head_levels(g_.head), workspace_.get(), rows, stream_);
     }
     // to the original images' pixels, with this run's letterbox of each image (uploaded before the graph)
-    kc::map_boxes(rows, batch, selected_rows(), 6, reinterpret_cast<const kc::BoxMapping*>(workspace_.as<char>() + layout_.maps_offset),
-                  stream_);
+    kc::map_boxes(rows, batch, selected_rows(), 6,
+                  reinterpret_cast<const kc::BoxMapping*>(workspace_.as<char>() + layout_.maps_offset), stream_);
   }
 }
 
-void CudaExecutor::run(const std::vector<const Image*>& images, const std::vector<Letterbox>& boxes, kernels::cpu::ThreadPool* pool) {
+void CudaExecutor::run(const std::vector<const Image*>& images, const std::vector<Letterbox>& boxes,
+                       kernels::cpu::ThreadPool* pool) {
   NvtxRange range("y26 run");
   const std::int64_t allocs_before = kc::device_allocations();
   auto s = static_cast<cudaStream_t>(stream_);
@@ -307,7 +316,8 @@ void CudaExecutor::run(const std::vector<const Image*>& images, const std::vecto
     for (size_t i = 0; i < images.size(); ++i) {
       const Image& im = *images[i];
       copy_to_pinned(host_pixels_ + offset, im.rgb.data(), im.rgb.size(), pool);
-      check(cudaMemcpyAsync(staging_.as<std::uint8_t>() + offset, host_pixels_ + offset, im.rgb.size(), cudaMemcpyHostToDevice, s),
+      check(cudaMemcpyAsync(staging_.as<std::uint8_t>() + offset, host_pixels_ + offset, im.rgb.size(),
+                            cudaMemcpyHostToDevice, s),
             "upload images");
       const Letterbox& lb = boxes[i];
       kc::letterbox_to_input(staging_.as<std::uint8_t>() + offset, {lb.src_w, lb.src_h, lb.unpad_w, lb.unpad_h, lb.top, lb.left},
@@ -353,18 +363,20 @@ void CudaExecutor::run(const std::vector<const Image*>& images, const std::vecto
     check(cudaMemcpyAsync(host_selected_, workspace_.as<char>() + layout_.rows_offset, row_bytes, cudaMemcpyDeviceToHost, s),
           "download detections");
     if (sel_.nms) {
-      check(cudaMemcpyAsync(host_counts_, workspace_.as<char>() + layout_.counts_offset, static_cast<std::size_t>(plan_.batch) * 4,
-                            cudaMemcpyDeviceToHost, s),
+      check(cudaMemcpyAsync(host_counts_, workspace_.as<char>() + layout_.counts_offset,
+                            static_cast<std::size_t>(plan_.batch) * 4, cudaMemcpyDeviceToHost, s),
             "download counts");
     }
   } else {
     const auto head = view(g_.whole(g_.head.output));
-    check(cudaMemcpyAsync(host_head_, head.data, static_cast<size_t>(head_elems_) * 2, cudaMemcpyDeviceToHost, s), "download head");
+    check(cudaMemcpyAsync(host_head_, head.data, static_cast<size_t>(head_elems_) * 2, cudaMemcpyDeviceToHost, s),
+          "download head");
   }
   check(cudaEventRecord(static_cast<cudaEvent_t>(run_end_), s), "cudaEventRecord");
   check(cudaStreamSynchronize(s), "y26 run");
   float ms = 0;
-  check(cudaEventElapsedTime(&ms, static_cast<cudaEvent_t>(run_start_), static_cast<cudaEvent_t>(run_end_)), "cudaEventElapsedTime");
+  check(cudaEventElapsedTime(&ms, static_cast<cudaEvent_t>(run_start_), static_cast<cudaEvent_t>(run_end_)),
+        "cudaEventElapsedTime");
   last_device_ms_ = ms;
   allocs_in_run_ = kc::device_allocations() - allocs_before;
 }

@@ -69,7 +69,8 @@ class CudaExecutor {
   // letterboxed there into the input buffer, the graph is replayed and the head comes back.
   // The staging buffers grow only when a call brings more pixels than any before. `pool` (optional)
   // shares the host copies into pinned memory (1.2 MB per 640x640 image, 79 MB at batch 64).
-  void run(const std::vector<const Image*>& images, const std::vector<Letterbox>& boxes, kernels::cpu::ThreadPool* pool = nullptr);
+  void run(const std::vector<const Image*>& images, const std::vector<Letterbox>& boxes,
+           kernels::cpu::ThreadPool* pool = nullptr);
   // Per-op device time (ms) of one run launched op by op, CUDA events around each; the input
   // buffer must hold images already (a previous run()). Last entry: the device post-processing.
   std::vector<double> time_ops();

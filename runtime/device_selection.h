@@ -104,7 +104,8 @@ inline WorkspaceLayout workspace_layout(const graph::Graph& g, int batch, const 
   for (size_t i : split_nodes) {
     std::vector<std::pair<std::int64_t, std::int64_t>> busy;
     for (size_t o : placed)
-      if (may_overlap_in_time(i, o)) busy.emplace_back(l.split[o].partial_offset, l.split[o].partial_offset + l.split[o].partial_bytes);
+      if (may_overlap_in_time(i, o))
+        busy.emplace_back(l.split[o].partial_offset, l.split[o].partial_offset + l.split[o].partial_bytes);
     std::sort(busy.begin(), busy.end());
     std::int64_t cursor = 0, best = -1, best_gap = INT64_MAX;
     for (const auto& [b0, b1] : busy) {

@@ -29,7 +29,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
-int round_up_to_stride(int v) { return std::max(graph::kMaxStride, (v + graph::kMaxStride - 1) / graph::kMaxStride * graph::kMaxStride); }
+int round_up_to_stride(int v) {
+  return std::max(graph::kMaxStride, (v + graph::kMaxStride - 1) / graph::kMaxStride * graph::kMaxStride);
+}
 
 struct Session {
   graph::Graph graph;
@@ -107,7 +109,8 @@ struct Engine::Impl {
     r.lower_bound_bytes = p.lower_bound * es;
     r.naive_bytes = p.naive * es;
     if (es == 2) {  // exactly what the CUDA backend allocates (FP16 weights in kernel layout, FP32 bias)
-      for (const auto& w : g.conv_weights) r.weights_bytes += kernels::cuda::device_weight_bytes(w.kh, w.kw, w.cin, w.cout, w.groups);
+      for (const auto& w : g.conv_weights)
+        r.weights_bytes += kernels::cuda::device_weight_bytes(w.kh, w.kw, w.cin, w.cout, w.groups);
     } else {
       r.weights_bytes = g.parameter_count() * es;
     }
@@ -126,11 +129,13 @@ struct Engine::Impl {
     const auto t0 = Clock::now();
     const int imgsz = options.imgsz;
     std::vector<runtime::Letterbox> lbs;
-    for (const Image* im : images) lbs.push_back(runtime::letterbox_params(im->width, im->height, imgsz, imgsz, rect, graph::kMaxStride));
+    for (const Image* im : images)
+      lbs.push_back(runtime::letterbox_params(im->width, im->height, imgsz, imgsz, rect, graph::kMaxStride));
     const int h = lbs[0].out_h(), w = lbs[0].out_w();
 #ifdef Y26_WITH_CUDA
     // The calling thread may not be the one that loaded the engine (an engine per thread, from share()).
-    if (cuda && cudaSetDevice(cuda_device) != cudaSuccess) throw Error("CUDA: cannot select device " + std::to_string(cuda_device));
+    if (cuda && cudaSetDevice(cuda_device) != cudaSuccess)
+      throw Error("CUDA: cannot select device " + std::to_string(cuda_device));
 #endif
     Session& s = session(h, w, static_cast<int>(images.size()));
     const runtime::SelectOptions sel{options.conf, options.iou, options.max_det};
@@ -210,7 +215,8 @@ Engine& Engine::operator=(Engine&&) noexcept = default;
 Engine::~Engine() = default;
 
 Engine Engine::load(const std::string& model_path, const Options& options) {
-  if (options.imgsz <= 0 || options.imgsz > 8192) throw Error("--imgsz " + std::to_string(options.imgsz) + ": must be in 1..8192");
+  if (options.imgsz <= 0 || options.imgsz > 8192)
+    throw Error("--imgsz " + std::to_string(options.imgsz) + ": must be in 1..8192");
   if (!(options.conf >= 0 && options.conf <= 1)) throw Error("--conf " + std::to_string(options.conf) + ": must be in [0, 1]");
   if (!(options.iou >= 0 && options.iou <= 1)) throw Error("--iou " + std::to_string(options.iou) + ": must be in [0, 1]");
   if (options.max_det <= 0) throw Error("--max-det " + std::to_string(options.max_det) + ": must be positive");
@@ -245,12 +251,16 @@ Engine Engine::load(const std::string& model_path, const Options& options) {
     }
   }
 #else
-  if (want_cuda) throw Error("--device " + dev + ": this build of y26 has no CUDA backend (configured without nvcc or with Y26_CUDA=OFF)");
+  if (want_cuda)
+    throw Error("--device " + dev +
+                ": this build of y26 has no CUDA backend (configured without nvcc or with Y26_CUDA=OFF)");
   if (dev == "auto") impl->device_note = "using the CPU: this build of y26 has no CUDA backend";
 #endif
-  if (options.kernels != "y26" && options.kernels != "cudnn") throw Error("--kernels " + options.kernels + ": expected y26 or cudnn");
+  if (options.kernels != "y26" && options.kernels != "cudnn")
+    throw Error("--kernels " + options.kernels + ": expected y26 or cudnn");
   if (options.kernels == "cudnn" && !impl->cuda) throw Error("--kernels cudnn: needs the CUDA backend (--device cuda)");
-  if (impl->cuda && options.precision == Precision::FP32) throw Error("--precision fp32: the CUDA backend runs FP16 (use fp16 or auto)");
+  if (impl->cuda && options.precision == Precision::FP32)
+    throw Error("--precision fp32: the CUDA backend runs FP16 (use fp16 or auto)");
   if (impl->options.precision == Precision::Auto) impl->options.precision = impl->cuda ? Precision::FP16 : Precision::FP32;
   impl->weights_ptr = std::make_shared<const WeightMap>(load_weights(model_path));
   const graph::Graph first = impl->build(impl->options.imgsz, impl->options.imgsz);  // validates the whole model now
@@ -261,7 +271,9 @@ Engine Engine::load(const std::string& model_path, const Options& options) {
   const auto& names = impl->weights().meta.names;
   const graph::Graph probe = impl->build(graph::kMaxStride, graph::kMaxStride);
   const int head_nc = probe.head.nc;
-  if (nc >= 0 && nc != head_nc) throw Error(model_path + ": metadata says " + std::to_string(nc) + " classes, the head has " + std::to_string(head_nc));
+  if (nc >= 0 && nc != head_nc)
+    throw Error(model_path + ": metadata says " + std::to_string(nc) + " classes, the head has " +
+                std::to_string(head_nc));
   for (int i = 0; i < head_nc; ++i) {
     auto it = names.find(i);
     impl->names.push_back(it != names.end() ? it->second : std::to_string(i));
@@ -289,7 +301,9 @@ std::vector<std::vector<Detection>> Engine::detect(const std::vector<Image>& ima
   return impl_->run(ptrs, rect);
 }
 
-std::vector<Detection> Engine::detect(const Image& image) { return impl_->run({&image}, impl_->options.letterbox != LetterboxMode::Square).front(); }
+std::vector<Detection> Engine::detect(const Image& image) {
+  return impl_->run({&image}, impl_->options.letterbox != LetterboxMode::Square).front();
+}
 
 std::vector<OpTiming> Engine::profile(const std::vector<Image>& images, int iters) {
   if (images.empty() || iters <= 0) throw Error("profile: needs images and a positive iteration count");

@@ -107,8 +107,10 @@ TEST_CASE("CUDA engine: NMS beyond the device's candidates falls back to the hos
   Engine cpu = Engine::load(test::fixture("yolo26n-rand.pt"), o);
   const auto ref = cpu.detect(scene);
   std::vector<test::Det> got, want;
-  for (size_t i = 0; i < 20 && i < dets.size(); ++i) got.push_back({dets[i].cls, dets[i].score, {dets[i].x1, dets[i].y1, dets[i].x2, dets[i].y2}});
-  for (size_t i = 0; i < 20 && i < ref.size(); ++i) want.push_back({ref[i].cls, ref[i].score, {ref[i].x1, ref[i].y1, ref[i].x2, ref[i].y2}});
+  for (size_t i = 0; i < 20 && i < dets.size(); ++i)
+    got.push_back({dets[i].cls, dets[i].score, {dets[i].x1, dets[i].y1, dets[i].x2, dets[i].y2}});
+  for (size_t i = 0; i < 20 && i < ref.size(); ++i)
+    want.push_back({ref[i].cls, ref[i].score, {ref[i].x1, ref[i].y1, ref[i].x2, ref[i].y2}});
   const auto m = test::match_detections(got, want, {2.0f, 0.016f});
   INFO("top 20 matched " << m.matched);
   CHECK(m.matched >= 16);

@@ -260,7 +260,8 @@ TEST_CASE("CUDA attention matches the CPU twin", "[cuda]") {
 
     const DeviceBuffer d = qkv.upload();
     auto gslice = [&](int c0, int c) {
-      return View<const cuda::half_bits>{d.as<const cuda::half_bits>() + qkv.c0 + c0, qkv.n, qkv.h, qkv.w, c, qkv.px(), qkv.img()};
+      return View<const cuda::half_bits>{
+          d.as<const cuda::half_bits>() + qkv.c0 + c0, qkv.n, qkv.h, qkv.w, c, qkv.px(), qkv.img()};
     };
     const bool tile_fits = tc.aligned && tc.key_dim <= 32 && tc.head_dim <= 64 && tc.key_dim % 8 == 0 && tc.head_dim % 8 == 0;
     for (auto kernel : {cuda::AttentionKernel::Auto, cuda::AttentionKernel::Tile, cuda::AttentionKernel::Warp}) {
@@ -270,7 +271,8 @@ TEST_CASE("CUDA attention matches the CPU twin", "[cuda]") {
       DeviceBuffer dout(out.host.size() * 2);
       dout.fill(0xFF);
       if (kernel == cuda::AttentionKernel::Tile && !tile_fits) {  // refused, not run wrongly
-        CHECK_THROWS(cuda::attention(gslice(0, qc), gslice(qc, qc), gslice(2 * qc, vc), out.gpu_out_view(dout), p, nullptr, kernel));
+        CHECK_THROWS(cuda::attention(gslice(0, qc), gslice(qc, qc), gslice(2 * qc, vc), out.gpu_out_view(dout), p,
+                                     nullptr, kernel));
         continue;
       }
       cuda::attention(gslice(0, qc), gslice(qc, qc), gslice(2 * qc, vc), out.gpu_out_view(dout), p, nullptr, kernel);
@@ -301,7 +303,8 @@ TEST_CASE("CUDA letterbox is bit-exact with the CPU pre-processing", "[cuda]") {
     src.upload(img.rgb.data(), img.rgb.size());
     dst.fill(0xFF);
     const View<cuda::half_bits> view{dst.as<cuda::half_bits>(), kBatch, oh, ow, 3, 3, static_cast<std::int64_t>(oh) * ow * 3};
-    cuda::letterbox_to_input(src.as<std::uint8_t>(), {tc.w, tc.h, lb.unpad_w, lb.unpad_h, lb.top, lb.left}, view, kImage, nullptr);
+    cuda::letterbox_to_input(src.as<std::uint8_t>(), {tc.w, tc.h, lb.unpad_w, lb.unpad_h, lb.top, lb.left}, view,
+                             kImage, nullptr);
     cuda::synchronize();
     std::vector<cuda::half_bits> got(static_cast<size_t>(kBatch) * oh * ow * 3);
     dst.download(got.data(), got.size() * 2);
@@ -370,11 +373,13 @@ TEST_CASE("CUDA top-k selects and orders exactly as the CPU twin (ties included)
     di.download(idx.data(), idx.size() * 4);
     dv.download(val.data(), val.size() * 4);
     for (int b = 0; b < batch; ++b) {
-      const std::vector<float> one(keys.begin() + static_cast<std::ptrdiff_t>(b) * n, keys.begin() + static_cast<std::ptrdiff_t>(b + 1) * n);
+      const std::vector<float> one(keys.begin() + static_cast<std::ptrdiff_t>(b) * n,
+                                   keys.begin() + static_cast<std::ptrdiff_t>(b + 1) * n);
       const auto want = runtime::top_k_indices(one, k);
       INFO("n " << n << " k " << k << " image " << b);
       CHECK(std::equal(want.begin(), want.end(), idx.begin() + static_cast<std::ptrdiff_t>(b) * k));
-      for (int j = 0; j < k; ++j) CHECK(val[static_cast<size_t>(b * k + j)] == one[static_cast<size_t>(want[static_cast<size_t>(j)])]);
+      for (int j = 0; j < k; ++j)
+        CHECK(val[static_cast<size_t>(b * k + j)] == one[static_cast<size_t>(want[static_cast<size_t>(j)])]);
     }
   }
 }
@@ -406,7 +411,8 @@ TEST_CASE("CUDA end-to-end head selection matches the CPU twin", "[cuda]") {
   std::vector<float> got(static_cast<size_t>(batch) * k * 6);
   out.download(got.data(), got.size() * 4);
   for (int b = 0; b < batch; ++b) {
-    const auto want = runtime::select_end2end(rows.data() + static_cast<std::ptrdiff_t>(b) * anchors * no, no, head, {0.0f, 0.7f, k});
+    const auto want =
+        runtime::select_end2end(rows.data() + static_cast<std::ptrdiff_t>(b) * anchors * no, no, head, {0.0f, 0.7f, k});
     REQUIRE(want.size() == static_cast<size_t>(k));
     size_t bad = 0;
     for (int j = 0; j < k; ++j) {
@@ -443,14 +449,16 @@ TEST_CASE("CUDA NMS matches the CPU twin", "[cuda]") {
       out(static_cast<size_t>(batch) * max_det * 6 * 4), cnt(static_cast<size_t>(batch) * 4);
   dh.upload(bits.data(), bits.size() * 2);
   out.fill(0xFF);
-  cuda::select_nms(dh.as<cuda::half_bits>(), batch, anchors, head.nc, lv, conf, iou, max_det, ws.get(), out.as<float>(), cnt.as<int>(), nullptr);
+  cuda::select_nms(dh.as<cuda::half_bits>(), batch, anchors, head.nc, lv, conf, iou, max_det, ws.get(), out.as<float>(),
+                   cnt.as<int>(), nullptr);
   cuda::synchronize();
   std::vector<float> got(static_cast<size_t>(batch) * max_det * 6);
   std::vector<int> counts(static_cast<size_t>(batch));
   out.download(got.data(), got.size() * 4);
   cnt.download(counts.data(), counts.size() * 4);
   for (int b = 0; b < batch; ++b) {
-    const auto want = runtime::select_nms(rows.data() + static_cast<std::ptrdiff_t>(b) * anchors * no, no, head, {conf, iou, max_det});
+    const auto want = runtime::select_nms(rows.data() + static_cast<std::ptrdiff_t>(b) * anchors * no, no, head,
+                                          {conf, iou, max_det});
     INFO("image " << b << ": " << want.size() << " kept on the CPU");
     REQUIRE(want.size() > 5);  // the case exercises suppression
     REQUIRE(counts[static_cast<size_t>(b)] == static_cast<int>(want.size()));
@@ -490,7 +498,8 @@ TEST_CASE("CUDA NMS says when its candidates ran out, and is exact when they did
     INFO("max_det " << max_det);
     DeviceBuffer out(static_cast<size_t>(max_det) * 6 * 4), cnt(4);
     out.fill(0xFF);
-    cuda::select_nms(dh.as<cuda::half_bits>(), 1, anchors, head.nc, lv, conf, iou, max_det, ws.get(), out.as<float>(), cnt.as<int>(), nullptr);
+    cuda::select_nms(dh.as<cuda::half_bits>(), 1, anchors, head.nc, lv, conf, iou, max_det, ws.get(), out.as<float>(),
+                     cnt.as<int>(), nullptr);
     cuda::synchronize();
     int count = 0;
     cnt.download(&count, 4);

@@ -191,7 +191,9 @@ TEST_CASE("the planned arena gives bit-identical results to one buffer per tenso
         for (int b = 0; b < kBatch; ++b)
           for (int y = 0; y < in.h; ++y)
             for (int x = 0; x < in.w; ++x)
-              for (int c = 0; c < 3; ++c) in.pixel(b, y, x)[c] = round_to_half(static_cast<float>((x * 7 + y * 13 + c * 29 + b * 31) % 256) / 255.0f);
+              for (int c = 0; c < 3; ++c)
+                in.pixel(b, y, x)[c] =
+                    round_to_half(static_cast<float>((x * 7 + y * 13 + c * 29 + b * 31) % 256) / 255.0f);
         if (way.shuffled) {
           const auto order = random_topological_order(sched, rng);
           REQUIRE(order.size() == g.nodes.size());

@@ -138,11 +138,15 @@ TEST_CASE("the GPU workspace: split-K partials apart when their convolutions may
         if (b == a) continue;
         const auto& y = l.split[b];
         // counters never overlap anything but themselves
-        CHECK((x.counters_offset + x.counters_bytes <= y.counters_offset || y.counters_offset + y.counters_bytes <= x.counters_offset));
-        CHECK((x.counters_offset + x.counters_bytes <= y.partial_offset || y.partial_offset + y.partial_bytes <= x.counters_offset));
+        CHECK((x.counters_offset + x.counters_bytes <= y.counters_offset ||
+               y.counters_offset + y.counters_bytes <= x.counters_offset));
+        CHECK((x.counters_offset + x.counters_bytes <= y.partial_offset ||
+               y.partial_offset + y.partial_bytes <= x.counters_offset));
         const bool together = concurrent && !sched.precedes(static_cast<int>(a), static_cast<int>(b)) &&
                               !sched.precedes(static_cast<int>(b), static_cast<int>(a));
-        if (together) CHECK((x.partial_offset + x.partial_bytes <= y.partial_offset || y.partial_offset + y.partial_bytes <= x.partial_offset));
+        if (together)
+          CHECK((x.partial_offset + x.partial_bytes <= y.partial_offset ||
+                 y.partial_offset + y.partial_bytes <= x.partial_offset));
       }
     }
     // what the plan reports is what the executor allocates
@@ -162,7 +166,8 @@ TEST_CASE("the largest batch for a budget is the largest that fits, across the c
   CHECK(e.memory_report(4, 320, 320).execution == "concurrent");
   CHECK(e.memory_report(5, 320, 320).execution == "sequential");
   for (int b = 1; b <= 10; ++b) {
-    for (std::int64_t budget : {total[static_cast<size_t>(b)], total[static_cast<size_t>(b)] + 1, total[static_cast<size_t>(b)] - 1}) {
+    for (std::int64_t budget :
+         {total[static_cast<size_t>(b)], total[static_cast<size_t>(b)] + 1, total[static_cast<size_t>(b)] - 1}) {
       const int got = e.max_batch_for_budget(budget, 320, 320);
       int want = 0;
       for (int c = 1; c <= 12; ++c)

@@ -21,8 +21,8 @@ static_assert(sizeof(Vec8) == kQueries * sizeof(float));
 // Scores of up to 8 consecutive queries against every key: lane t of scores[m] is
 // sum_d (q_t[d] * scale) * k_m[d] in d order, exactly the scalar sum, for 8 queries at once.
 // scores[m * 8 + t], peak[t]: plain floats.
-Y26_CPU_CLONES void score_block(const float* qs_t, const View<const float>& k, int b, int h, int key_dim, int tokens, float* scores,
-                                float* peak) {
+Y26_CPU_CLONES void score_block(const float* qs_t, const View<const float>& k, int b, int h, int key_dim, int tokens,
+                                float* scores, float* peak) {
   Vec8 best = {};
   for (int m = 0; m < tokens; ++m) {
     const float* krow = k.pixel(b, m / k.w, m % k.w) + h * key_dim;
@@ -58,7 +58,8 @@ void attention(const Context& ctx, const View<const float>& q, const View<const 
       for (int t = 0; t < kQueries; ++t) {
         const float* qrow = t < count ? token(q, b, n0 + t) + h * p.key_dim : nullptr;
         for (int d = 0; d < p.key_dim; ++d) {
-          qs_t[static_cast<size_t>(d) * kQueries + t] = qrow ? qrow[d] * p.scale : 0.0f;  // (q * scale)^T k, as Ultralytics orders it
+          qs_t[static_cast<size_t>(d) * kQueries + t] =
+              qrow ? qrow[d] * p.scale : 0.0f;  // (q * scale)^T k, as Ultralytics orders it
         }
       }
       float peak[kQueries];

@@ -348,7 +348,8 @@ void conv2d(const View<const half_bits>& in, const View<half_bits>& out, const D
   if (w.cin != in.c || w.cout != out.c || (depthwise && (w.groups != w.cin || w.cin != w.cout))) {
     throw Error("CUDA conv2d: weights do not match the views' channels");
   }
-  if (!depthwise && (w.k_padded != conv_k_padded(w.kh, w.kw, w.cin))) throw Error("CUDA conv2d: weight rows are not padded to 32");
+  if (!depthwise && (w.k_padded != conv_k_padded(w.kh, w.kw, w.cin)))
+    throw Error("CUDA conv2d: weight rows are not padded to 32");
   ConvArgs a{};
   a.in = in.data, a.in_img = in.image_stride, a.in_px = in.pixel_stride, a.in_h = in.h, a.in_w = in.w, a.cin = in.c;
   a.out = out.data, a.out_img = out.image_stride, a.out_px = out.pixel_stride, a.out_h = out.h, a.out_w = out.w, a.cout = out.c;
@@ -377,7 +378,8 @@ void conv2d(const View<const half_bits>& in, const View<half_bits>& out, const D
   a.splits = 1, a.per_split = w.k_padded / kBK;
   if (tile == ConvTile::Auto) {
     const ConvSplit split = conv_split(M, out.c, w.k_padded);
-    if (split.splits > 1 && scratch && scratch->partial_bytes >= split.partial_bytes() && scratch->counter_bytes >= split.counter_bytes()) {
+    if (split.splits > 1 && scratch && scratch->partial_bytes >= split.partial_bytes() &&
+        scratch->counter_bytes >= split.counter_bytes()) {
       tile = ConvTile::Tile32x32;
       a.splits = split.splits;
       a.per_split = (w.k_padded / kBK + split.splits - 1) / split.splits;

@@ -26,7 +26,10 @@ __global__ void __launch_bounds__(256) epilogue_kernel(unsigned short* out, long
 void conv_epilogue(const View<half_bits>& out, const float* bias, Activation act, const View<const half_bits>* residual,
                    void* stream) {
   const long long total = static_cast<long long>(out.n) * out.h * out.w * out.c;
-  launch_kernel("epilogue_kernel", epilogue_kernel, blocks_for(total, 256), 256, static_cast<cudaStream_t>(stream), out.data, out.image_stride, out.pixel_stride, out.h, out.w, out.c, out.n, bias, act == Activation::SiLU, residual ? residual->data : nullptr, residual ? residual->image_stride : 0, residual ? residual->pixel_stride : 0);
+  launch_kernel("epilogue_kernel", epilogue_kernel, blocks_for(total, 256), 256, static_cast<cudaStream_t>(stream),
+                out.data, out.image_stride, out.pixel_stride, out.h, out.w, out.c, out.n, bias, act == Activation::SiLU,
+                residual ? residual->data : nullptr, residual ? residual->image_stride : 0,
+                residual ? residual->pixel_stride : 0);
 }
 
 }  // namespace y26::kernels::cuda

@@ -83,14 +83,17 @@ __global__ void map_boxes_kernel(float* rows, int batch, int rows_per_image, int
 void map_boxes(float* rows, int batch, int rows_per_image, int row_floats, const BoxMapping* maps, void* stream) {
   const long long n = static_cast<long long>(batch) * rows_per_image;
   if (n == 0) return;
-  launch_kernel("map_boxes_kernel", map_boxes_kernel, blocks_for(n, 256), 256, static_cast<cudaStream_t>(stream), rows, batch, rows_per_image, row_floats, maps);
+  launch_kernel("map_boxes_kernel", map_boxes_kernel, blocks_for(n, 256), 256, static_cast<cudaStream_t>(stream), rows,
+                batch, rows_per_image, row_floats, maps);
 }
 
 void letterbox_to_input(const std::uint8_t* src, const LetterboxGeometry& g, const View<half_bits>& out, int image,
                         void* stream) {
-  if (out.c != 3 || g.unpad_w + g.left > out.w || g.unpad_h + g.top > out.h) throw Error("CUDA letterbox: geometry does not fit the input view");
+  if (out.c != 3 || g.unpad_w + g.left > out.w || g.unpad_h + g.top > out.h)
+    throw Error("CUDA letterbox: geometry does not fit the input view");
   unsigned short* base = out.data + image * out.image_stride;
-  launch_kernel("letterbox_kernel", letterbox_kernel, blocks_for(static_cast<long long>(out.h) * out.w, 256), 256, static_cast<cudaStream_t>(stream), src, g, base, out.pixel_stride, out.h, out.w);
+  launch_kernel("letterbox_kernel", letterbox_kernel, blocks_for(static_cast<long long>(out.h) * out.w, 256), 256,
+                static_cast<cudaStream_t>(stream), src, g, base, out.pixel_stride, out.h, out.w);
 }
 
 }  // namespace y26::kernels::cuda

@@ -76,7 +76,9 @@ __global__ void __launch_bounds__(64) nms_mask_kernel(int k, float iou, const fl
   const int words = (k + 63) / 64;
   const int b = blockIdx.z, i = blockIdx.y * 64 + threadIdx.x, j0 = blockIdx.x * 64;
   __shared__ float cols[64][4];
-  if (j0 + threadIdx.x < k) offset_box(boxes + (static_cast<long long>(b) * k + j0 + threadIdx.x) * 4, cls[b * k + j0 + threadIdx.x], cols[threadIdx.x]);
+  if (j0 + threadIdx.x < k)
+    offset_box(boxes + (static_cast<long long>(b) * k + j0 + threadIdx.x) * 4, cls[b * k + j0 + threadIdx.x],
+               cols[threadIdx.x]);
   __syncthreads();
   if (i >= k) return;
   float bi[4];
@@ -140,9 +142,11 @@ void select_nms(const half_bits* head, int batch, int anchors, int nc, const Hea
   c.top = reinterpret_cast<float*>(ws), ws += align_device(b * k * 4);
   c.boxes = reinterpret_cast<float*>(ws), ws += align_device(b * k * 4 * 4);
   c.mask = reinterpret_cast<unsigned long long*>(ws);
-  launch_kernel("nms_scores_kernel", nms_scores_kernel, blocks_for(b * anchors, 256), 256, s, head, batch, anchors, nc, conf, c.score);
+  launch_kernel("nms_scores_kernel", nms_scores_kernel, blocks_for(b * anchors, 256), 256, s, head, batch, anchors, nc,
+                conf, c.score);
   top_k(c.score, anchors, k, batch, c.order, c.top, stream);  // ties: lower anchor first, as the CPU's stable sort
-  launch_kernel("nms_decode_kernel", nms_decode_kernel, blocks_for(b * k, 256), 256, s, head, batch, anchors, nc, k, levels, c.order, c.boxes, c.cls);
+  launch_kernel("nms_decode_kernel", nms_decode_kernel, blocks_for(b * k, 256), 256, s, head, batch, anchors, nc, k,
+                levels, c.order, c.boxes, c.cls);
   const int words = (k + 63) / 64;
   launch_kernel("nms_mask_kernel", nms_mask_kernel, dim3(words, words, batch), 64, s, k, iou, c.boxes, c.cls, c.mask);
   launch_kernel("nms_scan_kernel", nms_scan_kernel, batch, 32, s, k, anchors, max_det, c.top, c.boxes, c.cls, c.mask, out, count);

@@ -27,7 +27,8 @@ struct Pack {
     if constexpr (VEC == 8) {
       const uint4 u = *reinterpret_cast<const uint4*>(p);
       const unsigned w[4] = {u.x, u.y, u.z, u.w};
-      for (int i = 0; i < 4; ++i) h[2 * i] = static_cast<unsigned short>(w[i]), h[2 * i + 1] = static_cast<unsigned short>(w[i] >> 16);
+      for (int i = 0; i < 4; ++i)
+        h[2 * i] = static_cast<unsigned short>(w[i]), h[2 * i + 1] = static_cast<unsigned short>(w[i] >> 16);
     } else {
       h[0] = *p;
     }
@@ -104,9 +105,11 @@ void max_pool2d(const View<const half_bits>& in, const View<half_bits>& out, con
   const long long pixels = static_cast<long long>(out.n) * out.h * out.w;
   auto s = static_cast<cudaStream_t>(stream);
   if (vec8(in, out)) {
-    launch_kernel("max_pool_kernel", max_pool_kernel<8>, blocks_for(pixels * (out.c / 8), 256), 256, s, views(in, out), p.k, p.stride, p.pad);
+    launch_kernel("max_pool_kernel", max_pool_kernel<8>, blocks_for(pixels * (out.c / 8), 256), 256, s, views(in, out),
+                  p.k, p.stride, p.pad);
   } else {
-    launch_kernel("max_pool_kernel", max_pool_kernel<1>, blocks_for(pixels * out.c, 256), 256, s, views(in, out), p.k, p.stride, p.pad);
+    launch_kernel("max_pool_kernel", max_pool_kernel<1>, blocks_for(pixels * out.c, 256), 256, s, views(in, out), p.k,
+                  p.stride, p.pad);
   }
 }
 

@@ -48,7 +48,8 @@ __device__ int block_exclusive_scan(int v, int* buf) {
   return inclusive - v;
 }
 
-__global__ void __launch_bounds__(kThreads) top_k_kernel(const float* keys, long long n, int k, int* out_index, float* out_value) {
+__global__ void __launch_bounds__(kThreads)
+    top_k_kernel(const float* keys, long long n, int k, int* out_index, float* out_value) {
   pdl_prologue();
   __shared__ int warp_sums[kThreads / 32];
   __shared__ int scan[kThreads];
@@ -213,7 +214,8 @@ __global__ void decode_kernel(const unsigned short* head, int batch, int anchors
 
 void top_k(const float* keys, std::int64_t n, int k, int batch, int* out_index, float* out_value, void* stream) {
   if (k <= 0 || k > kTopKMax || k > n) throw Error("CUDA top_k: k must be in [1, min(n, 2048)]");
-  launch_kernel("top_k_kernel", top_k_kernel, batch, kThreads, static_cast<cudaStream_t>(stream), keys, n, k, out_index, out_value);
+  launch_kernel("top_k_kernel", top_k_kernel, batch, kThreads, static_cast<cudaStream_t>(stream), keys, n, k, out_index,
+                out_value);
 }
 
 void select_end2end(const half_bits* head, int batch, int anchors, int nc, int k, const HeadLevels& levels, void* workspace,
@@ -232,9 +234,11 @@ void select_end2end(const half_bits* head, int batch, int anchors, int nc, int k
   auto* pair_score = reinterpret_cast<float*>(ws);
   launch_kernel("best_score_kernel", best_score_kernel, blocks_for(b * anchors, 256), 256, s, head, batch, anchors, nc, best);
   top_k(best, anchors, k, batch, top_anchor, nullptr, stream);
-  launch_kernel("gather_pairs_kernel", gather_pairs_kernel, blocks_for(b * k * nc, 256), 256, s, head, anchors, nc, k, top_anchor, pairs, b * k * nc);
+  launch_kernel("gather_pairs_kernel", gather_pairs_kernel, blocks_for(b * k * nc, 256), 256, s, head, anchors, nc, k,
+                top_anchor, pairs, b * k * nc);
   top_k(pairs, static_cast<std::int64_t>(k) * nc, k, batch, top_pair, pair_score, stream);
-  launch_kernel("decode_kernel", decode_kernel, blocks_for(b * k, 256), 256, s, head, batch, anchors, nc, k, levels, top_anchor, top_pair, pair_score, out);
+  launch_kernel("decode_kernel", decode_kernel, blocks_for(b * k, 256), 256, s, head, batch, anchors, nc, k, levels,
+                top_anchor, top_pair, pair_score, out);
 }
 
 }  // namespace y26::kernels::cuda
