@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdlib>
+#include <string>
 #include <cstdint>
 #include <vector>
 
@@ -19,9 +21,18 @@ namespace y26::runtime {
 // At small batch one branch of the network cannot fill the GPU, so the executor runs independent
 // branches (graph/schedule.h) on several streams and plans memory for that; larger batches run in
 // graph order on one stream with the smaller sequential plan.
+// Y26_GPU_BRANCHES=0 runs every batch in graph order (plan and executor alike): a switch for bisecting.
 inline constexpr int kConcurrentMaxBatch = 4;
+inline bool gpu_branches_enabled() {
+  static const bool on = [] {
+    const char* e = std::getenv("Y26_GPU_BRANCHES");
+    return e == nullptr || std::string(e) != "0";
+  }();
+  return on;
+}
 inline memory::Execution gpu_execution(int batch) {
-  return batch <= kConcurrentMaxBatch ? memory::Execution::Concurrent : memory::Execution::Sequential;
+  return batch <= kConcurrentMaxBatch && gpu_branches_enabled() ? memory::Execution::Concurrent
+                                                                 : memory::Execution::Sequential;
 }
 inline memory::Plan gpu_plan(const graph::Graph& g, int batch) {
   return memory::plan_memory(g, batch, memory::Strategy::GreedyBySize, gpu_execution(batch));
