@@ -47,8 +47,9 @@ report() {
   tar -czf "$FINAL/raw.tar.gz" -C "$OUT" . 2>/dev/null
 }
 # Y26_CHECK_STEPS picks steps for a quick rerun after a fix, e.g. "tests" or "tests,bench" (default: all of
-# tests, bench, tests-pdl, sanitizer, torch, sanitizer-tests).
-STEPS=",${Y26_CHECK_STEPS:-tests,bench,tests-pdl,sanitizer,torch,sanitizer-tests},"
+# tests, bench, torch, tests-pdl, sanitizer, sanitizer-tests, in that order: the figures the issue asks for
+# first, so a run stopped by its time limit has them).
+STEPS=",${Y26_CHECK_STEPS:-tests,bench,torch,tests-pdl,sanitizer,sanitizer-tests},"
 want() { [[ "$STEPS" == *",$1,"* ]]; }
 START=$SECONDS
 BUDGET=${Y26_CHECK_BUDGET_S:-420}  # optional steps are skipped past this many seconds
@@ -107,6 +108,17 @@ Y26_PDL=1 "$Y26" detect -w "$MODEL" -i "$SCENE" --no-draw --device cuda --json "
 report
 }
 
+step "PyTorch / Ultralytics baseline"
+PYDEPS="$ROOT/.carry/pydeps"
+want torch && {
+if [ -d "$ROOT/.carry/wheels" ] && ! python3 -c "import ultralytics" 2>/dev/null; then
+  python3 -m pip install --quiet --no-index --no-deps --target "$PYDEPS" "$ROOT"/.carry/wheels/*.whl
+fi
+PYTHONPATH="$PYDEPS${PYTHONPATH:+:$PYTHONPATH}" YOLO_OFFLINE=1 timeout "$(( $(left) > 60 ? 240 : 60 ))" python3 bench/torch_baseline.py \
+  --model "$MODEL" --json "$OUT/torch-baseline.json" || echo "torch baseline failed"
+report
+}
+
 step "[cuda] tests again with programmatic dependent launch (Y26_PDL=1)"
 if want tests-pdl && [ -x "$BUILD/tests/y26_tests" ]; then
   Y26_PDL=1 Y26_SOURCE_DIR="$ROOT" timeout 240 "$BUILD/tests/y26_tests" "[cuda]" --durations no >"$OUT/cuda-tests-pdl.txt" 2>&1
@@ -121,25 +133,15 @@ CUDA_OK=0
 for tool in memcheck racecheck; do
   want sanitizer || break
   if [ $CUDA_OK -eq 1 ]; then
-    timeout 120 compute-sanitizer --tool "$tool" --error-exitcode 0 "$Y26" detect -w "$MODEL" -i "$SCENE" --no-draw --device cuda \
-      --imgsz 320 >"$OUT/sanitizer-$tool.txt" 2>&1
+    limit=$(( $(left) / 2 > 120 ? 120 : ($(left) / 2 > 30 ? $(left) / 2 : 30) ))
+    timeout "$limit" compute-sanitizer --tool "$tool" --error-exitcode 0 "$Y26" detect -w "$MODEL" -i "$SCENE" --no-draw \
+      --device cuda --imgsz 320 >"$OUT/sanitizer-$tool.txt" 2>&1 || echo "(exit code $? within $limit s)" >>"$OUT/sanitizer-$tool.txt"
     tail -2 "$OUT/sanitizer-$tool.txt"
   else
     echo "skipped: $(head -1 "$OUT/cuda-probe.txt")" | tee "$OUT/sanitizer-$tool.txt"
   fi
 done
 report
-
-step "PyTorch / Ultralytics baseline"
-PYDEPS="$ROOT/.carry/pydeps"
-want torch && {
-if [ -d "$ROOT/.carry/wheels" ] && ! python3 -c "import ultralytics" 2>/dev/null; then
-  python3 -m pip install --quiet --no-index --no-deps --target "$PYDEPS" "$ROOT"/.carry/wheels/*.whl
-fi
-PYTHONPATH="$PYDEPS${PYTHONPATH:+:$PYTHONPATH}" YOLO_OFFLINE=1 timeout "$(( $(left) > 60 ? 240 : 60 ))" python3 bench/torch_baseline.py \
-  --model "$MODEL" --json "$OUT/torch-baseline.json" || echo "torch baseline failed"
-report
-}
 
 step "compute-sanitizer on the kernel tests (odd shapes, every tile, split-K, both attention kernels, top-k, NMS)"
 for tool in memcheck racecheck; do
