@@ -133,7 +133,7 @@ int run_bench(int argc, char** argv) {
     nlohmann::json jo = nlohmann::json::array();
     double conv = 0, all_ops = 0;
     for (const auto& o : ops) {
-      jo.push_back({{"name", o.name}, {"kind", o.kind}, {"ms", o.ms}});
+      jo.push_back({{"name", o.name}, {"kind", o.kind}, {"ms", o.ms}, {"detail", o.detail}});
       all_ops += o.ms;
       if (o.kind == "Conv") conv += o.ms;
     }
@@ -159,7 +159,7 @@ int run_bench(int argc, char** argv) {
       std::sort(top.begin(), top.end(), [](const OpTiming& a, const OpTiming& b) { return a.ms > b.ms; });
       std::printf("  slowest ops (run one by one):\n");
       for (size_t i = 0; i < top.size() && i < 10; ++i) {
-        std::printf("    %8.3f ms  %-10s %s\n", top[i].ms, top[i].kind.c_str(), top[i].name.c_str());
+        std::printf("    %8.3f ms  %-10s %-28s %s\n", top[i].ms, top[i].kind.c_str(), top[i].name.c_str(), top[i].detail.c_str());
       }
     }
   }

@@ -186,8 +186,8 @@ def main() -> None:
         if run and run.get("ops"):
             top = sorted(run["ops"], key=lambda o: -o["ms"])[:15]
             lines += ["", f"Slowest ops, {name} (op by op, CUDA events; total {run['ops_total_ms']:.3f} ms):", "",
-                      "| ms | kind | op |", "|---|---|---|"]
-            lines += [f"| {o['ms']:.4f} | {o['kind']} | {o['name']} |" for o in top]
+                      "| ms | kind | op | what, how |", "|---|---|---|---|"]
+            lines += [f"| {o['ms']:.4f} | {o['kind']} | {o['name']} | {o.get('detail', '')} |" for o in top]
     (out / "gpu-report.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -12,6 +12,27 @@ const char* op_name(OpKind k) {
   return "?";
 }
 
+std::string describe(const Graph& g, const Node& n) {
+  const std::string out = std::to_string(n.output.h) + "x" + std::to_string(n.output.w) + "x" + std::to_string(n.output.c);
+  switch (n.kind) {
+    case OpKind::Conv: {
+      const auto& w = g.conv_weights.at(static_cast<size_t>(n.weights));
+      std::string d = std::to_string(w.kh) + "x" + std::to_string(w.kw) + "/" + std::to_string(n.conv.stride) + " ";
+      d += w.groups > 1 ? "depthwise " + std::to_string(w.cout) : std::to_string(w.cin) + "->" + std::to_string(w.cout);
+      if (n.conv.act == kernels::Activation::SiLU) d += " SiLU";
+      if (n.residual) d += " +res";
+      return d + ", " + out;
+    }
+    case OpKind::MaxPool:
+      return std::to_string(n.pool.k) + "x" + std::to_string(n.pool.k) + "/" + std::to_string(n.pool.stride) + ", " + out;
+    case OpKind::Upsample: return "nearest 2x, " + out;
+    case OpKind::Attention:
+      return std::to_string(n.attention.heads) + " heads " + std::to_string(n.attention.key_dim) + "/" +
+             std::to_string(n.attention.head_dim) + ", " + std::to_string(n.output.h * n.output.w) + " tokens";
+  }
+  return out;
+}
+
 int Head::anchors() const {
   int a = 0;
   for (const auto& l : levels) a += l.h * l.w;

@@ -32,6 +32,10 @@ struct Slice {
 
 enum class OpKind : std::uint8_t { Conv, MaxPool, Upsample, Attention };
 const char* op_name(OpKind k);
+struct Graph;
+struct Node;
+// One line on what a node computes, e.g. "3x3/2 64->128 SiLU +res, 40x40" (for per-op timings).
+std::string describe(const Graph& g, const Node& n);
 
 struct Node {
   OpKind kind = OpKind::Conv;

@@ -175,6 +175,22 @@ void CudaExecutor::release() noexcept {
   if (host_maps_) cudaFreeHost(host_maps_);
 }
 
+std::string CudaExecutor::launch_detail(size_t i) const {
+  const graph::Node& n = g_.nodes[i];
+  std::string d;
+  if (concurrent_ && schedule_.stream[i] != 0) d += ", stream " + std::to_string(schedule_.stream[i]);
+  if (n.kind != graph::OpKind::Conv) return d;
+  if (!cudnn_.empty()) return d + ", cuDNN";
+  const auto& w = weights_->conv(n.weights);
+  if (w.groups > 1) return d;
+  const auto out = view(n.output);
+  const auto how = kc::choose_conv_launch(static_cast<long long>(out.n) * out.h * out.w, out.c, w.k_padded,
+                                          conv_scratch_[i].partial ? &conv_scratch_[i] : nullptr);
+  d += std::string(", tile ") + kc::conv_tile_name(how.tile);
+  if (how.splits > 1) d += " split " + std::to_string(how.splits);
+  return d;
+}
+
 std::vector<float> CudaExecutor::head_image(int image) const {
   const auto head = view(g_.whole(g_.head.output));
   const std::int64_t elems = head.image_stride;  // the head buffer is whole: rows of 4 + nc, contiguous

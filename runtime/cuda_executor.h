@@ -81,6 +81,8 @@ class CudaExecutor {
     for (const auto& c : cudnn_) n += c ? static_cast<std::int64_t>(c->weight_bytes()) : 0;
     return n;
   }
+  // How node i's kernel is launched, for per-op timings: ", tile 64x64", ", tile 32x32 split 3", ", cuDNN", ...
+  std::string launch_detail(size_t i) const;
   // Device time of the last run(), from the first pixel upload to the last download (CUDA events on the stream).
   double last_device_ms() const { return last_device_ms_; }
   // cudaMalloc calls made by the last run() (always 0: asserted by the [cuda] tests).

@@ -334,8 +334,12 @@ std::vector<OpTiming> Engine::profile(const std::vector<Image>& images, int iter
     auto& v = samples[i];
     std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
     const bool post = i == n;
+    std::string detail = post ? "" : graph::describe(s.graph, s.graph.nodes[i]);
+#ifdef Y26_WITH_CUDA
+    if (s.gpu && !post) detail += s.gpu->launch_detail(i);
+#endif
     out.push_back({post ? "postprocess" : s.graph.nodes[i].name, post ? "Postprocess" : graph::op_name(s.graph.nodes[i].kind),
-                   v[v.size() / 2]});
+                   v[v.size() / 2], detail});
   }
   return out;
 }

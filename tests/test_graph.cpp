@@ -38,6 +38,17 @@ TEST_CASE("yolo26n's graph: shapes, parameters and FLOPs as Ultralytics counts t
   CHECK(g.head.anchors() == 8400);
   CHECK(g.head.nc == 80);
   CHECK(g.head.end2end);
+  // what per-op timings call each node
+  auto describe = [&](const std::string& name) {
+    for (const auto& n : g.nodes)
+      if (n.name == name) return graph::describe(g, n);
+    return std::string("no node ") + name;
+  };
+  CHECK(describe("model.0") == "3x3/2 3->16 SiLU, 320x320x16");
+  CHECK(describe("model.2.m.0.cv2") == "3x3/1 8->16 SiLU +res, 160x160x16");  // the bottleneck back to 16, + shortcut
+  CHECK(describe("model.10.m.0.attn") == "2 heads 32/64, 400 tokens");
+  CHECK(describe("model.9.m") == "5x5/1, 20x20x128");
+  CHECK(describe("model.23.one2one_cv3.0.0.0") == "3x3/1 depthwise 64 SiLU, 80x80x64");
   REQUIRE(g.head.levels.size() == 3);
   CHECK(g.head.levels[2].stride == 32.0f);
   int attention = 0;

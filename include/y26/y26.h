@@ -145,6 +145,7 @@ struct OpTiming {
   std::string name;  // state-dict prefix, e.g. "model.6.m.0.cv1"
   std::string kind;  // "Conv", "MaxPool", "Upsample", "Attention", "Postprocess"
   double ms = 0;     // median over the profiled runs
+  std::string detail;  // what it computes and, on the GPU, how: "3x3/1 64->64 SiLU +res, 80x80x64, tile 64x64"
 };
 
 // A loaded model ready to detect. Not thread-safe: use one Engine per thread.

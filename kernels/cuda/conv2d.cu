@@ -377,15 +377,12 @@ void conv2d(const View<const half_bits>& in, const View<half_bits>& out, const D
   const long long M = static_cast<long long>(out.n) * out.h * out.w;
   a.splits = 1, a.per_split = w.k_padded / kBK;
   if (tile == ConvTile::Auto) {
-    const ConvSplit split = conv_split(M, out.c, w.k_padded);
-    if (split.splits > 1 && scratch && scratch->partial_bytes >= split.partial_bytes() &&
-        scratch->counter_bytes >= split.counter_bytes()) {
-      tile = ConvTile::Tile32x32;
-      a.splits = split.splits;
-      a.per_split = (w.k_padded / kBK + split.splits - 1) / split.splits;
+    const ConvLaunch how = choose_conv_launch(M, out.c, w.k_padded, scratch);
+    tile = how.tile;
+    if (how.splits > 1) {
+      a.splits = how.splits;
+      a.per_split = (w.k_padded / kBK + how.splits - 1) / how.splits;
       a.partial = scratch->partial, a.counters = scratch->counters;
-    } else {
-      tile = choose_conv_tile(M, out.c, sm_count());
     }
   }
   const auto launch = [&](auto kernel, int bm, int bn) {
@@ -405,6 +402,15 @@ void conv2d(const View<const half_bits>& in, const View<half_bits>& out, const D
       in_vec8 ? launch(conv_igemm_kernel<32, 32, true>, 32, 32) : launch(conv_igemm_kernel<32, 32, false>, 32, 32);
       break;
   }
+}
+
+ConvLaunch choose_conv_launch(long long pixels, int cout, int k_padded, const ConvScratch* scratch) {
+  const ConvSplit split = conv_split(pixels, cout, k_padded);
+  if (split.splits > 1 && scratch && scratch->partial_bytes >= split.partial_bytes() &&
+      scratch->counter_bytes >= split.counter_bytes()) {
+    return {ConvTile::Tile32x32, split.splits};
+  }
+  return {choose_conv_tile(pixels, cout, sm_count()), 1};
 }
 
 ConvTile choose_conv_tile(long long pixels, int cout, int sms) {

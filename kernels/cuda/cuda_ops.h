@@ -82,6 +82,14 @@ struct ConvScratch {
   std::int64_t partial_bytes = 0, counter_bytes = 0;
 };
 
+// What conv2d runs for a dense convolution with ConvTile::Auto: split-K (32x32 tiles) when conv_split
+// says so and `scratch` is large enough, else choose_conv_tile's tile for this GPU.
+struct ConvLaunch {
+  ConvTile tile = ConvTile::Tile32x32;
+  int splits = 1;
+};
+ConvLaunch choose_conv_launch(long long pixels, int cout, int k_padded, const ConvScratch* scratch);
+
 // out = act(conv(in) + bias) [+ residual], dense on tensor cores (implicit GEMM) or depthwise.
 // With Auto tiles and a scratch large enough, small layers split K (conv_split).
 void conv2d(const View<const half_bits>& in, const View<half_bits>& out, const DeviceConvWeights& w,
