@@ -2,10 +2,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <exception>
 #include <filesystem>
+#include <functional>
+#include <future>
 #include <map>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
@@ -55,6 +60,36 @@ std::string output_name(const std::string& outdir, const std::string& input) {
   return (fs::path(outdir) / name).string();
 }
 
+// Runs fn(i) for i in [0, n) on up to `workers` threads (decoding and encoding images is independent per
+// image); the first exception, by index, is rethrown after all have finished.
+template <typename F>
+void for_each_parallel(size_t n, unsigned workers, F&& fn) {
+  std::vector<std::exception_ptr> errors(n);
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < n;) {
+      try {
+        fn(i);
+      } catch (...) {
+        errors[i] = std::current_exception();
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (unsigned t = 1; t < std::min<size_t>(workers, n); ++t) threads.emplace_back(work);
+  work();
+  for (auto& t : threads) t.join();
+  for (const auto& e : errors)
+    if (e) std::rethrow_exception(e);
+}
+
+// The images of files[first, last), decoded in parallel.
+std::vector<Image> decode_batch(const std::vector<std::string>& files, size_t first, size_t last, unsigned workers) {
+  std::vector<Image> images(last - first);
+  for_each_parallel(images.size(), workers, [&](size_t k) { images[k] = load_image(files[first + k]); });
+  return images;
+}
+
 }  // namespace
 
 int run_detect(int argc, char** argv) {
@@ -86,10 +121,18 @@ int run_detect(int argc, char** argv) {
   nlohmann::json results = nlohmann::json::array();
   const auto start = std::chrono::steady_clock::now();
 
-  for (size_t first = 0; first < files.size(); first += static_cast<size_t>(batch)) {
-    const size_t last = std::min(files.size(), first + static_cast<size_t>(batch));
-    std::vector<Image> images;
-    for (size_t i = first; i < last; ++i) images.push_back(load_image(files[i]));
+  // Images are decoded (and annotated copies encoded) on several threads, and the next batch is decoded
+  // while this one is detected: on a GPU, decoding is most of the time a directory takes.
+  const unsigned workers = std::max(1u, std::thread::hardware_concurrency());
+  const size_t step = static_cast<size_t>(batch);
+  auto decode = [&](size_t first) {
+    return std::async(std::launch::async, decode_batch, std::cref(files), first, std::min(files.size(), first + step), workers);
+  };
+  std::future<std::vector<Image>> next = decode(0);
+  for (size_t first = 0; first < files.size(); first += step) {
+    const size_t last = std::min(files.size(), first + step);
+    std::vector<Image> images = next.get();  // a file that does not decode stops here, after the batches before it
+    if (last < files.size()) next = decode(last);
     const auto dets = engine.detect(images);
     const Timing t = engine.last_timing();
     for (size_t k = 0; k < images.size(); ++k) {
@@ -102,17 +145,19 @@ int run_detect(int argc, char** argv) {
         ++counts[name];
       }
       results.push_back({{"file", file}, {"width", images[k].width}, {"height", images[k].height}, {"detections", jd}});
-      if (draw) {
-        Image annotated = images[k];
-        draw_detections(annotated, dets[k], names);
-        save_image(annotated, output_name(outdir, file));
-      }
       std::string summary;
       for (const auto& [name, n] : counts) summary += (summary.empty() ? "" : ", ") + std::to_string(n) + " " + name;
       if (progress) std::fprintf(stderr, "\r\033[K");
       std::fprintf(log, "%s: %dx%d, %zu detections%s%s, %.1f ms inference\n", file.c_str(), images[k].width,
                    images[k].height, dets[k].size(), summary.empty() ? "" : ": ", summary.c_str(),
                    t.inference_ms / static_cast<double>(images.size()));
+    }
+    if (draw) {
+      for_each_parallel(images.size(), workers, [&](size_t k) {
+        Image annotated = images[k];
+        draw_detections(annotated, dets[k], names);
+        save_image(annotated, output_name(outdir, files[first + k]));
+      });
     }
     if (progress) std::fprintf(stderr, "\r[%zu/%zu] %s", last, files.size(), files[last - 1].c_str());
   }
