@@ -536,6 +536,20 @@ TEST_CASE("The convolution tile is the largest that gives every SM two blocks") 
   CHECK(cuda::choose_conv_tile(1, 1, 1) == cuda::ConvTile::Tile32x32);
 }
 
+TEST_CASE("conv2d's launch: split-K only with scratch large enough, else the tile for this GPU") {
+  const auto s = cuda::conv_split(20 * 20, 256, 2304);
+  const cuda::ConvScratch enough{nullptr, nullptr, s.partial_bytes(), s.counter_bytes()};
+  const cuda::ConvScratch small{nullptr, nullptr, s.partial_bytes() - 4, s.counter_bytes()};
+  const auto with = cuda::choose_conv_launch(20 * 20, 256, 2304, &enough);
+  CHECK(with.splits == 3);
+  CHECK(with.tile == cuda::ConvTile::Tile32x32);
+  for (const cuda::ConvScratch* scratch : {&small, static_cast<const cuda::ConvScratch*>(nullptr)}) {
+    const auto without = cuda::choose_conv_launch(20 * 20, 256, 2304, scratch);
+    CHECK(without.splits == 1);  // (the tile then depends on the GPU's SM count)
+  }
+  CHECK(cuda::choose_conv_launch(64 * 80 * 80, 128, 1152, &enough).splits == 1);  // batch 64 never splits
+}
+
 TEST_CASE("Split-K takes the small layers with long K, every split gets k-blocks") {
   // yolo26n at 640, batch 1: model.8's 3x3 256 -> 256 at 20x20 (K 2304, 72 k-blocks): 13 x 8 = 104 tiles
   auto s = cuda::conv_split(20 * 20, 256, 2304);
