@@ -136,8 +136,8 @@ void map_boxes(float* rows, int batch, int rows_per_image, int row_floats, const
 namespace y26::kernels::cuda {
 
 // Per image: the k largest of n float keys, descending, equal keys in ascending index order
-// (what runtime/postprocess.cpp's top_k does). One block per image: a 32-pass radix select of
-// the k-th key, an order-preserving compaction, then a bitonic sort of the k survivors.
+// (what runtime/postprocess.cpp's top_k does). One block per image: a radix select of
+// the k-th key in four 8-bit passes, an order-preserving compaction, then a bitonic sort of the k survivors.
 inline constexpr int kTopKMax = 2048;
 void top_k(const float* keys, std::int64_t n, int k, int batch, int* out_index, float* out_value, void* stream);
 
