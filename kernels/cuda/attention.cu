@@ -22,7 +22,7 @@ struct AttnArgs {
   long long q_img, q_px, k_img, k_px, v_img, v_px;
   unsigned short* out;
   long long o_img, o_px;
-  int h, w, tokens, heads, key_dim, head_dim, batch;
+  int tokens, heads, key_dim, head_dim, batch;  // token t of an image is pixel index t of the views
   float scale;
 };
 
@@ -196,7 +196,7 @@ void attention(const View<const half_bits>& q, const View<const half_bits>& k, c
     throw Error("CUDA attention: views do not match heads x dims");
   }
   AttnArgs a{q.data, k.data, v.data, q.image_stride, q.pixel_stride, k.image_stride, k.pixel_stride, v.image_stride,
-             v.pixel_stride, out.data, out.image_stride, out.pixel_stride, q.h, q.w, q.h * q.w, p.heads, p.key_dim,
+             v.pixel_stride, out.data, out.image_stride, out.pixel_stride, q.h * q.w, p.heads, p.key_dim,
              p.head_dim, q.n, p.scale};
   auto s = static_cast<cudaStream_t>(stream);
   const auto rows16 = [](const View<const half_bits>& t) {

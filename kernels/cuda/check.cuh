@@ -15,7 +15,6 @@ inline void check(cudaError_t e, const char* what) {
   if (e != cudaSuccess) throw Error(std::string("CUDA: ") + what + ": " + cudaGetErrorString(e));
 }
 
-inline void check_launch(const char* kernel) { check(cudaGetLastError(), kernel); }
 
 // Programmatic dependent launch (Hopper and newer; programmatic_launch() in device_memory.h): a kernel may
 // be scheduled while the kernel before it on the stream is still finishing, which hides most of the gap

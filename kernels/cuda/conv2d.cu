@@ -35,7 +35,7 @@ struct ConvArgs {
   long long res_img, res_px;
   const unsigned short* w;
   const float* bias;
-  int kh, kw, stride, pad, k_total, k_padded;
+  int kh, kw, stride, pad, k_padded;
   int silu;
   int batch;
   int out_vec8;  // 1: cout, the output (and residual) strides and pointers allow 16-byte stores of 8 channels
@@ -355,7 +355,7 @@ void conv2d(const View<const half_bits>& in, const View<half_bits>& out, const D
   a.out = out.data, a.out_img = out.image_stride, a.out_px = out.pixel_stride, a.out_h = out.h, a.out_w = out.w, a.cout = out.c;
   if (residual) a.res = residual->data, a.res_img = residual->image_stride, a.res_px = residual->pixel_stride;
   a.w = w.w, a.bias = w.bias, a.kh = w.kh, a.kw = w.kw, a.stride = p.stride, a.pad = p.pad;
-  a.k_total = w.kh * w.kw * w.cin, a.k_padded = w.k_padded;
+  a.k_padded = w.k_padded;
   a.silu = p.act == Activation::SiLU;
   a.batch = out.n;
   const auto aligned8 = [](const void* p, long long img, long long px) {
