@@ -40,15 +40,6 @@ __device__ __forceinline__ float warp_sum(float x) {
 constexpr int kTileQueries = 16, kKeyGroups = 8, kChunk = 8;  // 16 x 8 = 128 threads
 constexpr int kTileKeyDim = 32, kTileHeadDim = 64;
 
-// Eight FP16 values (16 bytes) as floats.
-__device__ __forceinline__ void load8(const unsigned short* p, float* f) {
-  const uint4 u = *reinterpret_cast<const uint4*>(p);
-  const unsigned w[4] = {u.x, u.y, u.z, u.w};
-  for (int i = 0; i < 4; ++i) {
-    const float2 t = __half22float2(*reinterpret_cast<const __half2*>(&w[i]));
-    f[2 * i] = t.x, f[2 * i + 1] = t.y;
-  }
-}
 
 __global__ void __launch_bounds__(kTileQueries * kKeyGroups) attention_tile_kernel(AttnArgs a) {
   pdl_prologue();
@@ -68,7 +59,7 @@ __global__ void __launch_bounds__(kTileQueries * kKeyGroups) attention_tile_kern
   if (active) {
     const unsigned short* qrow = token(a.q, a.q_img, a.q_px, b, n) + h * a.key_dim;
     for (int j = 0; j < KD8; ++j)
-      if (j < kd8) load8(qrow + 8 * j, q + 8 * j);
+      if (j < kd8) load_floats<8>(qrow + 8 * j, q + 8 * j);
     for (int d = 0; d < kTileKeyDim; ++d) q[d] *= a.scale;  // (q * scale) . k, as Ultralytics orders it
   }
   float run_max = -INFINITY, run_sum = 0.0f;
@@ -86,7 +77,7 @@ __global__ void __launch_bounds__(kTileQueries * kKeyGroups) attention_tile_kern
         for (int j = 0; j < KD8; ++j) {
           if (j >= kd8) break;
           float kf[8];
-          load8(krow + 8 * j, kf);
+          load_floats<8>(krow + 8 * j, kf);
           for (int i = 0; i < 8; ++i) dot += q[8 * j + i] * kf[i];
         }
         s[c] = dot;
@@ -107,7 +98,7 @@ __global__ void __launch_bounds__(kTileQueries * kKeyGroups) attention_tile_kern
       for (int j = 0; j < HD8; ++j) {
         if (j >= hd8) break;
         float vf[8];
-        load8(vrow + 8 * j, vf);
+        load_floats<8>(vrow + 8 * j, vf);
         for (int i = 0; i < 8; ++i) acc[8 * j + i] += p * vf[i];
       }
     }
@@ -199,11 +190,8 @@ void attention(const View<const half_bits>& q, const View<const half_bits>& k, c
              v.pixel_stride, out.data, out.image_stride, out.pixel_stride, q.h * q.w, p.heads, p.key_dim,
              p.head_dim, q.n, p.scale};
   auto s = static_cast<cudaStream_t>(stream);
-  const auto rows16 = [](const View<const half_bits>& t) {
-    return reinterpret_cast<std::uintptr_t>(t.data) % 16 == 0 && t.pixel_stride % 8 == 0 && t.image_stride % 8 == 0;
-  };
   const bool tiled = kernel != AttentionKernel::Warp && p.key_dim <= kTileKeyDim && p.head_dim <= kTileHeadDim &&
-                     p.key_dim % 8 == 0 && p.head_dim % 8 == 0 && rows16(q) && rows16(k) && rows16(v);
+                     p.key_dim % 8 == 0 && p.head_dim % 8 == 0 && rows_aligned16(q) && rows_aligned16(k) && rows_aligned16(v);
   if (kernel == AttentionKernel::Tile && !tiled) throw Error("CUDA attention: the tile kernel cannot take these views");
   if (tiled) {
     const dim3 grid(static_cast<unsigned>((q.h * q.w + kTileQueries - 1) / kTileQueries), static_cast<unsigned>(p.heads),

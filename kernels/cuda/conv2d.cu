@@ -243,22 +243,15 @@ __global__ void __launch_bounds__(kThreads) conv_igemm_kernel(ConvArgs a) {
       const int r = e / (BN / 8), c = e % (BN / 8) * 8;
       const int co = n0 + c;
       if (row_out[r] < 0 || co >= a.cout) continue;  // cout % 8 == 0: all 8 channels exist
-      uint4 rv = make_uint4(0, 0, 0, 0);
-      if (a.res) rv = *reinterpret_cast<const uint4*>(a.res + row_res[r] + co);
-      const unsigned rw[4] = {rv.x, rv.y, rv.z, rv.w};
-      unsigned ow[4];
-      for (int q = 0; q < 4; ++q) {
-        unsigned pair = 0;
-        for (int h = 0; h < 2; ++h) {  // channel co + 2q + h sits in the low (h = 0) or high half of word q
-          const int ch = 2 * q + h;
-          float v = Cs[r * ldc + c + ch] + a.bias[co + ch];
-          if (a.silu) v = silu(v);
-          if (a.res) v += __half2float(__ushort_as_half(static_cast<unsigned short>(rw[q] >> (16 * h))));
-          pair |= static_cast<unsigned>(to_half_bits(v)) << (16 * h);
-        }
-        ow[q] = pair;
+      unsigned short res[8] = {}, o[8];
+      if (a.res) load8_bits(a.res + row_res[r] + co, res);
+      for (int ch = 0; ch < 8; ++ch) {
+        float v = Cs[r * ldc + c + ch] + a.bias[co + ch];
+        if (a.silu) v = silu(v);
+        if (a.res) v += __half2float(__ushort_as_half(res[ch]));
+        o[ch] = to_half_bits(v);
       }
-      *reinterpret_cast<uint4*>(a.out + row_out[r] + co) = make_uint4(ow[0], ow[1], ow[2], ow[3]);
+      store8_bits(a.out + row_out[r] + co, o);
     }
     return;
   }
@@ -288,20 +281,6 @@ int sm_count() {
 // pointers allow 16-byte accesses) reads input, weights and residual and writes the output 16 bytes at
 // a time; VEC 1 takes any view.
 template <int VEC>
-__device__ __forceinline__ void load_vec(const unsigned short* p, float* f) {
-  if constexpr (VEC == 8) {
-    const uint4 u = *reinterpret_cast<const uint4*>(p);
-    const unsigned w[4] = {u.x, u.y, u.z, u.w};
-    for (int i = 0; i < 4; ++i) {
-      const float2 t = __half22float2(*reinterpret_cast<const __half2*>(&w[i]));
-      f[2 * i] = t.x, f[2 * i + 1] = t.y;
-    }
-  } else {
-    f[0] = load_half(p);
-  }
-}
-
-template <int VEC>
 __global__ void __launch_bounds__(256) depthwise_kernel(ConvArgs a) {
   pdl_prologue();
   const int groups = a.cout / VEC;
@@ -318,13 +297,13 @@ __global__ void __launch_bounds__(256) depthwise_kernel(ConvArgs a) {
       const int ix = x * a.stride - a.pad + kx;
       if (ix < 0 || ix >= a.in_w) continue;
       float v[VEC], w[VEC];
-      load_vec<VEC>(at(a.in, a.in_img, a.in_px, a.in_w, b, iy, ix) + ch, v);
-      load_vec<VEC>(a.w + (ky * a.kw + kx) * a.cout + ch, w);
+      load_floats<VEC>(at(a.in, a.in_img, a.in_px, a.in_w, b, iy, ix) + ch, v);
+      load_floats<VEC>(a.w + (ky * a.kw + kx) * a.cout + ch, w);
       for (int j = 0; j < VEC; ++j) acc[j] += v[j] * w[j];
     }
   }
   float r[VEC] = {};
-  if (a.res) load_vec<VEC>(at(a.res, a.res_img, a.res_px, a.out_w, b, y, x) + ch, r);
+  if (a.res) load_floats<VEC>(at(a.res, a.res_img, a.res_px, a.out_w, b, y, x) + ch, r);
   unsigned short o[VEC];
   for (int j = 0; j < VEC; ++j) {
     float v = acc[j] + a.bias[ch + j];
@@ -333,8 +312,7 @@ __global__ void __launch_bounds__(256) depthwise_kernel(ConvArgs a) {
   }
   unsigned short* dst = at(a.out, a.out_img, a.out_px, a.out_w, b, y, x) + ch;
   if constexpr (VEC == 8) {
-    const auto pack = [&](int j) { return static_cast<unsigned>(o[j]) | static_cast<unsigned>(o[j + 1]) << 16; };
-    *reinterpret_cast<uint4*>(dst) = make_uint4(pack(0), pack(2), pack(4), pack(6));
+    store8_bits(dst, o);
   } else {
     dst[0] = o[0];
   }
@@ -358,12 +336,8 @@ void conv2d(const View<const half_bits>& in, const View<half_bits>& out, const D
   a.k_padded = w.k_padded;
   a.silu = p.act == Activation::SiLU;
   a.batch = out.n;
-  const auto aligned8 = [](const void* p, long long img, long long px) {
-    return reinterpret_cast<std::uintptr_t>(p) % 16 == 0 && img % 8 == 0 && px % 8 == 0;
-  };
-  const bool in_vec8 = in.c % 8 == 0 && aligned8(in.data, in.image_stride, in.pixel_stride);
-  a.out_vec8 = out.c % 8 == 0 && aligned8(out.data, out.image_stride, out.pixel_stride) &&
-               (!residual || aligned8(residual->data, residual->image_stride, residual->pixel_stride));
+  const bool in_vec8 = in.c % 8 == 0 && rows_aligned16(in);
+  a.out_vec8 = out.c % 8 == 0 && rows_aligned16(out) && (!residual || rows_aligned16(*residual));
   auto s = static_cast<cudaStream_t>(stream);
   if (depthwise) {
     const long long pixels = static_cast<long long>(out.n) * out.h * out.w;

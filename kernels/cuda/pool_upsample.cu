@@ -19,24 +19,20 @@ struct Views {
   int out_h, out_w, c, batch;
 };
 
-// VEC FP16 values at p (16-byte aligned when VEC is 8).
+// VEC FP16 values at p (16-byte aligned when VEC is 8), moved as bits: pooling and upsampling are exact.
 template <int VEC>
 struct Pack {
   unsigned short h[VEC];
   __device__ __forceinline__ void load(const unsigned short* p) {
     if constexpr (VEC == 8) {
-      const uint4 u = *reinterpret_cast<const uint4*>(p);
-      const unsigned w[4] = {u.x, u.y, u.z, u.w};
-      for (int i = 0; i < 4; ++i)
-        h[2 * i] = static_cast<unsigned short>(w[i]), h[2 * i + 1] = static_cast<unsigned short>(w[i] >> 16);
+      load8_bits(p, h);
     } else {
       h[0] = *p;
     }
   }
   __device__ __forceinline__ void store(unsigned short* p) const {
     if constexpr (VEC == 8) {
-      const auto word = [&](int i) { return static_cast<unsigned>(h[2 * i]) | static_cast<unsigned>(h[2 * i + 1]) << 16; };
-      *reinterpret_cast<uint4*>(p) = make_uint4(word(0), word(1), word(2), word(3));
+      store8_bits(p, h);
     } else {
       *p = h[0];
     }
@@ -87,10 +83,7 @@ __global__ void __launch_bounds__(256) upsample2x_kernel(Views v) {
 
 // Both views allow 16-byte accesses of 8 channels.
 bool vec8(const View<const half_bits>& in, const View<half_bits>& out) {
-  const auto ok = [](const void* p, long long img, long long px) {
-    return reinterpret_cast<std::uintptr_t>(p) % 16 == 0 && img % 8 == 0 && px % 8 == 0;
-  };
-  return in.c % 8 == 0 && ok(in.data, in.image_stride, in.pixel_stride) && ok(out.data, out.image_stride, out.pixel_stride);
+  return in.c % 8 == 0 && rows_aligned16(in) && rows_aligned16(out);
 }
 
 Views views(const View<const half_bits>& in, const View<half_bits>& out) {
