@@ -105,6 +105,18 @@ __device__ __forceinline__ NhwcIndex nhwc_index(long long i, int h, int w, int c
           static_cast<int>(i % c)};
 }
 
+// This thread's output when each thread of a 1-D grid takes VEC consecutive channels of one pixel of a
+// batch x h x w x c tensor (c a multiple of VEC): (b, y, x, its first channel); false past the end.
+template <int VEC>
+__device__ __forceinline__ bool vec_thread_index(int batch, int h, int w, int c, NhwcIndex& e) {
+  const int groups = c / VEC;
+  const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= static_cast<long long>(batch) * h * w * groups) return false;
+  e = nhwc_index(i, h, w, groups);
+  e.ch *= VEC;
+  return true;
+}
+
 inline int blocks_for(long long n, int threads) { return static_cast<int>((n + threads - 1) / threads); }
 
 }  // namespace y26::kernels::cuda

@@ -283,12 +283,9 @@ int sm_count() {
 template <int VEC>
 __global__ void __launch_bounds__(256) depthwise_kernel(ConvArgs a) {
   pdl_prologue();
-  const int groups = a.cout / VEC;
-  const long long total = static_cast<long long>(a.batch) * a.out_h * a.out_w * groups;
-  const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i >= total) return;
-  const auto [b, y, x, group] = nhwc_index(i, a.out_h, a.out_w, groups);
-  const int ch = group * VEC;
+  NhwcIndex e;
+  if (!vec_thread_index<VEC>(a.batch, a.out_h, a.out_w, a.cout, e)) return;
+  const auto [b, y, x, ch] = e;
   float acc[VEC] = {};
   for (int ky = 0; ky < a.kh; ++ky) {
     const int iy = y * a.stride - a.pad + ky;

@@ -10,10 +10,9 @@ __global__ void __launch_bounds__(256) epilogue_kernel(unsigned short* out, long
                                                         int batch, const float* bias, int silu_act, const unsigned short* res,
                                                         long long r_img, long long r_px) {
   pdl_prologue();
-  const long long total = static_cast<long long>(batch) * h * w * c;
-  const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i >= total) return;
-  const auto [b, y, x, ch] = nhwc_index(i, h, w, c);
+  NhwcIndex e;
+  if (!vec_thread_index<1>(batch, h, w, c, e)) return;
+  const auto [b, y, x, ch] = e;
   unsigned short* o = at(out, o_img, o_px, w, b, y, x) + ch;
   float v = load_half(o) + bias[ch];
   if (silu_act) v = silu(v);

@@ -42,12 +42,9 @@ struct Pack {
 template <int VEC>
 __global__ void __launch_bounds__(256) max_pool_kernel(Views v, int k, int stride, int pad) {
   pdl_prologue();
-  const int groups = v.c / VEC;
-  const long long total = static_cast<long long>(v.batch) * v.out_h * v.out_w * groups;
-  const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i >= total) return;
-  const auto [b, y, x, group] = nhwc_index(i, v.out_h, v.out_w, groups);
-  const int ch = group * VEC;
+  NhwcIndex e;
+  if (!vec_thread_index<VEC>(v.batch, v.out_h, v.out_w, v.c, e)) return;
+  const auto [b, y, x, ch] = e;
   Pack<VEC> best;
   float best_f[VEC];
   for (int j = 0; j < VEC; ++j) best.h[j] = 0xFC00, best_f[j] = -INFINITY;  // -inf: padding never wins
@@ -71,14 +68,12 @@ __global__ void __launch_bounds__(256) max_pool_kernel(Views v, int k, int strid
 template <int VEC>
 __global__ void __launch_bounds__(256) upsample2x_kernel(Views v) {
   pdl_prologue();
-  const int groups = v.c / VEC;
-  const long long total = static_cast<long long>(v.batch) * v.out_h * v.out_w * groups;
-  const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i >= total) return;
-  const auto [b, y, x, group] = nhwc_index(i, v.out_h, v.out_w, groups);
+  NhwcIndex e;
+  if (!vec_thread_index<VEC>(v.batch, v.out_h, v.out_w, v.c, e)) return;
+  const auto [b, y, x, ch] = e;
   Pack<VEC> px;
-  px.load(at(v.in, v.in_img, v.in_px, v.in_w, b, y / 2, x / 2) + group * VEC);
-  px.store(at(v.out, v.out_img, v.out_px, v.out_w, b, y, x) + group * VEC);
+  px.load(at(v.in, v.in_img, v.in_px, v.in_w, b, y / 2, x / 2) + ch);
+  px.store(at(v.out, v.out_img, v.out_px, v.out_w, b, y, x) + ch);
 }
 
 // Both views allow 16-byte accesses of 8 channels.
