@@ -1,8 +1,7 @@
 // Class-aware NMS on the device, the classic head's post-processing. Arithmetic
 // uses explicit _rn intrinsics so that nothing is contracted into an FMA and every
 // box and IoU rounds exactly as the CPU twin (runtime/postprocess.cpp select_nms).
-#include "kernels/cuda/check.cuh"
-#include "kernels/cuda/cuda_ops.h"
+#include "kernels/cuda/head.cuh"
 
 namespace y26::kernels::cuda {
 namespace {
@@ -18,16 +17,11 @@ struct Candidates {
   unsigned long long* mask;  // batch x k x words: bit j of row i: IoU(i, j) > iou
 };
 
-__device__ __forceinline__ float sigmoid(float v) { return 1.0f / (1.0f + expf(-v)); }
-
 __global__ void nms_scores_kernel(const unsigned short* head, int batch, int anchors, int nc, float conf, float* score) {
   pdl_prologue();
   const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= static_cast<long long>(batch) * anchors) return;
-  const unsigned short* row = head + i * (4 + nc) + 4;
-  float m = -INFINITY;
-  for (int c = 0; c < nc; ++c) m = fmaxf(m, load_half(row + c));
-  const float s = sigmoid(m);
+  const float s = best_class_score(head + i * (4 + nc), nc);
   score[i] = s > conf ? s : -1.0f;
 }
 
@@ -39,10 +33,7 @@ __global__ void nms_decode_kernel(const unsigned short* head, int batch, int anc
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= batch * k) return;
   const int b = i / k, a = order[i];
-  int l = 0;
-  while (l + 1 < lv.count && a >= lv.anchor_offset[l + 1]) ++l;
-  const int local = a - lv.anchor_offset[l];
-  const float ax = static_cast<float>(local % lv.w[l]) + 0.5f, ay = static_cast<float>(local / lv.w[l]) + 0.5f;
+  const auto [ax, ay, s] = anchor_point(lv, a);
   const unsigned short* r = head + (static_cast<long long>(b) * anchors + a) * (4 + nc);
   int best = 0;
   float bv = load_half(r + 4);
@@ -50,7 +41,6 @@ __global__ void nms_decode_kernel(const unsigned short* head, int batch, int anc
     const float v = load_half(r + 4 + c);
     if (v > bv) bv = v, best = c;
   }
-  const float s = lv.stride[l];
   const float x1 = __fsub_rn(ax, load_half(r + 0)), y1 = __fsub_rn(ay, load_half(r + 1));
   const float x2 = __fadd_rn(ax, load_half(r + 2)), y2 = __fadd_rn(ay, load_half(r + 3));
   const float cx = __fmul_rn(__fdiv_rn(__fadd_rn(x1, x2), 2.0f), s), cy = __fmul_rn(__fdiv_rn(__fadd_rn(y1, y2), 2.0f), s);

@@ -8,8 +8,7 @@
 // (k - #greater) keys == T, in index order, into shared memory; a bitonic sort
 // orders those by (key desc, index asc). Ties therefore resolve exactly as the CPU
 // twin (runtime/postprocess.cpp top_k) resolves them.
-#include "kernels/cuda/check.cuh"
-#include "kernels/cuda/cuda_ops.h"
+#include "kernels/cuda/head.cuh"
 
 namespace y26::kernels::cuda {
 namespace {
@@ -161,17 +160,12 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
-__device__ __forceinline__ float sigmoid(float v) { return 1.0f / (1.0f + expf(-v)); }
-
 // best[image][anchor] = sigmoid(max class logit)
 __global__ void best_score_kernel(const unsigned short* head, int batch, int anchors, int nc, float* best) {
   pdl_prologue();
   const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= static_cast<long long>(batch) * anchors) return;
-  const unsigned short* row = head + i * (4 + nc) + 4;
-  float m = -INFINITY;
-  for (int c = 0; c < nc; ++c) m = fmaxf(m, load_half(row + c));
-  best[i] = sigmoid(m);
+  best[i] = best_class_score(head + i * (4 + nc), nc);
 }
 
 // pairs[image][j * nc + c] = sigmoid(logit of anchor top_anchor[image][j], class c)
@@ -195,12 +189,8 @@ __global__ void decode_kernel(const unsigned short* head, int batch, int anchors
   const int b = i / k;
   const int p = top_pair[i];
   const int a = top_anchor[b * k + p / nc];
-  int l = 0;
-  while (l + 1 < lv.count && a >= lv.anchor_offset[l + 1]) ++l;
-  const int local = a - lv.anchor_offset[l];
-  const float ax = static_cast<float>(local % lv.w[l]) + 0.5f, ay = static_cast<float>(local / lv.w[l]) + 0.5f;
+  const auto [ax, ay, s] = anchor_point(lv, a);
   const unsigned short* r = head + (static_cast<long long>(b) * anchors + a) * (4 + nc);
-  const float s = lv.stride[l];
   float* o = out + static_cast<long long>(i) * 6;
   o[0] = __fmul_rn(__fsub_rn(ax, load_half(r + 0)), s);
   o[1] = __fmul_rn(__fsub_rn(ay, load_half(r + 1)), s);
