@@ -31,7 +31,8 @@ void for_each_use(const graph::Graph& g, Fn&& fn) {
 // Sequential: their [first, last] intervals overlap. Concurrent: neither buffer's uses all precede
 // the other's through the graph's dependencies (the input is written before every node, the head
 // output read after every node).
-std::vector<std::vector<char>> conflicts(const graph::Graph& g, const std::vector<BufferPlan>& bufs, Execution execution) {
+std::vector<std::vector<char>> conflicts(const graph::Graph& g, const std::vector<BufferPlan>& bufs, Execution execution,
+                                         const graph::Schedule& sched) {
   const size_t nb = bufs.size();
   std::vector<std::vector<char>> c(nb, std::vector<char>(nb, 0));
   if (execution == Execution::Sequential) {
@@ -41,7 +42,6 @@ std::vector<std::vector<char>> conflicts(const graph::Graph& g, const std::vecto
     return c;
   }
   const int n = static_cast<int>(g.nodes.size());
-  const graph::Schedule sched = graph::schedule(g);
   std::vector<std::vector<int>> uses(nb);
   for_each_use(g, [&](const graph::Slice& s, int step) { uses[static_cast<size_t>(s.buffer)].push_back(step); });
   auto step_before = [&](int x, int y) {  // x happens before y in every execution
@@ -170,6 +170,7 @@ Plan plan_memory(const graph::Graph& g, int batch, Strategy strategy, Execution 
   plan.batch = batch;
   plan.strategy = strategy;
   plan.execution = execution;
+  if (execution == Execution::Concurrent) plan.schedule = graph::schedule(g);
   plan.buffers = lifetimes(g, batch);
   auto& bufs = plan.buffers;
 
@@ -195,7 +196,7 @@ Plan plan_memory(const graph::Graph& g, int batch, Strategy strategy, Execution 
   // several classic orders are tried and the smallest arena is kept (all are exact
   // computations, a few milliseconds in total). The step-by-step lower bound above still
   // holds for concurrent execution (it allows more conflicts, never fewer).
-  const auto conflict = conflicts(g, bufs, execution);
+  const auto conflict = conflicts(g, bufs, execution, plan.schedule);
   std::vector<BufferPlan> best;
   std::int64_t best_arena = INT64_MAX;
   for (const auto& order : placement_orders(bufs, n)) {
@@ -213,7 +214,9 @@ Plan plan_memory(const graph::Graph& g, int batch, Strategy strategy, Execution 
 
 std::string verify_plan(const graph::Graph& g, const Plan& plan) {
   const auto& b = plan.buffers;
-  const auto conflict = conflicts(g, b, plan.execution);
+  // (a plan marked Concurrent after the fact has no schedule yet: derive it)
+  const bool has_schedule = plan.schedule.preds.size() == g.nodes.size();
+  const auto conflict = conflicts(g, b, plan.execution, has_schedule ? plan.schedule : graph::schedule(g));
   for (size_t i = 0; i < b.size(); ++i) {
     if (b[i].offset < 0 || b[i].offset + b[i].size > plan.arena)
       return "buffer '" + g.buffers[i].name + "' lies outside the arena";

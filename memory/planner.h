@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "graph/ir.h"
+#include "graph/schedule.h"
 
 namespace y26::memory {
 
@@ -33,6 +34,7 @@ struct Plan {
   int batch = 1;
   Strategy strategy = Strategy::GreedyBySize;
   Execution execution = Execution::Sequential;
+  graph::Schedule schedule;  // Concurrent: the dependencies the layout relies on (the executor runs by them)
   std::vector<BufferPlan> buffers;  // by buffer id
   std::int64_t arena = 0;           // elements
   std::int64_t lower_bound = 0;     // max over steps of the live elements: no plan can do better

@@ -92,7 +92,7 @@ CudaExecutor::CudaExecutor(const graph::Graph& g, memory::Plan plan, std::shared
 void CudaExecutor::init(const graph::Graph& g, bool cudnn) {
   if (g.head.end2end) sel_.nms = false;
   else sel_.end2end_k = 0;
-  layout_ = workspace_layout(g, plan_.batch, sel_);
+  layout_ = workspace_layout(g, plan_, sel_);
   arena_ = kc::DeviceBuffer(static_cast<std::size_t>(plan_.arena) * 2);
   arena_.fill(0xFF);  // FP16 NaN: a read of anything never written shows up in the outputs
   head_elems_ = static_cast<std::int64_t>(plan_.batch) * g.buffers[static_cast<size_t>(g.head.output)].elements();
@@ -128,13 +128,12 @@ void CudaExecutor::init(const graph::Graph& g, bool cudnn) {
   }
   concurrent_ = plan_.execution == memory::Execution::Concurrent && !cudnn;
   if (concurrent_) {
-    schedule_ = graph::schedule(g);
     auto event = [] {
       cudaEvent_t ev = nullptr;
       check(cudaEventCreateWithFlags(&ev, cudaEventDisableTiming), "cudaEventCreate");
       return static_cast<void*>(ev);
     };
-    for (int k = 1; k < schedule_.streams; ++k) {
+    for (int k = 1; k < plan_.schedule.streams; ++k) {
       cudaStream_t side = nullptr;
       check(cudaStreamCreateWithFlags(&side, cudaStreamNonBlocking), "cudaStreamCreate");
       side_streams_.push_back(side);
@@ -178,7 +177,7 @@ void CudaExecutor::release() noexcept {
 std::string CudaExecutor::launch_detail(size_t i) const {
   const graph::Node& n = g_.nodes[i];
   std::string d;
-  if (concurrent_ && schedule_.stream[i] != 0) d += ", stream " + std::to_string(schedule_.stream[i]);
+  if (concurrent_ && plan_.schedule.stream[i] != 0) d += ", stream " + std::to_string(plan_.schedule.stream[i]);
   if (n.kind != graph::OpKind::Conv) return d;
   if (!cudnn_.empty()) return d + ", cuDNN";
   const auto& w = weights_->conv(n.weights);
@@ -233,7 +232,7 @@ std::vector<double> CudaExecutor::time_ops() {
 }
 
 void* CudaExecutor::node_stream(size_t node, bool concurrent) const {
-  const int k = concurrent ? schedule_.stream[node] : 0;
+  const int k = concurrent ? plan_.schedule.stream[node] : 0;
   return k == 0 ? stream_ : side_streams_[static_cast<size_t>(k - 1)];
 }
 
@@ -252,8 +251,8 @@ void CudaExecutor::launch_nodes(bool concurrent, const std::function<void(size_t
     NvtxRange layer(n.name.c_str());  // recorded at capture, and on every run when graphs are off
     void* const stream = node_stream(i, concurrent);
     if (concurrent) {  // wait for the predecessors that ran on other streams
-      for (int p : schedule_.preds[i]) {
-        if (schedule_.stream[static_cast<size_t>(p)] == schedule_.stream[i]) continue;
+      for (int p : plan_.schedule.preds[i]) {
+        if (plan_.schedule.stream[static_cast<size_t>(p)] == plan_.schedule.stream[i]) continue;
         check(cudaStreamWaitEvent(static_cast<cudaStream_t>(stream),
                                   static_cast<cudaEvent_t>(node_events_[static_cast<size_t>(p)]), 0),
               "cudaStreamWaitEvent");

@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "graph/ir.h"
-#include "graph/schedule.h"
 #include "kernels/cuda/conv2d_cudnn.h"
 #include "kernels/cuda/cuda_ops.h"
 #include "kernels/cuda/device_memory.h"
@@ -117,9 +116,8 @@ class CudaExecutor {
   std::int64_t head_elems_ = 0, allocs_in_run_ = 0;
   void *run_start_ = nullptr, *run_end_ = nullptr;  // cudaEvent_t around each run()
   // Concurrent branches (plan_.execution == Concurrent and not the cuDNN baseline, whose one workspace
-  // serialises it): the schedule, streams 1.. of it, an event per node, fork and join events.
+  // serialises it), run by plan_.schedule: its streams 1.., an event per node, fork and join events.
   bool concurrent_ = false;
-  graph::Schedule schedule_;
   std::vector<void*> side_streams_, node_events_, join_events_;
   void* fork_event_ = nullptr;
   double last_device_ms_ = 0;

@@ -73,7 +73,9 @@ struct WorkspaceLayout {
   std::int64_t total = 0;
 };
 
-inline WorkspaceLayout workspace_layout(const graph::Graph& g, int batch, const DeviceSelection& s) {
+// For the plan the executor runs: its batch, and (Concurrent) the dependencies it runs the graph by.
+inline WorkspaceLayout workspace_layout(const graph::Graph& g, const memory::Plan& plan, const DeviceSelection& s) {
+  const int batch = plan.batch;
   namespace kc = kernels::cuda;
   WorkspaceLayout l;
   std::int64_t end = 0;
@@ -102,8 +104,8 @@ inline WorkspaceLayout workspace_layout(const graph::Graph& g, int batch, const 
     end += l.split[i].counters_bytes;
   }
   // Partials: best fit, largest first, apart from those of convolutions that may run concurrently.
-  const bool concurrent = gpu_execution(batch) == memory::Execution::Concurrent;
-  const graph::Schedule sched = concurrent ? graph::schedule(g) : graph::Schedule{};
+  const bool concurrent = plan.execution == memory::Execution::Concurrent;
+  const graph::Schedule& sched = plan.schedule;
   auto may_overlap_in_time = [&](size_t a, size_t b) {
     const int x = static_cast<int>(a), y = static_cast<int>(b);
     return concurrent && !sched.precedes(x, y) && !sched.precedes(y, x);

@@ -116,7 +116,7 @@ struct Engine::Impl {
     }
     // The GPU's post-processing scratch and results and the convolutions' split-K scratch; CPU kernels
     // keep their scratch (an attention row, a conv tile) per thread.
-    if (es == 2) r.workspace_bytes = runtime::workspace_layout(g, batch, device_selection(g)).total;
+    if (es == 2) r.workspace_bytes = runtime::workspace_layout(g, p, device_selection(g)).total;
     for (size_t i = 0; i < g.buffers.size(); ++i) {
       const auto& b = g.buffers[i];
       const auto& bp = p.buffers[i];

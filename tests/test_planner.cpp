@@ -119,7 +119,7 @@ TEST_CASE("the GPU workspace: split-K partials apart when their convolutions may
   size_t splits_b1 = 0;
   for (int batch : {1, 8}) {
     INFO("batch " << batch);
-    const auto l = runtime::workspace_layout(g, batch, sel);
+    const auto l = runtime::workspace_layout(g, runtime::gpu_plan(g, batch), sel);
     REQUIRE(l.split.size() == g.nodes.size());
     std::vector<size_t> split;
     for (size_t i = 0; i < l.split.size(); ++i)
