@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "loader/weight_map.h"
+#include "tests/support/errors.h"
 #include "tests/support/fixtures.h"
 #include "y26/y26.h"
 
@@ -13,19 +14,9 @@ using namespace y26;
 
 namespace {
 
+// The message after "path: " with which load_image refuses `bytes` (tests/support/errors.h).
 std::string image_error(const std::string& bytes, const std::string& name) {
-  test::TempDir dir;
-  const std::string path = dir.file(name);
-  test::write_file(path, bytes);
-  try {
-    load_image(path);
-  } catch (const Error& e) {
-    const std::string msg = e.what();
-    CHECK(msg.rfind(path + ": ", 0) == 0);
-    return msg;
-  }
-  FAIL("no error for " << name);
-  return {};
+  return test::refusal(bytes, name, [](const std::string& path) { load_image(path); });
 }
 }  // namespace
 

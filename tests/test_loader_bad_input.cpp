@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "loader/weight_map.h"
+#include "tests/support/errors.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/zip_builder.h"
 #include "y26/y26.h"
@@ -13,21 +14,9 @@ namespace pk = y26::test::pk;
 
 namespace {
 
-// Loads `bytes` written to a temporary file and returns the error message (failing if none).
+// The message after "path: " with which load_weights refuses `bytes` (tests/support/errors.h).
 std::string load_error(const std::string& bytes, const std::string& name = "bad.pt") {
-  test::TempDir dir;
-  const std::string path = dir.file(name);
-  test::write_file(path, bytes);
-  try {
-    load_weights(path);
-  } catch (const Error& e) {
-    const std::string msg = e.what();
-    CHECK(msg.rfind(path + ": ", 0) == 0);         // names the file first
-    CHECK(msg.find('\n') == std::string::npos);     // one line
-    return msg.substr(path.size() + 2);
-  }
-  FAIL("no error for " << name);
-  return {};
+  return test::refusal(bytes, name, [](const std::string& path) { load_weights(path); });
 }
 
 std::string storage_bytes(size_t n) { return std::string(n, '\x11'); }
