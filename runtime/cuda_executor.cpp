@@ -14,6 +14,7 @@
 #include "y26/y26.h"
 
 namespace y26::runtime {
+Y26_CUDA_VARIANT_BEGIN
 namespace {
 
 namespace kc = kernels::cuda;
@@ -396,4 +397,5 @@ void CudaExecutor::run(const std::vector<const Image*>& images, const std::vecto
   allocs_in_run_ = kc::device_allocations() - allocs_before;
 }
 
+Y26_CUDA_VARIANT_END
 }  // namespace y26::runtime

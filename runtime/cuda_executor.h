@@ -15,6 +15,7 @@
 #include "kernels/cuda/device_memory.h"
 #include "memory/planner.h"
 #include "runtime/device_selection.h"
+#include "runtime/gpu_backend.h"
 #include "runtime/letterbox.h"
 
 namespace y26::kernels::cpu {
@@ -22,27 +23,28 @@ class ThreadPool;
 }
 
 namespace y26::runtime {
+Y26_CUDA_VARIANT_BEGIN
 
 // The folded convolution weights on the device (FP16 in kernel layout, FP32 bias), uploaded once
 // per model and shared by every executor (input shape, batch) and every Engine::share() of it.
-class DeviceWeights {
+class DeviceWeights final : public GpuWeights {
  public:
   explicit DeviceWeights(const graph::Graph& g);
   const kernels::cuda::DeviceConvWeights& conv(int index) const { return conv_[static_cast<size_t>(index)]; }
-  std::int64_t bytes() const { return static_cast<std::int64_t>(buffer_.size()); }
+  std::int64_t bytes() const override { return static_cast<std::int64_t>(buffer_.size()); }
 
  private:
   kernels::cuda::DeviceBuffer buffer_;
   std::vector<kernels::cuda::DeviceConvWeights> conv_;
 };
 
-class CudaExecutor {
+class CudaExecutor final : public GpuExecutor {
  public:
   // sel: post-processing on the device (runtime/device_selection.h); run() then brings back decoded
   // rows instead of the whole head. cudnn: every convolution through cuDNN (the vendor baseline of `--kernels cudnn`).
   CudaExecutor(const graph::Graph& g, memory::Plan plan, std::shared_ptr<const DeviceWeights> weights, DeviceSelection sel,
                bool cudnn = false);
-  ~CudaExecutor();
+  ~CudaExecutor() override;
   CudaExecutor(const CudaExecutor&) = delete;
   CudaExecutor& operator=(const CudaExecutor&) = delete;
 
@@ -52,38 +54,38 @@ class CudaExecutor {
 
   // Image `image`'s head rows of the last run(), as floats (anchors x (4 + nc); a synchronous download:
   // for the rare image whose device selection must be redone on the host).
-  std::vector<float> head_image(int image) const;
+  std::vector<float> head_image(int image) const override;
   // The head output of the last run() (pinned host memory, FP16), when selection runs on the host (else null).
-  const kernels::cuda::half_bits* host_head() const { return host_head_; }
-  std::int64_t head_elements() const { return head_elems_; }
+  const kernels::cuda::half_bits* host_head() const override { return host_head_; }
+  std::int64_t head_elements() const override { return head_elems_; }
   // With device selection: per image `selected_rows()` rows of [x1, y1, x2, y2, score, class] in the
   // original image's pixels, best first (pinned); with NMS, `host_counts()[image]` of them are detections.
-  const float* host_selected() const { return host_selected_; }
-  int selected_rows() const { return sel_.rows(); }
-  const int* host_counts() const { return host_counts_; }
-  bool device_selection() const { return sel_.any(); }
-  bool nms_selection() const { return sel_.nms; }
+  const float* host_selected() const override { return host_selected_; }
+  int selected_rows() const override { return sel_.rows(); }
+  const int* host_counts() const override { return host_counts_; }
+  bool device_selection() const override { return sel_.any(); }
+  bool nms_selection() const override { return sel_.nms; }
 
   // One run: the images' 8-bit RGB pixels go to the device through pinned staging, are
   // letterboxed there into the input buffer, the graph is replayed and the head comes back.
   // The staging buffers grow only when a call brings more pixels than any before. `pool` (optional)
   // shares the host copies into pinned memory (1.2 MB per 640x640 image, 79 MB at batch 64).
   void run(const std::vector<const Image*>& images, const std::vector<Letterbox>& boxes,
-           kernels::cpu::ThreadPool* pool = nullptr);
+           kernels::cpu::ThreadPool* pool = nullptr) override;
   // Per-op device time (ms) of one run launched op by op, CUDA events around each; the input
   // buffer must hold images already (a previous run()). Last entry: the device post-processing.
-  std::vector<double> time_ops();
+  std::vector<double> time_ops() override;
 
   // Device bytes this executor holds (arena and workspaces; the shared weights are not counted here).
-  std::int64_t device_bytes() const {
+  std::int64_t device_bytes() const override {
     std::int64_t n = static_cast<std::int64_t>(arena_.size() + workspace_.size() + cudnn_workspace_.size());
     for (const auto& c : cudnn_) n += c ? static_cast<std::int64_t>(c->weight_bytes()) : 0;
     return n;
   }
   // How node i's kernel is launched, for per-op timings: ", tile 64x64", ", tile 32x32 split 3", ", cuDNN", ...
-  std::string launch_detail(size_t i) const;
+  std::string launch_detail(size_t i) const override;
   // Device time of the last run(), from the first pixel upload to the last download (CUDA events on the stream).
-  double last_device_ms() const { return last_device_ms_; }
+  double last_device_ms() const override { return last_device_ms_; }
   // cudaMalloc calls made by the last run() (always 0: asserted by the [cuda] tests).
   std::int64_t allocations_in_last_run() const { return allocs_in_run_; }
 
@@ -123,4 +125,8 @@ class CudaExecutor {
   double last_device_ms_ = 0;
 };
 
+// This variant's backend for the Engine (runtime/cuda_backend.cpp).
+const GpuBackend& backend();
+
+Y26_CUDA_VARIANT_END
 }  // namespace y26::runtime

@@ -1,5 +1,5 @@
-// y26::Engine on the CPU reference backend: one graph, plan and arena per input
-// shape and batch (built on first use, then reused), Ultralytics pre- and
+// y26::Engine: one graph, plan and arena per input shape and batch (built on first use, then reused) on
+// the CPU reference backend or a CUDA backend (a GPU, or the emulator), Ultralytics pre- and
 // post-processing around it.
 #include <algorithm>
 #include <chrono>
@@ -15,13 +15,8 @@
 #include "runtime/device_selection.h"
 #include "runtime/letterbox.h"
 #include "runtime/postprocess.h"
+#include "runtime/gpu_backend.h"
 #include "y26/y26.h"
-#ifdef Y26_WITH_CUDA
-#include <cuda_runtime_api.h>
-
-#include "kernels/cuda/device_memory.h"
-#include "runtime/cuda_executor.h"
-#endif
 
 namespace y26 {
 namespace {
@@ -36,9 +31,7 @@ int round_up_to_stride(int v) {
 struct Session {
   graph::Graph graph;
   std::unique_ptr<runtime::CpuExecutor> exec;  // CPU backend
-#ifdef Y26_WITH_CUDA
-  std::unique_ptr<runtime::CudaExecutor> gpu;  // CUDA backend
-#endif
+  std::unique_ptr<runtime::GpuExecutor> gpu;   // CUDA backend
 };
 
 }  // namespace
@@ -49,6 +42,7 @@ struct Engine::Impl {
   Options options;
   std::vector<std::string> names;
   std::string device_note;
+  const runtime::GpuBackend* backend = nullptr;  // a CUDA backend (GPU or emulator), else the CPU
   bool cuda = false;
   int cuda_device = 0;
   std::string cuda_name;
@@ -56,9 +50,7 @@ struct Engine::Impl {
   std::map<std::tuple<int, int, int>, std::unique_ptr<Session>> sessions;  // (h, w, batch)
   Timing timing;
 
-#ifdef Y26_WITH_CUDA
-  std::shared_ptr<const runtime::DeviceWeights> device_weights;  // uploaded once, shared by sessions and shares
-#endif
+  std::shared_ptr<const runtime::GpuWeights> device_weights;  // uploaded once, shared by sessions and shares
 
   graph::Graph build(int h, int w) const { return graph::build_yolo26(weights(), {h, w, !options.nms}); }
 
@@ -67,16 +59,19 @@ struct Engine::Impl {
     if (!s) {
       s = std::make_unique<Session>();
       s->graph = build(h, w);
-#ifdef Y26_WITH_CUDA
       if (cuda) {
-        if (!device_weights) device_weights = std::make_shared<runtime::DeviceWeights>(s->graph);
-        s->gpu = std::make_unique<runtime::CudaExecutor>(s->graph, runtime::gpu_plan(s->graph, batch), device_weights,
-                                                         device_selection(s->graph), options.kernels == "cudnn");
+        if (!device_weights) device_weights = backend->upload(s->graph);
+        s->gpu = backend->executor(s->graph, runtime::gpu_plan(s->graph, batch), device_weights, device_selection(s->graph),
+                                   options.kernels == "cudnn");
         return *s;
       }
-#endif
-      s->exec = std::make_unique<runtime::CpuExecutor>(s->graph, memory::plan_memory(s->graph, batch), *pool,
-                                                       options.precision == Precision::FP16);
+      const bool fp16 = options.precision == Precision::FP16;
+      // FP16 on the CPU follows the CUDA backend's numerics: activations and the folded weights rounded to
+      // FP16 as it stores them (biases stay FP32, as there), so the two differ only in summation order.
+      if (fp16)
+        for (auto& cw : s->graph.conv_weights)
+          for (float& v : cw.w) v = round_to_half(v);
+      s->exec = std::make_unique<runtime::CpuExecutor>(s->graph, memory::plan_memory(s->graph, batch), *pool, fp16);
     }
     return *s;
   }
@@ -132,11 +127,8 @@ struct Engine::Impl {
     for (const Image* im : images)
       lbs.push_back(runtime::letterbox_params(im->width, im->height, imgsz, imgsz, rect, graph::kMaxStride));
     const int h = lbs[0].out_h(), w = lbs[0].out_w();
-#ifdef Y26_WITH_CUDA
     // The calling thread may not be the one that loaded the engine (an engine per thread, from share()).
-    if (cuda && cudaSetDevice(cuda_device) != cudaSuccess)
-      throw Error("CUDA: cannot select device " + std::to_string(cuda_device));
-#endif
+    if (cuda) backend->select_device(cuda_device);
     Session& s = session(h, w, static_cast<int>(images.size()));
     const runtime::SelectOptions sel{options.conf, options.iou, options.max_det};
     std::vector<std::vector<runtime::RawDetection>> raw(images.size());  // letterboxed pixels, best first
@@ -146,7 +138,6 @@ struct Engine::Impl {
     Clock::time_point t1, t2;
     double device_ms = 0;
     std::vector<char> mapped(images.size(), 0);  // boxes already in original pixels (mapped on the device)
-#ifdef Y26_WITH_CUDA
     if (s.gpu) {
       t1 = Clock::now();  // pre-processing runs on the GPU, inside run()
       s.gpu->run(images, lbs, pool.get());
@@ -176,7 +167,6 @@ struct Engine::Impl {
         head_data = head_rows.data(), image_stride = hb.elements(), row_stride = hb.c;
       }
     }
-#endif
     if (s.exec) {
       const auto input = s.exec->view(s.graph.whole(s.graph.input));
       for (size_t i = 0; i < images.size(); ++i) {
@@ -225,48 +215,53 @@ Engine Engine::load(const std::string& model_path, const Options& options) {
   impl->options = options;
   impl->options.imgsz = round_up_to_stride(options.imgsz);
   const std::string& dev = options.device;
-  const bool want_cuda = dev.rfind("cuda", 0) == 0;
-  if (dev != "auto" && dev != "cpu" && !want_cuda) throw Error("--device " + dev + ": expected auto, cpu, cuda or cuda:N");
-#ifdef Y26_WITH_CUDA
-  if (dev == "auto" || want_cuda) {
-    std::string why;
-    if (want_cuda && dev.size() > 5) {
-      if (dev[4] != ':') throw Error("--device " + dev + ": expected cuda or cuda:N");
+  const bool want_cuda = dev.rfind("cuda", 0) == 0, want_emu = dev.rfind("emu", 0) == 0;
+  if (dev != "auto" && dev != "cpu" && !want_cuda && !want_emu)
+    throw Error("--device " + dev + ": expected auto, cpu, cuda, cuda:N or emu");
+  const std::string kind = want_emu ? "emu" : "cuda";
+  if (want_cuda || want_emu) {
+    if (dev.size() > kind.size()) {
+      if (dev[kind.size()] != ':') throw Error("--device " + dev + ": expected " + kind + " or " + kind + ":N");
       try {
-        impl->cuda_device = std::stoi(dev.substr(5));
+        impl->cuda_device = std::stoi(dev.substr(kind.size() + 1));
       } catch (const std::exception&) {
-        throw Error("--device " + dev + ": expected cuda or cuda:N");
+        throw Error("--device " + dev + ": expected " + kind + " or " + kind + ":N");
       }
     }
-    if (kernels::cuda::device_available(&why) && cudaSetDevice(impl->cuda_device) == cudaSuccess) {
-      cudaDeviceProp prop{};
-      cudaGetDeviceProperties(&prop, impl->cuda_device);
-      impl->cuda = true;
-      impl->cuda_name = prop.name;
-      if (dev == "auto") impl->device_note = "using cuda:" + std::to_string(impl->cuda_device) + " (" + impl->cuda_name + ")";
-    } else if (want_cuda) {
-      throw Error("--device " + dev + ": " + (why.empty() ? "no such CUDA device" : why));
-    } else {
-      impl->device_note = "using the CPU: " + why;
-    }
   }
-#else
-  if (want_cuda)
-    throw Error("--device " + dev +
-                ": this build of y26 has no CUDA backend (configured without nvcc or with Y26_CUDA=OFF)");
-  if (dev == "auto") impl->device_note = "using the CPU: this build of y26 has no CUDA backend";
-#endif
+  const runtime::GpuBackend* backend = want_emu ? runtime::emulator_backend() : runtime::cuda_backend();
+  if (dev == "auto" || want_cuda || want_emu) {
+    std::string why;
+    if (backend == nullptr) {
+      why = want_emu ? "this build of y26 has no CUDA emulator (configured without the CUDA Toolkit headers or with "
+                       "Y26_CUDA_EMU=OFF)"
+                     : "this build of y26 has no CUDA backend (configured without nvcc or with Y26_CUDA=OFF)";
+    } else if (backend->available(&why)) {
+      try {
+        backend->select_device(impl->cuda_device);
+        impl->backend = backend;
+        impl->cuda = true;
+        impl->cuda_name = backend->device_name(impl->cuda_device);
+      } catch (const Error& e) {
+        why = e.what();
+      }
+    }
+    if (!impl->cuda && dev != "auto") throw Error("--device " + dev + ": " + (why.empty() ? "no such device" : why));
+    if (dev == "auto")
+      impl->device_note = impl->cuda ? "using cuda:" + std::to_string(impl->cuda_device) + " (" + impl->cuda_name + ")"
+                                     : "using the CPU: " + why;
+  }
   if (options.kernels != "y26" && options.kernels != "cudnn")
     throw Error("--kernels " + options.kernels + ": expected y26 or cudnn");
   if (options.kernels == "cudnn" && !impl->cuda) throw Error("--kernels cudnn: needs the CUDA backend (--device cuda)");
+  if (options.kernels == "cudnn" && !impl->backend->has_cudnn())
+    throw Error("--kernels cudnn: cuDNN is not emulated (--device emu runs y26's own kernels)");
   if (impl->cuda && options.precision == Precision::FP32)
     throw Error("--precision fp32: the CUDA backend runs FP16 (use fp16 or auto)");
   if (impl->options.precision == Precision::Auto) impl->options.precision = impl->cuda ? Precision::FP16 : Precision::FP32;
   impl->weights_ptr = std::make_shared<const WeightMap>(load_weights(model_path));
   const graph::Graph first = impl->build(impl->options.imgsz, impl->options.imgsz);  // validates the whole model now
-#ifdef Y26_WITH_CUDA
-  if (impl->cuda) impl->device_weights = std::make_shared<runtime::DeviceWeights>(first);  // once, before any share()
-#endif
+  if (impl->cuda) impl->device_weights = impl->backend->upload(first);  // once, before any share()
   const int nc = impl->weights().meta.nc;
   const auto& names = impl->weights().meta.names;
   const graph::Graph probe = impl->build(graph::kMaxStride, graph::kMaxStride);
@@ -315,13 +310,11 @@ std::vector<OpTiming> Engine::profile(const std::vector<Image>& images, int iter
   const size_t n = s.graph.nodes.size();
   std::vector<std::vector<double>> samples(n + 1);
   for (int it = 0; it < iters; ++it) {
-#ifdef Y26_WITH_CUDA
     if (s.gpu) {
       const auto ms = s.gpu->time_ops();
       for (size_t i = 0; i < ms.size() && i <= n; ++i) samples[i].push_back(ms[i]);
       continue;
     }
-#endif
     for (size_t i = 0; i < n; ++i) {
       const auto t = Clock::now();
       s.exec->run_node(i);
@@ -335,9 +328,7 @@ std::vector<OpTiming> Engine::profile(const std::vector<Image>& images, int iter
     std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
     const bool post = i == n;
     std::string detail = post ? "" : graph::describe(s.graph, s.graph.nodes[i]);
-#ifdef Y26_WITH_CUDA
     if (s.gpu && !post) detail += s.gpu->launch_detail(i);
-#endif
     out.push_back({post ? "postprocess" : s.graph.nodes[i].name, post ? "Postprocess" : graph::op_name(s.graph.nodes[i].kind),
                    v[v.size() / 2], detail});
   }
@@ -347,24 +338,19 @@ std::vector<OpTiming> Engine::profile(const std::vector<Image>& images, int iter
 const std::vector<std::string>& Engine::class_names() const { return impl_->names; }
 const Options& Engine::options() const { return impl_->options; }
 std::string Engine::device() const {
-  if (impl_->cuda) return "cuda:" + std::to_string(impl_->cuda_device) + " (" + impl_->cuda_name + ")";
+  if (impl_->cuda)
+    return std::string(impl_->backend->kind()) + ":" + std::to_string(impl_->cuda_device) + " (" + impl_->cuda_name + ")";
   return "cpu (" + std::to_string(impl_->pool->size()) + " threads)";
 }
 
 std::int64_t Engine::device_memory_used() const {
-#ifdef Y26_WITH_CUDA
-  std::size_t free = 0, total = 0;
-  if (impl_->cuda && cudaMemGetInfo(&free, &total) == cudaSuccess) return static_cast<std::int64_t>(total - free);
-#endif
-  return 0;
+  return impl_->cuda ? impl_->backend->memory_used() : 0;
 }
 
 std::int64_t Engine::device_bytes() const {
   std::int64_t n = 0;
-#ifdef Y26_WITH_CUDA
   for (const auto& [key, s] : impl_->sessions) n += s->gpu ? s->gpu->device_bytes() : 0;
   if (impl_->device_weights) n += impl_->device_weights->bytes();
-#endif
   return n;
 }
 
@@ -374,12 +360,11 @@ Engine Engine::share() const {
   impl->options = impl_->options;
   impl->names = impl_->names;
   impl->device_note = impl_->device_note;
+  impl->backend = impl_->backend;
   impl->cuda = impl_->cuda;
   impl->cuda_device = impl_->cuda_device;
   impl->cuda_name = impl_->cuda_name;
-#ifdef Y26_WITH_CUDA
   impl->device_weights = impl_->device_weights;
-#endif
   impl->pool = std::make_unique<kernels::cpu::ThreadPool>(static_cast<unsigned>(impl_->options.threads));
   return Engine(std::move(impl));
 }

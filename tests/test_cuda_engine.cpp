@@ -3,6 +3,8 @@
 // in test_detect_e2e.cpp and to the issue's 1 px / 0.01 on matched detections;
 // no device allocation inside run(); device bytes as planned.
 #include <catch2/catch.hpp>
+
+#include "tests/support/cuda_variant.h"
 #include <nlohmann/json.hpp>
 
 #include "kernels/cuda/device_memory.h"
@@ -12,7 +14,7 @@
 
 using namespace y26;
 
-TEST_CASE("CUDA engine detections match the goldens at 640", "[cuda][e2e]") {
+TEST_CASE(Y26_TEST_NAME("CUDA engine detections match the goldens at 640"), Y26_TEST_TAGS("[e2e]")) {
   std::string why;
   if (!kernels::cuda::device_available(&why)) {
     WARN("[cuda] test skipped: " << why);
@@ -28,7 +30,7 @@ TEST_CASE("CUDA engine detections match the goldens at 640", "[cuda][e2e]") {
     INFO(b.model);
     const auto ref = nlohmann::json::parse(test::read_file(test::fixture(std::string(b.model) + ".detections.json")));
     Options o;
-    o.device = "cuda";
+    o.device = Y26_TEST_DEVICE;
     Engine e = Engine::load(test::fixture(std::string(b.model) + ".pt"), o);
     const auto dets = e.detect(scene);
     std::vector<test::Det> got, want;
@@ -85,7 +87,7 @@ TEST_CASE("CUDA engine detections match the goldens at 640", "[cuda][e2e]") {
   }
 }
 
-TEST_CASE("CUDA engine: NMS beyond the device's candidates falls back to the host, exactly", "[cuda][e2e]") {
+TEST_CASE(Y26_TEST_NAME("CUDA engine: NMS beyond the device's candidates falls back to the host, exactly"), Y26_TEST_TAGS("[e2e]")) {
   std::string why;
   if (!kernels::cuda::device_available(&why)) {
     WARN("[cuda] test skipped: " << why);
@@ -95,7 +97,7 @@ TEST_CASE("CUDA engine: NMS beyond the device's candidates falls back to the hos
   // candidates): the device flags the image and the engine runs NMS on the host on the device's own head.
   const Image scene = load_image(test::fixture("scene-640x456.png"));
   Options o;
-  o.device = "cuda";
+  o.device = Y26_TEST_DEVICE;
   o.nms = true;
   o.conf = 0.001f;
   o.max_det = 4000;

@@ -13,6 +13,7 @@
 #include "kernels/cuda/cuda_ops.h"
 
 namespace y26::kernels::cuda {
+Y26_CUDA_VARIANT_BEGIN
 namespace {
 
 constexpr int kWarps = 4, kMaxDimPerLane = 4;  // head_dim and key_dim up to 128
@@ -203,4 +204,5 @@ void attention(const View<const half_bits>& q, const View<const half_bits>& k, c
   launch_kernel("attention_warp_kernel", attention_warp_kernel, blocks_for(rows, kWarps), kWarps * 32, s, a);
 }
 
+Y26_CUDA_VARIANT_END
 }  // namespace y26::kernels::cuda

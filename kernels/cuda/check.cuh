@@ -12,6 +12,7 @@
 #include "y26/y26.h"
 
 namespace y26::kernels::cuda {
+Y26_CUDA_VARIANT_BEGIN
 
 inline void check(cudaError_t e, const char* what) {
   if (e != cudaSuccess) throw Error(std::string("CUDA: ") + what + ": " + cudaGetErrorString(e));
@@ -25,8 +26,8 @@ inline void check(cudaError_t e, const char* what) {
 // sm_90), then lets the next kernel be scheduled.
 __device__ __forceinline__ void pdl_prologue() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.wait;\n" ::: "memory");
-  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+  cudaGridDependencySynchronize();            // griddepcontrol.wait
+  cudaTriggerProgrammaticLaunchCompletion();  // griddepcontrol.launch_dependents
 #endif
 }
 
@@ -46,7 +47,11 @@ void launch_kernel(const char* name, void (*kernel)(Params...), dim3 grid, dim3 
     cfg.attrs = &attr;
     cfg.numAttrs = 1;
   }
+#ifdef Y26_CUDA_EMU
+  check(::y26::emu::launch_named(name, &cfg, kernel, static_cast<Params>(args)...), name);  // the emulator names it in reports
+#else
   check(cudaLaunchKernelEx(&cfg, kernel, static_cast<Params>(args)...), name);
+#endif
 }
 
 __device__ __forceinline__ float silu(float x) { return x / (1.0f + expf(-x)); }  // accurate expf, like the CPU twin
@@ -119,4 +124,5 @@ __device__ __forceinline__ bool vec_thread_index(int batch, int h, int w, int c,
 
 inline int blocks_for(long long n, int threads) { return static_cast<int>((n + threads - 1) / threads); }
 
+Y26_CUDA_VARIANT_END
 }  // namespace y26::kernels::cuda

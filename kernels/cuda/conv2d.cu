@@ -8,6 +8,7 @@
 // consecutive channels: bias, SiLU, residual add, FP16 rounding, and a store into any strided
 // view (a concat slice) - 16 bytes at a time when the views allow. Depthwise convolutions use a
 // direct kernel.
+#include <cuda_pipeline_primitives.h>
 #include <mma.h>
 
 #include <cstdint>
@@ -16,6 +17,7 @@
 #include "kernels/cuda/cuda_ops.h"
 
 namespace y26::kernels::cuda {
+Y26_CUDA_VARIANT_BEGIN
 namespace {
 
 using namespace nvcuda;
@@ -55,28 +57,18 @@ struct TileSmem {
   static_assert(bytes <= 48 * 1024, "static shared memory limit");
 };
 
-// 16 bytes global -> shared without passing through registers (sm_80+: cp.async, cached in L1 because
-// a 3x3 convolution reads each input pixel up to nine times). !valid fills the 16 bytes with zeros
-// and reads nothing. Older GPUs copy synchronously; the pipeline's barriers make both correct.
+// 16 bytes global -> shared without passing through registers: cp.async on sm_80+ (cached in L1, .ca,
+// because a 3x3 convolution reads each input pixel up to nine times), a synchronous copy on older GPUs,
+// both through CUDA's pipeline primitives; the pipeline's barriers make either correct. !valid fills the
+// 16 bytes with zeros and reads nothing.
 __device__ __forceinline__ void copy16_async(void* smem, const void* gmem, bool valid) {
-#if __CUDA_ARCH__ >= 800
-  const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem));
-  asm volatile("cp.async.ca.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(gmem), "r"(valid ? 16 : 0) : "memory");
-#else
-  *reinterpret_cast<uint4*>(smem) = valid ? *reinterpret_cast<const uint4*>(gmem) : make_uint4(0, 0, 0, 0);
-#endif
+  __pipeline_memcpy_async(smem, gmem, 16, valid ? 0 : 16);
 }
-__device__ __forceinline__ void async_commit() {
-#if __CUDA_ARCH__ >= 800
-  asm volatile("cp.async.commit_group;\n" ::: "memory");
-#endif
-}
+__device__ __forceinline__ void async_commit() { __pipeline_commit(); }
 // Waits until at most N of this thread's committed groups are still in flight.
 template <int N>
 __device__ __forceinline__ void async_wait() {
-#if __CUDA_ARCH__ >= 800
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
-#endif
+  __pipeline_wait_prior(N);
 }
 
 // One BM x BN tile of C per block. VEC8: cin, the input strides and pointer allow 16-byte gathers of
@@ -401,4 +393,5 @@ ConvTile choose_conv_tile(long long pixels, int cout, int sms) {
   return ConvTile::Tile32x32;
 }
 
+Y26_CUDA_VARIANT_END
 }  // namespace y26::kernels::cuda

@@ -11,6 +11,7 @@
 #include "y26/y26.h"
 
 namespace y26::kernels::cuda {
+Y26_CUDA_VARIANT_BEGIN
 namespace {
 
 void check(cudnnStatus_t s, const char* what) {
@@ -110,4 +111,5 @@ void CudnnConv::run(const View<const half_bits>& in, const View<half_bits>& out,
   conv_epilogue(out, m.bias, m.act, residual, stream);
 }
 
+Y26_CUDA_VARIANT_END
 }  // namespace y26::kernels::cuda

@@ -12,6 +12,7 @@
 #include "kernels/cuda/cuda_ops.h"
 
 namespace y26::kernels::cuda {
+Y26_CUDA_VARIANT_BEGIN
 
 class CudnnConv {
  public:
@@ -37,4 +38,5 @@ class CudnnConv {
 void conv_epilogue(const View<half_bits>& out, const float* bias, Activation act, const View<const half_bits>* residual,
                    void* stream);
 
+Y26_CUDA_VARIANT_END
 }  // namespace y26::kernels::cuda

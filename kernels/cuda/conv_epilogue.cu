@@ -4,6 +4,7 @@
 #include "kernels/cuda/conv2d_cudnn.h"
 
 namespace y26::kernels::cuda {
+Y26_CUDA_VARIANT_BEGIN
 namespace {
 
 __global__ void __launch_bounds__(256) epilogue_kernel(unsigned short* out, long long o_img, long long o_px, int h, int w, int c,
@@ -31,4 +32,5 @@ void conv_epilogue(const View<half_bits>& out, const float* bias, Activation act
                 residual ? residual->pixel_stride : 0);
 }
 
+Y26_CUDA_VARIANT_END
 }  // namespace y26::kernels::cuda

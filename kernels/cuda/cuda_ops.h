@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "kernels/cuda/variant.h"
 #include "kernels/ops.h"
 
 namespace y26::kernels::cuda {
@@ -48,7 +49,9 @@ inline const char* conv_tile_name(ConvTile t) {
     default: return "auto";
   }
 }
+Y26_CUDA_VARIANT_BEGIN
 ConvTile choose_conv_tile(long long pixels, int cout, int sms);
+Y26_CUDA_VARIANT_END
 
 // Split-K for dense convolutions too small to fill the GPU (at batch 1 the 20x20 layers give 104
 // tiles of 32x32 but K up to 2304; split when at most 128 tiles): `splits` blocks share each 32x32 output tile, each takes
@@ -88,8 +91,11 @@ struct ConvLaunch {
   ConvTile tile = ConvTile::Tile32x32;
   int splits = 1;
 };
+Y26_CUDA_VARIANT_BEGIN
 ConvLaunch choose_conv_launch(long long pixels, int cout, int k_padded, const ConvScratch* scratch);
+Y26_CUDA_VARIANT_END
 
+Y26_CUDA_VARIANT_BEGIN
 // out = act(conv(in) + bias) [+ residual], dense on tensor cores (implicit GEMM) or depthwise.
 // With Auto tiles and a scratch large enough, small layers split K (conv_split).
 void conv2d(const View<const half_bits>& in, const View<half_bits>& out, const DeviceConvWeights& w,
@@ -101,10 +107,14 @@ void upsample_nearest2x(const View<const half_bits>& in, const View<half_bits>& 
 
 // PSA attention, fused: scores never leave registers (online softmax in FP32). Auto takes the tile
 // kernel when the head sizes and views allow it (YOLO26's 32/64 heads do), else the warp kernel.
+Y26_CUDA_VARIANT_END
+
 enum class AttentionKernel { Auto, Tile, Warp };
+Y26_CUDA_VARIANT_BEGIN
 void attention(const View<const half_bits>& q, const View<const half_bits>& k, const View<const half_bits>& v,
                const View<half_bits>& out, const AttentionParams& p, void* stream,
                AttentionKernel kernel = AttentionKernel::Auto);
+Y26_CUDA_VARIANT_END
 
 }  // namespace y26::kernels::cuda
 
@@ -118,8 +128,10 @@ struct LetterboxGeometry {
   int unpad_w = 0, unpad_h = 0;
   int top = 0, left = 0;
 };
+Y26_CUDA_VARIANT_BEGIN
 void letterbox_to_input(const std::uint8_t* src, const LetterboxGeometry& g, const View<half_bits>& out, int image,
                         void* stream);
+Y26_CUDA_VARIANT_END
 
 // From letterboxed input pixels back to the original image's (Ultralytics' ops.scale_boxes): x' =
 // clamp((x - pad_x) / gain_x, 0, max_x), y likewise. runtime::box_mapping computes the values; the CPU
@@ -129,7 +141,9 @@ struct BoxMapping {
 };
 // rows: batch x rows_per_image rows of [x1, y1, x2, y2, ...] (row_floats floats each), image i mapped
 // with maps[i] (device memory), in place.
+Y26_CUDA_VARIANT_BEGIN
 void map_boxes(float* rows, int batch, int rows_per_image, int row_floats, const BoxMapping* maps, void* stream);
+Y26_CUDA_VARIANT_END
 
 }  // namespace y26::kernels::cuda
 
@@ -139,7 +153,9 @@ namespace y26::kernels::cuda {
 // (what runtime/postprocess.cpp's top_k does). One block per image: a radix select of
 // the k-th key in four 8-bit passes, an order-preserving compaction, then a bitonic sort of the k survivors.
 inline constexpr int kTopKMax = 2048;
+Y26_CUDA_VARIANT_BEGIN
 void top_k(const float* keys, std::int64_t n, int k, int batch, int* out_index, float* out_value, void* stream);
+Y26_CUDA_VARIANT_END
 
 // The end-to-end head's selection on the device (Ultralytics Detect.postprocess): per image, top k
 // anchors by best class score, top k of their (anchor, class) pairs, decoded boxes. `head` is the
@@ -156,8 +172,10 @@ inline std::int64_t end2end_workspace_bytes(int batch, int anchors, int nc, int 
   return align_device(b * anchors * 4) + align_device(b * k * 4) + align_device(b * k * nc * 4) + align_device(b * k * 4) +
          align_device(b * k * 4);
 }
+Y26_CUDA_VARIANT_BEGIN
 void select_end2end(const half_bits* head, int batch, int anchors, int nc, int k, const HeadLevels& levels,
                     void* workspace, float* out, void* stream);
+Y26_CUDA_VARIANT_END
 
 }  // namespace y26::kernels::cuda
 
@@ -176,7 +194,9 @@ inline std::int64_t nms_workspace_bytes(int batch, int anchors) {
   return align_device(b * anchors * 4) + align_device(b * k * 4) * 3 + align_device(b * k * 4 * 4) +
          align_device(b * k * ((k + 63) / 64) * 8);
 }
+Y26_CUDA_VARIANT_BEGIN
 void select_nms(const half_bits* head, int batch, int anchors, int nc, const HeadLevels& levels, float conf, float iou,
                 int max_det, void* workspace, float* out, int* count, void* stream);
+Y26_CUDA_VARIANT_END
 
 }  // namespace y26::kernels::cuda

@@ -10,6 +10,7 @@
 #include "y26/y26.h"
 
 namespace y26::kernels::cuda {
+Y26_CUDA_VARIANT_BEGIN
 namespace {
 
 std::atomic<std::int64_t> g_bytes{0}, g_allocations{0};
@@ -97,4 +98,5 @@ std::int64_t device_allocations() { return g_allocations; }
 
 void synchronize() { check(cudaDeviceSynchronize(), "kernel execution"); }
 
+Y26_CUDA_VARIANT_END
 }  // namespace y26::kernels::cuda

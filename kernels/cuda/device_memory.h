@@ -7,7 +7,10 @@
 #include <cstdint>
 #include <string>
 
+#include "kernels/cuda/variant.h"
+
 namespace y26::kernels::cuda {
+Y26_CUDA_VARIANT_BEGIN
 
 // True when a CUDA device can be used; otherwise `why` says why (one line).
 bool device_available(std::string* why);
@@ -47,4 +50,5 @@ std::int64_t device_allocations();
 
 void synchronize();
 
+Y26_CUDA_VARIANT_END
 }  // namespace y26::kernels::cuda

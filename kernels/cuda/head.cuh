@@ -6,6 +6,7 @@
 #include "kernels/cuda/cuda_ops.h"
 
 namespace y26::kernels::cuda {
+Y26_CUDA_VARIANT_BEGIN
 
 __device__ __forceinline__ float sigmoid(float v) { return 1.0f / (1.0f + expf(-v)); }
 
@@ -27,4 +28,5 @@ __device__ __forceinline__ AnchorPoint anchor_point(const HeadLevels& lv, int a)
   return {static_cast<float>(local % lv.w[l]) + 0.5f, static_cast<float>(local / lv.w[l]) + 0.5f, lv.stride[l]};
 }
 
+Y26_CUDA_VARIANT_END
 }  // namespace y26::kernels::cuda

@@ -7,6 +7,7 @@
 #include "kernels/cuda/cuda_ops.h"
 
 namespace y26::kernels::cuda {
+Y26_CUDA_VARIANT_BEGIN
 namespace {
 
 struct Tap {
@@ -96,4 +97,5 @@ void letterbox_to_input(const std::uint8_t* src, const LetterboxGeometry& g, con
                 static_cast<cudaStream_t>(stream), src, g, base, out.pixel_stride, out.h, out.w);
 }
 
+Y26_CUDA_VARIANT_END
 }  // namespace y26::kernels::cuda

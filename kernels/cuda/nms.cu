@@ -4,6 +4,7 @@
 #include "kernels/cuda/head.cuh"
 
 namespace y26::kernels::cuda {
+Y26_CUDA_VARIANT_BEGIN
 namespace {
 
 constexpr float kMaxWh = 7680.0f;  // Ultralytics' per-class coordinate offset
@@ -64,11 +65,10 @@ __global__ void __launch_bounds__(64) nms_mask_kernel(int k, float iou, const fl
                                                       unsigned long long* mask) {
   pdl_prologue();
   const int words = (k + 63) / 64;
-  const int b = blockIdx.z, i = blockIdx.y * 64 + threadIdx.x, j0 = blockIdx.x * 64;
+  const int tx = static_cast<int>(threadIdx.x);
+  const int b = blockIdx.z, i = blockIdx.y * 64 + tx, j0 = blockIdx.x * 64;
   __shared__ float cols[64][4];
-  if (j0 + threadIdx.x < k)
-    offset_box(boxes + (static_cast<long long>(b) * k + j0 + threadIdx.x) * 4, cls[b * k + j0 + threadIdx.x],
-               cols[threadIdx.x]);
+  if (j0 + tx < k) offset_box(boxes + (static_cast<long long>(b) * k + j0 + tx) * 4, cls[b * k + j0 + tx], cols[tx]);
   __syncthreads();
   if (i >= k) return;
   float bi[4];
@@ -142,4 +142,5 @@ void select_nms(const half_bits* head, int batch, int anchors, int nc, const Hea
   launch_kernel("nms_scan_kernel", nms_scan_kernel, batch, 32, s, k, anchors, max_det, c.top, c.boxes, c.cls, c.mask, out, count);
 }
 
+Y26_CUDA_VARIANT_END
 }  // namespace y26::kernels::cuda

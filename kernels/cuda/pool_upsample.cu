@@ -8,6 +8,7 @@
 #include "kernels/cuda/cuda_ops.h"
 
 namespace y26::kernels::cuda {
+Y26_CUDA_VARIANT_BEGIN
 namespace {
 
 struct Views {
@@ -112,4 +113,5 @@ void upsample_nearest2x(const View<const half_bits>& in, const View<half_bits>& 
   }
 }
 
+Y26_CUDA_VARIANT_END
 }  // namespace y26::kernels::cuda

@@ -11,6 +11,7 @@
 #include "kernels/cuda/head.cuh"
 
 namespace y26::kernels::cuda {
+Y26_CUDA_VARIANT_BEGIN
 namespace {
 
 constexpr int kThreads = 1024;
@@ -37,7 +38,7 @@ __device__ int block_exclusive_scan(int v, int* buf) {
   buf[threadIdx.x] = v;
   __syncthreads();
   for (int o = 1; o < kThreads; o <<= 1) {
-    const int add = threadIdx.x >= o ? buf[threadIdx.x - o] : 0;
+    const int add = static_cast<int>(threadIdx.x) >= o ? buf[threadIdx.x - o] : 0;
     __syncthreads();
     buf[threadIdx.x] += add;
     __syncthreads();
@@ -231,4 +232,5 @@ void select_end2end(const half_bits* head, int batch, int anchors, int nc, int k
                 top_anchor, top_pair, pair_score, out);
 }
 
+Y26_CUDA_VARIANT_END
 }  // namespace y26::kernels::cuda
