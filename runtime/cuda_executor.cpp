@@ -91,6 +91,10 @@ CudaExecutor::CudaExecutor(const graph::Graph& g, memory::Plan plan, std::shared
 }
 
 void CudaExecutor::init(const graph::Graph& g, bool cudnn) {
+  // Y26_CUDA_GRAPHS=0: launch every kernel on each run (per-layer NVTX ranges in Nsight; the tests compare
+  // both ways), read per executor so that one process can run both.
+  const char* graphs_env = std::getenv("Y26_CUDA_GRAPHS");
+  graphs_ = graphs_env == nullptr || std::strcmp(graphs_env, "0") != 0;
   if (g.head.end2end) sel_.nms = false;
   else sel_.end2end_k = 0;
   layout_ = workspace_layout(g, plan_, sel_);
@@ -349,11 +353,7 @@ void CudaExecutor::run(const std::vector<const Image*>& images, const std::vecto
             "upload box mappings");
     }
   }
-  static const bool graphs = [] {
-    const char* e = std::getenv("Y26_CUDA_GRAPHS");  // 0: launch every kernel each run (per-layer NVTX ranges in Nsight)
-    return e == nullptr || std::strcmp(e, "0") != 0;
-  }();
-  if (!graphs) {
+  if (!graphs_) {
     launch_nodes(true);
   } else if (graph_exec_ == nullptr) {
     // The node sequence never changes for this shape and batch: capture it once, replay it after.
@@ -373,7 +373,7 @@ void CudaExecutor::run(const std::vector<const Image*>& images, const std::vecto
     check(e, "cudaGraphInstantiate");
     graph_exec_ = exec;
   }
-  if (graphs) check(cudaGraphLaunch(static_cast<cudaGraphExec_t>(graph_exec_), s), "cudaGraphLaunch");
+  if (graphs_) check(cudaGraphLaunch(static_cast<cudaGraphExec_t>(graph_exec_), s), "cudaGraphLaunch");
   if (device_selection()) {
     const std::size_t row_bytes = static_cast<std::size_t>(plan_.batch) * selected_rows() * 6 * 4;
     check(cudaMemcpyAsync(host_selected_, workspace_.as<char>() + layout_.rows_offset, row_bytes, cudaMemcpyDeviceToHost, s),

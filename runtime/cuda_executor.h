@@ -112,6 +112,7 @@ class CudaExecutor final : public GpuExecutor {
   kernels::cuda::BoxMapping* host_maps_ = nullptr;  // pinned, batch of them
   void* stream_ = nullptr;      // cudaStream_t
   void* graph_exec_ = nullptr;  // cudaGraphExec_t, captured on the first run
+  bool graphs_ = true;          // capture and replay (else launch kernel by kernel: Y26_CUDA_GRAPHS=0)
   std::uint8_t* host_pixels_ = nullptr;  // pinned, host_pixels_size_ bytes
   std::size_t host_pixels_size_ = 0;
   kernels::cuda::half_bits* host_head_ = nullptr;

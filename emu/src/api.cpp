@@ -21,11 +21,11 @@ cudaError_t fail(cudaError_t e) {
 struct GraphExec {
   std::vector<Node> nodes;
   std::vector<int> lane;  // node -> index into lanes
-  std::vector<std::unique_ptr<Stream>> lanes;
   std::vector<std::unique_ptr<Event>> node_done;  // recorded after node i when a node on another lane needs it
   std::vector<char> needed_elsewhere;
   Event start;
   std::vector<std::unique_ptr<Event>> lane_end;
+  std::vector<std::unique_ptr<Stream>> lanes;  // last: destroyed first, finishing their work before the events go
 };
 
 std::string range_text(const void* p, std::size_t n) {

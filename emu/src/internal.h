@@ -12,9 +12,14 @@
 #include <cstdint>
 #include <string>
 
-#if defined(__SANITIZE_THREAD__)
+// Y26_EMU_TSAN comes from the build (emu/CMakeLists.txt): these files are not instrumented themselves, so
+// __SANITIZE_THREAD__ is not defined here while the kernels' files are.
+#ifdef Y26_EMU_TSAN
 #include <sanitizer/tsan_interface.h>
-#define Y26_EMU_TSAN 1
+extern "C" {  // exported by libtsan, not declared in GCC 12's header
+void __tsan_read_range(void* addr, unsigned long size);
+void __tsan_write_range(void* addr, unsigned long size);
+}
 #endif
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
@@ -68,6 +73,8 @@ void report(const std::string& check, const std::string& kernel, const std::stri
 std::string describe_current_thread();  // the emulated thread running here, for a report
 const std::string& current_kernel_name();
 void mark_current_grid_failed();
+// Turns what ThreadSanitizer found since the last call into reports (sanitizer_reports.cpp).
+void flush_sanitizer_reports();
 
 // The sticky error that the next synchronising call returns (a kernel that failed a check), with
 // its message for cudaGetErrorString.

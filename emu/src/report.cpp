@@ -65,6 +65,7 @@ void device_error(const char* check, const char* fmt, ...) {
 }
 
 std::vector<Report> take_reports() {
+  flush_sanitizer_reports();
   Reports& r = reports();
   std::lock_guard<std::mutex> lock(r.m);
   std::vector<Report> out;

@@ -119,6 +119,8 @@ struct Worker {
 
 thread_local Worker* t_worker = nullptr;
 
+std::string dim_text(uint3 v);
+
 // ---- switching between the scheduler and a fiber ----
 
 void resume(Worker& w, ThreadState& t) {
@@ -230,6 +232,8 @@ class BlockRun {
       t.fiber = w.fibers[static_cast<size_t>(i)].get();
       t.num_copies = t.committed = t.num_groups = t.first_group = t.first_copy = 0;
       t.grid_dependency_waited = false;
+      if constexpr (tsan::on)  // race reports name the emulated thread by its fiber's name
+        tsan::name(t.fiber->tsan, (g.launch->name + " block " + dim_text(idx) + " thread " + dim_text(t.thread_idx)).c_str());
     }
   }
 
@@ -482,7 +486,11 @@ class Pool {
         if (j->next == j->order.size()) jobs_.pop_front();
       }
       const std::uint64_t seed = j->grid->seed ^ (0x9E3779B97F4A7C15ull * (i + 1));
+      // TSan: this worker reads the launch (its name, its shape) after the stream published it, and the
+      // stream frees it after every block; the kernels' own threads are fibers with clocks of their own.
+      tsan::acquire(j->grid->start_sync);
       BlockRun(w, *j->grid, j->order[i], seed).run();
+      tsan::release(j->grid->done_sync);
       if (j->done.fetch_add(1) + 1 == j->order.size()) {
         std::lock_guard<std::mutex> lock(j->m);
         j->cv.notify_all();
@@ -529,6 +537,8 @@ void run_grid(GridRun& g) {
   pool().submit(&j);
   std::unique_lock<std::mutex> lock(j.m);
   j.cv.wait(lock, [&] { return j.done.load() == j.order.size(); });
+  lock.unlock();
+  flush_sanitizer_reports();
 }
 
 // ---- the device side's entry points ----

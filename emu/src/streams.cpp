@@ -68,8 +68,8 @@ void Stream::loop() {
     {
       std::lock_guard<std::mutex> lock(m);
       ++completed;
+      cv.notify_all();
     }
-    cv.notify_all();
   }
 }
 
@@ -112,12 +112,12 @@ void Stream::execute(Op& op, void* self) {
     case Op::Record: {
       tsan::release(op.event->sync.p);
       tsan::switch_to(self);
-      {
+      {  // notified under the lock: a waiter that wakes may destroy the event right after
         std::lock_guard<std::mutex> lock(op.event->m);
         op.event->completed = std::max(op.event->completed, op.generation);
         op.event->time = std::chrono::steady_clock::now();
+        op.event->cv.notify_all();
       }
-      op.event->cv.notify_all();
       tsan::switch_to(timeline);
       break;
     }
@@ -142,6 +142,9 @@ void Stream::execute(Op& op, void* self) {
       break;
     }
   }
+  // Freed on the timeline, ordered after everyone who read them (the blocks read the launch's arguments).
+  op.kernel.reset();
+  op.staged.reset();
   tsan::release(done.p);
   tsan::switch_to(self);
 }

@@ -8,7 +8,8 @@
 
 namespace y26::kernels::cpu {
 
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+// Not under ThreadSanitizer: an ifunc resolver runs before the sanitizer's runtime is up.
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
 #define Y26_CPU_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define Y26_CPU_CLONES
