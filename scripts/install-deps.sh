@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs y26's build and test dependencies from Debian packages (idempotent).
 # The CUDA Toolkit is not installed here: when nvcc is present the CUDA backend
-# is built too, otherwise y26 builds its CPU engine alone.
+# is built too, and with its headers the CUDA emulator; otherwise y26 builds its
+# CPU engine alone.
 set -euo pipefail
-pkgs=(cmake ninja-build g++ pkg-config libstb-dev libjpeg62-turbo-dev catch2 nlohmann-json3-dev python3-numpy)
+pkgs=(cmake ninja-build g++ pkg-config libstb-dev libjpeg62-turbo-dev catch2 nlohmann-json3-dev python3-numpy
+      libboost-context-dev)  # Boost.Context: the CUDA emulator's fibers
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -25,3 +25,11 @@ if grep -E "[1-9][0-9]* bytes spill (stores|loads)" "$build/build.log"; then
   exit 1
 fi
 ctest --test-dir "$build" --output-on-failure -j "$(nproc)"
+
+# The CUDA emulator's tests once more under each sanitizer, in CPU-only builds of the emulated backend:
+# AddressSanitizer (bounds of every device allocation), ThreadSanitizer (races between emulated threads,
+# blocks and streams). Where the main build has no emulator (no CUDA Toolkit headers), there is nothing
+# to run. Y26_EMU_SANITIZERS=0 skips this (quicker local runs).
+if [ "${Y26_EMU_SANITIZERS:-1}" != "0" ] && "$build/tests/y26_tests" --list-test-names-only "[emu]" | grep -q .; then
+  bash scripts/test-emu-sanitizers.sh
+fi

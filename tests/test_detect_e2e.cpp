@@ -1,6 +1,6 @@
 // y26::Engine end to end against what `yolo predict` returned at 640 on the
 // bundled scene (weights/fixtures/<model>.detections.json), both heads, FP32 and
-// the FP16-storage mode the GPU will be held to.
+// FP16 as the CUDA backend stores it (weights and activations).
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -55,19 +55,23 @@ TEST_CASE("detections at 640 match yolo predict (FP32)", "[parity][e2e]") {
   }
 }
 
-TEST_CASE("FP16 activation storage: measured deviation from the FP32 goldens", "[parity][fp16]") {
-  // The GPU stores activations in FP16. This measures how far that alone moves the
-  // results on the CPU, and pins the numbers: the CUDA backend is held to twice them
-  // (bench/gpu-check.sh), and a CPU change that makes them worse fails here.
+TEST_CASE("FP16 as the CUDA backend stores it: measured deviation from the FP32 goldens", "[parity][fp16]") {
+  // The CUDA backend stores activations and the folded weights in FP16, and the CPU's --precision fp16
+  // rounds both at the same places (its oracle: tests/test_cuda_engine.cpp). This measures how far that
+  // moves the results from yolo predict's FP32 ones and pins the numbers, so a change that makes them
+  // worse fails here.
   struct Bound {
     const char* model;
-    size_t min_matched;     // detections matching yolo predict within 1 px and 0.01
+    test::MatchTolerance tol;
+    size_t min_matched;        // detections matching yolo predict within tol
     float max_box, max_score;  // worst differences among those matched
   };
-  // Measured 2026-11-27 (x86-64, GCC 12): yolo26n-rand 24/30 matched, box 0.97 px, score 0.0062;
-  // yolo26l-thin-nc5-rand 30/31, box 0.034 px, score 0.00091. Score and thin-model box bounds allow
-  // ~25-45% slack; yolo26n's box bound is the 1 px matching tolerance itself.
-  const Bound bounds[] = {{"yolo26n-rand", 24, 1.0f, 0.008f}, {"yolo26l-thin-nc5-rand", 30, 0.05f, 0.0012f}};
+  // Measured 2026-12-01 (x86-64, GCC 12). yolo26l-thin-nc5-rand: 31/31 within 1 px / 0.01, worst 0.045 px,
+  // 0.0015. yolo26n-rand is a random network that amplifies rounding: its weights rounded to FP16 move
+  // most detections - 4/30 within 1 px / 0.01, 17/30 within 4 px / 0.05 (worst 2.45 px, 0.035) - so it
+  // is pinned at the looser tolerance, and the thin model carries the meaningful bound (about 35% slack).
+  const Bound bounds[] = {{"yolo26n-rand", {4.0f, 0.05f}, 15, 4.0f, 0.05f},
+                          {"yolo26l-thin-nc5-rand", {1.0f, 0.01f}, 31, 0.06f, 0.002f}};
   const Image scene = load_image(test::fixture("scene-640x456.png"));
   for (const Bound& b : bounds) {
     const json ref = json::parse(test::read_file(test::fixture(std::string(b.model) + ".detections.json")));
@@ -77,8 +81,8 @@ TEST_CASE("FP16 activation storage: measured deviation from the FP32 goldens", "
     Engine e = Engine::load(test::fixture(std::string(b.model) + ".pt"), o);
     const auto want = from_json(ref["end2end"]["detections"]);
     const auto got = from_engine(e.detect(scene));
-    const auto m = test::match_detections(got, want, {1.0f, 0.01f});
-    INFO(b.model << ": FP16 storage matched " << m.matched << "/" << want.size() << ", max box diff " << m.max_box
+    const auto m = test::match_detections(got, want, b.tol);
+    INFO(b.model << ": FP16 matched " << m.matched << "/" << want.size() << ", max box diff " << m.max_box
                  << " px, max score diff " << m.max_score);
     CHECK(m.matched >= b.min_matched);
     CHECK(m.max_box <= b.max_box);

@@ -72,17 +72,18 @@ struct Fiber {
     }
     base = static_cast<char*>(m);
     mprotect(base, page, PROT_NONE);  // a thread that overflows its stack faults instead of corrupting another's
-    reset();
-  }
-  // A fresh context at the top of the stack: for a new fiber, and for one whose thread was abandoned
-  // (a block stopped on an error) - its frames hold nothing that needs unwinding.
-  void reset() {
-    const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-#ifdef Y26_EMU_ASAN
-    __asan_unpoison_memory_region(base + page, kStackBytes);
-#endif
     ctx = bc::make_fcontext(base + page + kStackBytes, kStackBytes, fiber_main);
   }
+  // A fiber whose thread was abandoned (its block stopped on an error) is replaced, stack and all: its
+  // frames hold nothing that needs unwinding, and unmapping the stack makes the sanitizers forget it.
+  ~Fiber() {
+#ifdef Y26_EMU_TSAN
+    __tsan_destroy_fiber(tsan);
+#endif
+    munmap(base, kStackBytes + static_cast<std::size_t>(sysconf(_SC_PAGESIZE)));
+  }
+  Fiber(const Fiber&) = delete;
+  Fiber& operator=(const Fiber&) = delete;
   void* stack_bottom() const { return base + sysconf(_SC_PAGESIZE); }
 };
 
@@ -100,7 +101,9 @@ struct Worker {
   int id = 0;
   bc::fcontext_t sched = nullptr;  // the scheduler's context while a fiber runs
   void* tsan_self = nullptr;
-  SyncToken chain;  // TSan: blocks that run one after another on this worker reuse its shared memory
+  // TSan: blocks that run one after another on this worker reuse its shared memory, so each block's
+  // threads start after the previous block's threads ended (and not after each other's ends).
+  std::unique_ptr<SyncToken> previous_block_end, block_end;
   std::vector<std::unique_ptr<Fiber>> fibers;
   std::unique_ptr<ThreadState[]> threads{new ThreadState[kMaxThreadsPerBlock]};
   std::vector<int> order;
@@ -160,12 +163,15 @@ void park() {
 void run_thread(ThreadState& t) {
   Worker* const w = t_worker;
   GridRun& g = *t.block->grid;
-  tsan::acquire(w->chain.p);
+  if (w->previous_block_end) tsan::acquire(w->previous_block_end->p);
   tsan::acquire(g.launch->programmatic ? g.early_sync : g.start_sync);
   g.launch->body();
-  land_async_copies(&t, 0);
+  // Copies no wait covered never land: their destinations keep the poison (and the thread is reported).
+  if (t.num_copies > t.first_copy)
+    device_error("cp.async", "exits with %d cp.async copies no wait covered (a __pipeline_wait_prior too lax?)",
+                 t.num_copies - t.first_copy);
   tsan::release(g.done_sync);
-  tsan::release(w->chain.p);
+  tsan::release(w->block_end->p);
 }
 
 void fiber_main(bc::transfer_t from) {
@@ -238,6 +244,13 @@ class BlockRun {
   }
 
   void run() {
+    w_.block_end = std::make_unique<SyncToken>();
+    run_threads();
+    w_.previous_block_end = std::move(w_.block_end);
+  }
+
+ private:
+  void run_threads() {
     std::vector<int>& ready = w_.order;
     ready.resize(static_cast<size_t>(b_.threads));
     for (int i = 0; i < b_.threads; ++i) ready[static_cast<size_t>(i)] = i;
@@ -272,7 +285,6 @@ class BlockRun {
     }
   }
 
- private:
   // Executes every warp collective whose lanes have all arrived at it (the same operation with the same
   // mask); lanes busy at another collective keep it waiting. False when a mask names a lane that cannot come.
   bool resolve_warps(std::vector<int>& ready) {
@@ -422,11 +434,13 @@ class BlockRun {
     for (int i = 0; i < b_.threads; ++i) {
       ThreadState& t = w_.threads[i];
       if (t.state == kExited) continue;
-      t.fiber->reset();
-#ifdef Y26_EMU_TSAN
-      __tsan_destroy_fiber(t.fiber->tsan);  // its shadow call stack ends mid-kernel
-      t.fiber->tsan = tsan::create("y26 emu thread slot (renewed)");
-#endif
+      // what the dropped thread read is ordered before the launch is freed, as if it had exited
+      tsan::switch_to(t.fiber->tsan);
+      tsan::release(b_.grid->done_sync);
+      tsan::switch_to(w_.tsan_self);
+      w_.fibers[static_cast<size_t>(i)] = std::make_unique<Fiber>();
+      w_.fibers[static_cast<size_t>(i)]->tsan = tsan::create("y26 emu thread slot (renewed)");
+      t.fiber = nullptr;
       t.state = kExited;
     }
   }
