@@ -15,7 +15,7 @@ constexpr const char* kUsage =
     "\n"
     "usage:\n"
     "  y26 detect -w MODEL -i IMAGE|DIR... [-o OUTDIR] [--json FILE|-] [--no-draw] [--batch N]\n"
-    "             [--conf 0.25] [--iou 0.7] [--max-det 300] [--imgsz 640] [--nms] [--device auto|cpu|cuda[:N]]\n"
+    "             [--conf 0.25] [--iou 0.7] [--max-det 300] [--imgsz 640] [--nms] [--device auto|cpu|cuda[:N]|emu]\n"
     "             [--letterbox auto|square|rect] [--precision auto|fp32|fp16] [--threads N]\n"
     "  y26 bench  -w MODEL [--imgsz 640] [--batch N] [--iters N] [--warmup N] [--device ...] [--json FILE|-]\n"
     "             [--kernels y26|cudnn]   (cudnn: every convolution through cuDNN, the vendor baseline)\n"

@@ -79,5 +79,30 @@ d = json.load(sys.stdin)
 assert d["engines"] == 3 and d["images_per_s"] > 0 and d["latency_ms_median"] > 0' && ok || bad "bench --engines 3"
 expect_error "bad engines" "--engines" -- "$Y26" bench -w "$M" --engines 0
 
+# --device emu: the CUDA engine on the emulator gives the CPU FP16 oracle's detections within the bounds of
+# tests/test_cuda_engine.cpp (2 px / 0.02, one detection may cross the 0.25 threshold); builds without the
+# emulator say so in one line.
+if "$Y26" detect -w "$M" -i "$FIX/scene-640x456.png" --no-draw --json "$TMP/emu.json" --device emu >/dev/null 2>"$TMP/emu.err"; then
+  "$Y26" detect -w "$M" -i "$FIX/scene-640x456.png" --no-draw --json "$TMP/cpu16.json" --device cpu --precision fp16 >/dev/null 2>&1
+  python3 - "$TMP/emu.json" "$TMP/cpu16.json" <<'PY' && ok || bad "--device emu vs the CPU FP16 oracle"
+import json, sys
+got = json.load(open(sys.argv[1]))[0]["detections"]
+ref = json.load(open(sys.argv[2]))[0]["detections"]
+used, matched = [False] * len(got), 0
+for r in ref:
+    for i, g in enumerate(got):
+        if not used[i] and g["cls"] == r["cls"] and abs(g["score"] - r["score"]) <= 0.02 and \
+                max(abs(a - b) for a, b in zip(g["box"], r["box"])) <= 2.0:
+            used[i], matched = True, matched + 1
+            break
+print(f"emu: {len(got)} detections, CPU FP16 {len(ref)}, {matched} matched")
+assert len(ref) > 0 and abs(len(got) - len(ref)) <= 1 and matched + 1 >= len(ref)
+PY
+  expect_error "cuDNN on the emulator" "cuDNN is not emulated" -- "$Y26" bench -w "$M" --imgsz 64 --device emu --kernels cudnn
+  expect_error "no such emulated device" "--device emu:1" -- "$Y26" detect -w "$M" -i "$FIX/scene-640x456.png" --device emu:1
+else
+  [ "$(wc -l <"$TMP/emu.err")" -eq 1 ] && grep -q "no CUDA emulator" "$TMP/emu.err" && ok || bad "--device emu without the emulator: $(cat "$TMP/emu.err")"
+fi
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
