@@ -69,6 +69,10 @@ void grid_dependency_synchronize();
 void device_error(const char* check, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 // True when [p, p + bytes) lies inside one device or pinned allocation (emu/src/memory.cpp).
 bool device_range_ok(const void* p, std::size_t bytes);
+// Called after each __shared__ declaration (emu/tools/shared_rewrite.cpp): the first thread of a block to
+// get there fills the variable with the poison pattern, so a read of what no thread of this block wrote
+// sees NaN rather than the previous block's values.
+void shared_touch(void* p, std::size_t bytes);
 
 inline constexpr unsigned char kPoisonByte = 0xFF;  // FP16 and FP32 NaN in every lane of every type
 

@@ -272,6 +272,12 @@ TEST_CASE(Y26_TEST_NAME("CUDA attention matches the CPU twin"), Y26_TEST_TAGS(""
       const std::string what = "attention " + std::to_string(tc.h * tc.w) + " tokens, " + std::to_string(tc.heads) + "x" +
                                std::to_string(tc.key_dim) + "/" + std::to_string(tc.head_dim) + " kernel " +
                                std::to_string(static_cast<int>(kernel));
+#ifdef Y26_CUDA_EMU
+      // The warp kernel does 5 shuffles per (query, key): 1600 tokens are 26M warp collectives, half a minute
+      // on the emulator (a minute under the sanitizers). It runs on every smaller case; the 1600-token case
+      // still runs the other two kernels.
+      if (kernel == cuda::AttentionKernel::Warp && tc.h * tc.w > 400) continue;
+#endif
       DeviceBuffer dout(out.host.size() * 2);
       dout.fill(0xFF);
       if (kernel == cuda::AttentionKernel::Tile && !tile_fits) {  // refused, not run wrongly

@@ -84,6 +84,14 @@ __global__ void cp_async_past_the_end(const unsigned short* in, unsigned short* 
   }
 }
 
+// Only block 0 writes the shared array; the other blocks read what no thread of theirs wrote.
+__global__ void reads_unwritten_shared(const int* in, int* out) {
+  __shared__ int s[64];
+  if (blockIdx.x == 0) s[threadIdx.x] = in[threadIdx.x];
+  __syncthreads();
+  out[blockIdx.x * 64 + threadIdx.x] = s[threadIdx.x];
+}
+
 __global__ void reads_unwritten(const float* never_written, float* out) {
   out[threadIdx.x] = never_written[threadIdx.x] + 1.0f;
 }
@@ -196,6 +204,21 @@ TEST_CASE("Device memory nobody wrote reads as the poison pattern [emu]", "[emu]
   out.download(got.data(), got.size() * 4);
   for (float v : got) CHECK(v != v);  // NaN in, NaN out: the kernel's result carries the poison
 }
+
+#ifndef __SANITIZE_THREAD__  // there the poison fill would be a racing write, so it is not done
+TEST_CASE("Shared memory no thread of the block wrote reads as the poison pattern [emu]", "[emu][emu-checks]") {
+  std::vector<int> host(64, 5);
+  kc::DeviceBuffer in(64 * 4), out(8 * 64 * 4);
+  in.upload(host.data(), 64 * 4);
+  reports_of([&] { kc::launch_kernel("reads_unwritten_shared", reads_unwritten_shared, 8, 64, nullptr, in.as<int>(), out.as<int>()); });
+  std::vector<int> got(8 * 64);
+  out.download(got.data(), got.size() * 4);
+  for (int i = 0; i < 64; ++i) CHECK(got[static_cast<size_t>(i)] == 5);
+  size_t poisoned = 0;  // blocks 1..7, whichever worker ran them after whichever block: never block 0's 5
+  for (size_t i = 64; i < got.size(); ++i) poisoned += got[i] == -1;  // 0xFFFFFFFF
+  CHECK(poisoned == got.size() - 64);
+}
+#endif
 
 #ifdef __SANITIZE_THREAD__
 TEST_CASE("ThreadSanitizer through the emulator reports a missing barrier [emu]", "[emu][emu-checks][tsan]") {

@@ -107,6 +107,9 @@ struct Worker {
   std::vector<std::unique_ptr<Fiber>> fibers;
   std::unique_ptr<ThreadState[]> threads{new ThreadState[kMaxThreadsPerBlock]};
   std::vector<int> order;
+  // static __shared__ variables poisoned in the current block (shared_touch): this block's number
+  std::uint64_t block_number = 0;
+  std::vector<std::pair<void*, std::uint64_t>> shared_poisoned;
 #ifdef Y26_EMU_ASAN
   const void* stack_bottom = nullptr;
   std::size_t stack_size = 0;
@@ -244,6 +247,7 @@ class BlockRun {
   }
 
   void run() {
+    ++w_.block_number;
     w_.block_end = std::make_unique<SyncToken>();
     run_threads();
     w_.previous_block_end = std::move(w_.block_end);
@@ -584,6 +588,19 @@ std::uint64_t warp_collective(WarpOp op, unsigned mask, std::uint64_t value, int
   park();
   if (op == WarpOp::SyncWarp) tsan::acquire(sync);
   return t_current->result;
+}
+
+void shared_touch(void* p, std::size_t bytes) {
+  Worker* const w = t_worker;
+  for (auto& [q, block] : w->shared_poisoned) {
+    if (q != p) continue;
+    if (block == w->block_number) return;
+    block = w->block_number;
+    if (!tsan::on) std::memset(p, kPoisonByte, bytes);  // ThreadSanitizer would see the fill as a racing write
+    return;
+  }
+  w->shared_poisoned.emplace_back(p, w->block_number);
+  if (!tsan::on) std::memset(p, kPoisonByte, bytes);
 }
 
 void grid_dependency_synchronize() {
