@@ -12,10 +12,13 @@ if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then export 
 cuda="${Y26_CUDA:-AUTO}"
 build="build"
 [ "$cuda" = "OFF" ] && build="build-cpu"
+# The CPU-only configuration has no CUDA of any kind: no GPU backend and no emulator.
+emu="${Y26_CUDA_EMU:-AUTO}"
+[ "$cuda" = "OFF" ] && emu="${Y26_CUDA_EMU:-OFF}"
 # CI builds one GPU architecture (sm_90, the H100/H200 the GPU checks run on) to stay fast;
 # release builds default to 75;80;86;89;90 (see cmake/y26_cuda.cmake).
 archs="${Y26_CUDA_ARCHS:-90}"
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DY26_CUDA="$cuda" -DCMAKE_CUDA_ARCHITECTURES="$archs" \
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DY26_CUDA="$cuda" -DY26_CUDA_EMU="$emu" -DCMAKE_CUDA_ARCHITECTURES="$archs" \
   -DY26_PTXAS_VERBOSE=ON
 set -o pipefail
 cmake --build "$build" -j "$(nproc)" 2>&1 | tee "$build/build.log"
