@@ -111,7 +111,7 @@ def main() -> None:
         rep["conv_time_ratio_vs_cudnn"] = None
         why["conv_time_ratio_vs_cudnn"] = "the cuDNN baseline did not run: " + (read(out / "y26-cudnn-b64.err").strip().splitlines() or ["see log"])[-1]
 
-    # GPU vs CPU FP32 detections on the scene (the [cuda] e2e test checks the goldens; this is the report's figure)
+    # GPU vs CPU FP32 detections on the scene (the [cuda] e2e test holds the GPU to the CPU FP16 oracle; this is the report's figure)
     dg, dc = load(out / "y26-detect-cuda.json"), load(out / "y26-detect-cpu.json")
     if dg and dc and not parity:
         box = score = 0.0

@@ -110,10 +110,8 @@ struct Worker {
   // static __shared__ variables poisoned in the current block (shared_touch): this block's number
   std::uint64_t block_number = 0;
   std::vector<std::pair<void*, std::uint64_t>> shared_poisoned;
-#ifdef Y26_EMU_ASAN
-  const void* stack_bottom = nullptr;
+  const void* stack_bottom = nullptr;  // the host thread's own stack (AddressSanitizer's fiber switches)
   std::size_t stack_size = 0;
-#endif
   void ensure_fibers(int n) {
     while (static_cast<int>(fibers.size()) < n) {
       fibers.push_back(std::make_unique<Fiber>());
@@ -129,38 +127,37 @@ std::string dim_text(uint3 v);
 
 // ---- switching between the scheduler and a fiber ----
 
-void resume(Worker& w, ThreadState& t) {
+// Jumps to `to` (a fiber, or the scheduler's context) on this host thread, telling ThreadSanitizer whose
+// accesses follow and AddressSanitizer which stack they are on; returns when something jumps back.
+bc::transfer_t switch_context(bc::fcontext_t to, void* data, void* tsan_to, const void* stack_bottom,
+                              std::size_t stack_size) {
+  tsan::switch_to(tsan_to);
+#ifdef Y26_EMU_ASAN
+  void* fake = nullptr;
+  __sanitizer_start_switch_fiber(&fake, stack_bottom, stack_size);
+#else
+  (void)stack_bottom, (void)stack_size;
+#endif
+  const bc::transfer_t back = bc::jump_fcontext(to, data);
+#ifdef Y26_EMU_ASAN
+  __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
+#endif
+  return back;
+}
+
+void resume(ThreadState& t) {
   Fiber* f = t.fiber;
   t_current = &t;
   threadIdx = t.thread_idx, blockIdx = t.block_idx, blockDim = t.block_dim, gridDim = t.grid_dim;
   t.state = kRunning;
-  tsan::switch_to(f->tsan);
-#ifdef Y26_EMU_ASAN
-  void* fake = nullptr;
-  __sanitizer_start_switch_fiber(&fake, f->stack_bottom(), kStackBytes);
-#endif
-  const bc::transfer_t back = bc::jump_fcontext(f->ctx, f);
-#ifdef Y26_EMU_ASAN
-  __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
-#endif
-  f->ctx = back.fctx;
+  f->ctx = switch_context(f->ctx, f, f->tsan, f->stack_bottom(), kStackBytes).fctx;
   t_current = nullptr;
-  (void)w;
 }
 
 // Called on a fiber: back to the scheduler until it resumes this fiber again.
 void park() {
   Worker* const w = t_worker;
-  tsan::switch_to(w->tsan_self);
-#ifdef Y26_EMU_ASAN
-  void* fake = nullptr;
-  __sanitizer_start_switch_fiber(&fake, w->stack_bottom, w->stack_size);
-#endif
-  const bc::transfer_t back = bc::jump_fcontext(w->sched, nullptr);
-#ifdef Y26_EMU_ASAN
-  __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
-#endif
-  t_worker->sched = back.fctx;
+  t_worker->sched = switch_context(w->sched, nullptr, w->tsan_self, w->stack_bottom, w->stack_size).fctx;
 }
 
 void run_thread(ThreadState& t) {
@@ -260,7 +257,7 @@ class BlockRun {
     for (int i = 0; i < b_.threads; ++i) ready[static_cast<size_t>(i)] = i;
     for (;;) {
       rng_.shuffle(ready);
-      for (int i : ready) resume(w_, w_.threads[i]);
+      for (int i : ready) resume(w_.threads[i]);
       ready.clear();
       if (!resolve_warps(ready)) return;
       if (!ready.empty()) continue;

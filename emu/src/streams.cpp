@@ -73,6 +73,18 @@ void Stream::loop() {
   }
 }
 
+// Waits (in the stream thread's own TSan context) until `ready()`, then acquires `sync` on the timeline.
+template <typename Done>
+void Stream::wait_then_acquire(std::mutex& mutex, std::condition_variable& changed, Done ready, void* sync, void* self) {
+  tsan::switch_to(self);
+  {
+    std::unique_lock<std::mutex> lock(mutex);
+    changed.wait(lock, ready);
+  }
+  tsan::switch_to(timeline);
+  tsan::acquire(sync);
+}
+
 // Runs on the stream's thread. Mutexes and condition variables are used in the thread's own TSan
 // context; the timeline only ever sees the operation's memory accesses and its release/acquire pairs.
 void Stream::execute(Op& op, void* self) {
@@ -121,26 +133,14 @@ void Stream::execute(Op& op, void* self) {
       tsan::switch_to(timeline);
       break;
     }
-    case Op::Wait: {
-      tsan::switch_to(self);
-      {
-        std::unique_lock<std::mutex> lock(op.event->m);
-        op.event->cv.wait(lock, [&] { return op.event->completed >= op.generation; });
-      }
-      tsan::switch_to(timeline);
-      tsan::acquire(op.event->sync.p);
+    case Op::Wait:
+      wait_then_acquire(op.event->m, op.event->cv, [&] { return op.event->completed >= op.generation; }, op.event->sync.p,
+                        self);
       break;
-    }
-    case Op::WaitStream: {
-      tsan::switch_to(self);
-      {
-        std::unique_lock<std::mutex> lock(op.other->m);
-        op.other->cv.wait(lock, [&] { return op.other->completed >= op.other_count; });
-      }
-      tsan::switch_to(timeline);
-      tsan::acquire(op.other->done.p);
+    case Op::WaitStream:
+      wait_then_acquire(op.other->m, op.other->cv, [&] { return op.other->completed >= op.other_count; },
+                        op.other->done.p, self);
       break;
-    }
   }
   // Freed on the timeline, ordered after everyone who read them (the blocks read the launch's arguments).
   op.kernel.reset();

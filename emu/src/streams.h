@@ -74,6 +74,8 @@ struct Stream {
  private:
   void loop();
   void execute(Op& op, void* self);
+  template <typename Done>
+  void wait_then_acquire(std::mutex& mutex, std::condition_variable& changed, Done ready, void* sync, void* self);
 };
 
 struct Node {
