@@ -4,6 +4,8 @@
 #include <cmath>
 #include <numeric>
 
+#include "y26/y26.h"
+
 namespace y26::runtime {
 namespace {
 
@@ -96,6 +98,8 @@ std::vector<int> nms_sorted(const std::vector<std::array<float, 4>>& b, float io
 
 std::vector<RawDetection> select_nms(const float* rows, std::int64_t row_stride, const graph::Head& head,
                                      const SelectOptions& opt) {
+  // as the device's NMS (kernels/cuda/nms.cu), which marks what fails conf with -1
+  if (!(opt.conf >= 0.0f)) throw Error("NMS: conf must not be negative");
   const int anchors = head.anchors(), nc = head.nc;
   const auto points = anchor_points(head);
   std::vector<RawDetection> cand;

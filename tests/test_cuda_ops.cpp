@@ -392,6 +392,20 @@ TEST_CASE(Y26_TEST_NAME("CUDA top-k selects and orders exactly as the CPU twin (
         CHECK(val[static_cast<size_t>(b * k + j)] == one[static_cast<size_t>(want[static_cast<size_t>(j)])]);
     }
   }
+  {  // -0 and +0 are one key for the CPU twin (ordered by index among themselves), so for the kernel too
+    std::vector<float> keys(96);
+    for (size_t i = 0; i < keys.size(); ++i) keys[i] = i % 3 == 0 ? -0.0f : i % 3 == 1 ? 0.0f : (i % 2 ? -1.0f : 1.0f);
+    const int k = 60;
+    DeviceBuffer dk(keys.size() * 4), di(static_cast<size_t>(k) * 4);
+    dk.upload(keys.data(), keys.size() * 4);
+    di.fill(0xFF);
+    cuda::top_k(dk.as<float>(), static_cast<std::int64_t>(keys.size()), k, 1, di.as<int>(), nullptr, nullptr);
+    cuda::synchronize();
+    std::vector<int> idx(static_cast<size_t>(k));
+    di.download(idx.data(), idx.size() * 4);
+    const auto want = runtime::top_k_indices(keys, k);
+    CHECK(std::equal(want.begin(), want.end(), idx.begin()));
+  }
 }
 
 TEST_CASE(Y26_TEST_NAME("CUDA end-to-end head selection matches the CPU twin"), Y26_TEST_TAGS("")) {
@@ -483,6 +497,11 @@ TEST_CASE(Y26_TEST_NAME("CUDA NMS matches the CPU twin"), Y26_TEST_TAGS("")) {
     }
     CHECK(bad == 0);
   }
+  // a negative conf would let an underflowed sigmoid (0) pass on the CPU but end the device's scan: both refuse it
+  CHECK_THROWS_WITH(cuda::select_nms(dh.as<cuda::half_bits>(), batch, anchors, head.nc, lv, -0.5f, iou, max_det, ws.get(),
+                                     out.as<float>(), cnt.as<int>(), nullptr),
+                    Catch::Contains("conf must not be negative"));
+  CHECK_THROWS_WITH(runtime::select_nms(rows.data(), no, head, {-0.5f, iou, max_det}), Catch::Contains("conf must not be negative"));
 }
 
 TEST_CASE(Y26_TEST_NAME("CUDA NMS says when its candidates ran out, and is exact when they did not"), Y26_TEST_TAGS("")) {

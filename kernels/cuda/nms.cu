@@ -94,14 +94,17 @@ __global__ void __launch_bounds__(64) nms_mask_kernel(int k, float iou, const fl
 __global__ void nms_scan_kernel(int k, int anchors, int max_det, const float* top, const float* boxes, const int* cls,
                                 const unsigned long long* mask, float* out, int* count) {
   pdl_prologue();
+  static_assert(kNmsCandidates <= 2 * 32 * 64, "the scan holds the removed set in two 64-bit words per lane");
   const int b = blockIdx.x, lane = threadIdx.x;
   const int words = (k + 63) / 64;
-  unsigned long long removed[2] = {0, 0};  // words lane and lane + 32 (k <= 4096)
+  // words lane and lane + 32 of the removed set, as two named registers: an array indexed by a runtime
+  // value would live in local memory
+  unsigned long long removed_lo = 0, removed_hi = 0;
   int kept = 0;
   for (int i = 0; i < k && kept < max_det; ++i) {
     if (!(top[b * k + i] > 0.0f)) break;  // -1: below conf; candidates are sorted, so none follow
     const int w = i / 64;
-    const unsigned long long word = __shfl_sync(0xffffffffu, removed[w / 32], w % 32);
+    const unsigned long long word = __shfl_sync(0xffffffffu, w < 32 ? removed_lo : removed_hi, w % 32);
     if ((word >> (i % 64)) & 1ull) continue;
     if (lane == 0) {
       float* o = out + (static_cast<long long>(b) * max_det + kept) * 6;
@@ -110,8 +113,8 @@ __global__ void nms_scan_kernel(int k, int anchors, int max_det, const float* to
     }
     ++kept;
     const unsigned long long* row = mask + (static_cast<long long>(b) * k + i) * words;
-    if (lane < words) removed[0] |= row[lane];
-    if (lane + 32 < words) removed[1] |= row[lane + 32];
+    if (lane < words) removed_lo |= row[lane];
+    if (lane + 32 < words) removed_hi |= row[lane + 32];
   }
   const bool exhausted = kept < max_det && k < anchors && top[b * k + k - 1] > 0.0f;
   if (lane == 0) count[b] = exhausted ? -1 : kept;
@@ -121,6 +124,9 @@ __global__ void nms_scan_kernel(int k, int anchors, int max_det, const float* to
 
 void select_nms(const half_bits* head, int batch, int anchors, int nc, const HeadLevels& levels, float conf, float iou,
                 int max_det, void* workspace, float* out, int* count, void* stream) {
+  // Candidates below conf are marked -1 and the scan stops at the first score not above 0, which agrees
+  // with the CPU (score > conf) only for conf >= 0; the Engine refuses a negative conf too.
+  if (!(conf >= 0.0f)) throw Error("CUDA select_nms: conf must not be negative");
   auto s = static_cast<cudaStream_t>(stream);
   const int k = kNmsCandidates < anchors ? kNmsCandidates : anchors;
   const std::int64_t b = batch;

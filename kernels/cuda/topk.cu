@@ -17,8 +17,9 @@ namespace {
 constexpr int kThreads = 1024;
 
 __device__ __forceinline__ unsigned int orderable(float f) {
-  const unsigned int b = __float_as_uint(f);
   if (f != f) return 0u;  // NaN ranks last
+  // -0 and +0 compare equal on the CPU (runtime::top_k_indices orders them by index): one key for both
+  const unsigned int b = f == 0.0f ? 0u : __float_as_uint(f);
   return (b & 0x80000000u) ? ~b : (b | 0x80000000u);
 }
 
