@@ -84,7 +84,8 @@ class CudaExecutor final : public GpuExecutor {
   }
   // How node i's kernel is launched, for per-op timings: ", tile 64x64", ", tile 32x32 split 3", ", cuDNN", ...
   std::string launch_detail(size_t i) const override;
-  // Device time of the last run(), from the first pixel upload to the last download (CUDA events on the stream).
+  // Device time of the last run(), from the first image's upload (after its host copy into pinned memory)
+  // to the end of the last download (CUDA events on the stream).
   double last_device_ms() const override { return last_device_ms_; }
   // cudaMalloc calls made by the last run() (always 0: asserted by the [cuda] tests).
   std::int64_t allocations_in_last_run() const { return allocs_in_run_; }

@@ -11,6 +11,7 @@
 #include <cuda_pipeline_primitives.h>
 #include <mma.h>
 
+#include <atomic>
 #include <cstdint>
 
 #include "kernels/cuda/check.cuh"
@@ -258,14 +259,21 @@ __global__ void __launch_bounds__(kThreads) conv_igemm_kernel(ConvArgs a) {
   }
 }
 
-// Streaming multiprocessors of the current device, asked once.
+// Streaming multiprocessors of the current device, asked once per device: engines on two different GPUs
+// each choose tiles for their own.
 int sm_count() {
-  static const int n = [] {
-    int dev = 0, count = 0;
-    cudaGetDevice(&dev);
-    cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, dev);
-    return count > 0 ? count : 1;
-  }();
+  constexpr int kDevices = 64;
+  static std::atomic<int> known[kDevices];  // 0: not asked yet
+  int dev = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess) cudaGetLastError();
+  std::atomic<int>* const slot = dev >= 0 && dev < kDevices ? &known[dev] : nullptr;
+  int n = slot ? slot->load(std::memory_order_relaxed) : 0;
+  if (n == 0) {
+    int count = 0;
+    if (cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess) cudaGetLastError();
+    n = count > 0 ? count : 1;
+    if (slot) slot->store(n, std::memory_order_relaxed);
+  }
   return n;
 }
 

@@ -22,18 +22,27 @@ void check(cudaError_t e, const char* what) {
 }  // namespace
 
 bool programmatic_launch() {
-  static const bool on = [] {
+  static const bool wanted = [] {
     const char* e = std::getenv("Y26_PDL");
-    if (e == nullptr || std::strcmp(e, "1") != 0) return false;
-    int dev = 0, major = 0;
-    if (cudaGetDevice(&dev) != cudaSuccess ||
-        cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess) {
-      cudaGetLastError();
-      return false;
-    }
-    return major >= 9;  // griddepcontrol: sm_90 and newer
+    return e != nullptr && std::strcmp(e, "1") == 0;
   }();
-  return on;
+  if (!wanted) return false;
+  // griddepcontrol: sm_90 and newer, asked once per device (engines on two different GPUs each get theirs)
+  constexpr int kDevices = 64;
+  static std::atomic<int> known[kDevices];  // 0: not asked yet, 1: no, 2: yes
+  int dev = 0, major = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess) {
+    cudaGetLastError();
+    return false;
+  }
+  std::atomic<int>* const slot = dev >= 0 && dev < kDevices ? &known[dev] : nullptr;
+  if (slot && slot->load(std::memory_order_relaxed) != 0) return slot->load(std::memory_order_relaxed) == 2;
+  if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess) {
+    cudaGetLastError();
+    major = 0;
+  }
+  if (slot) slot->store(major >= 9 ? 2 : 1, std::memory_order_relaxed);
+  return major >= 9;
 }
 
 bool device_available(std::string* why) {
