@@ -48,9 +48,10 @@ struct ThreadState {
   std::uint64_t value = 0, result = 0;
   const void* mma[4] = {};  // d, a, b, c fragments (Mma)
   void (*mma_fn)(ThreadState* const* lanes) = nullptr;
-  // cp.async: copies[0, committed_end) are committed in groups, group_end[g] the end of group g
+  // cp.async: copies[first_copy, num_copies) are pending, the committed ones in groups
+  // [first_group, num_groups); group_end[g] is the end of group g's copies
   AsyncCopy copies[kMaxAsyncCopies];
-  int num_copies = 0, committed = 0;
+  int num_copies = 0;
   int group_end[kMaxAsyncCopies];
   int num_groups = 0, first_group = 0, first_copy = 0;
   bool grid_dependency_waited = false;

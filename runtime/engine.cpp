@@ -43,7 +43,7 @@ struct Engine::Impl {
   std::vector<std::string> names;
   std::string device_note;
   const runtime::GpuBackend* backend = nullptr;  // a CUDA backend (GPU or emulator), else the CPU
-  bool cuda = false;
+  bool cuda() const { return backend != nullptr; }
   int cuda_device = 0;
   std::string cuda_name;
   std::unique_ptr<kernels::cpu::ThreadPool> pool;
@@ -59,7 +59,7 @@ struct Engine::Impl {
     if (!s) {
       s = std::make_unique<Session>();
       s->graph = build(h, w);
-      if (cuda) {
+      if (cuda()) {
         if (!device_weights) device_weights = backend->upload(s->graph);
         s->gpu = backend->executor(s->graph, runtime::gpu_plan(s->graph, batch), device_weights, device_selection(s->graph),
                                    options.kernels == "cudnn");
@@ -128,7 +128,7 @@ struct Engine::Impl {
       lbs.push_back(runtime::letterbox_params(im->width, im->height, imgsz, imgsz, rect, graph::kMaxStride));
     const int h = lbs[0].out_h(), w = lbs[0].out_w();
     // The calling thread may not be the one that loaded the engine (an engine per thread, from share()).
-    if (cuda) backend->select_device(cuda_device);
+    if (cuda()) backend->select_device(cuda_device);
     Session& s = session(h, w, static_cast<int>(images.size()));
     const runtime::SelectOptions sel{options.conf, options.iou, options.max_det};
     std::vector<std::vector<runtime::RawDetection>> raw(images.size());  // letterboxed pixels, best first
@@ -239,29 +239,28 @@ Engine Engine::load(const std::string& model_path, const Options& options) {
     } else if (backend->available(&why)) {
       try {
         backend->select_device(impl->cuda_device);
-        impl->backend = backend;
-        impl->cuda = true;
         impl->cuda_name = backend->device_name(impl->cuda_device);
+        impl->backend = backend;
       } catch (const Error& e) {
         why = e.what();
       }
     }
-    if (!impl->cuda && dev != "auto") throw Error("--device " + dev + ": " + (why.empty() ? "no such device" : why));
+    if (!impl->cuda() && dev != "auto") throw Error("--device " + dev + ": " + (why.empty() ? "no such device" : why));
     if (dev == "auto")
-      impl->device_note = impl->cuda ? "using cuda:" + std::to_string(impl->cuda_device) + " (" + impl->cuda_name + ")"
+      impl->device_note = impl->cuda() ? "using cuda:" + std::to_string(impl->cuda_device) + " (" + impl->cuda_name + ")"
                                      : "using the CPU: " + why;
   }
   if (options.kernels != "y26" && options.kernels != "cudnn")
     throw Error("--kernels " + options.kernels + ": expected y26 or cudnn");
-  if (options.kernels == "cudnn" && !impl->cuda) throw Error("--kernels cudnn: needs the CUDA backend (--device cuda)");
+  if (options.kernels == "cudnn" && !impl->cuda()) throw Error("--kernels cudnn: needs the CUDA backend (--device cuda)");
   if (options.kernels == "cudnn" && !impl->backend->has_cudnn())
     throw Error("--kernels cudnn: cuDNN is not emulated (--device emu runs y26's own kernels)");
-  if (impl->cuda && options.precision == Precision::FP32)
+  if (impl->cuda() && options.precision == Precision::FP32)
     throw Error("--precision fp32: the CUDA backend runs FP16 (use fp16 or auto)");
-  if (impl->options.precision == Precision::Auto) impl->options.precision = impl->cuda ? Precision::FP16 : Precision::FP32;
+  if (impl->options.precision == Precision::Auto) impl->options.precision = impl->cuda() ? Precision::FP16 : Precision::FP32;
   impl->weights_ptr = std::make_shared<const WeightMap>(load_weights(model_path));
   const graph::Graph first = impl->build(impl->options.imgsz, impl->options.imgsz);  // validates the whole model now
-  if (impl->cuda) impl->device_weights = impl->backend->upload(first);  // once, before any share()
+  if (impl->cuda()) impl->device_weights = impl->backend->upload(first);  // once, before any share()
   const int nc = impl->weights().meta.nc;
   const auto& names = impl->weights().meta.names;
   const graph::Graph probe = impl->build(graph::kMaxStride, graph::kMaxStride);
@@ -338,13 +337,13 @@ std::vector<OpTiming> Engine::profile(const std::vector<Image>& images, int iter
 const std::vector<std::string>& Engine::class_names() const { return impl_->names; }
 const Options& Engine::options() const { return impl_->options; }
 std::string Engine::device() const {
-  if (impl_->cuda)
+  if (impl_->cuda())
     return std::string(impl_->backend->kind()) + ":" + std::to_string(impl_->cuda_device) + " (" + impl_->cuda_name + ")";
   return "cpu (" + std::to_string(impl_->pool->size()) + " threads)";
 }
 
 std::int64_t Engine::device_memory_used() const {
-  return impl_->cuda ? impl_->backend->memory_used() : 0;
+  return impl_->cuda() ? impl_->backend->memory_used() : 0;
 }
 
 std::int64_t Engine::device_bytes() const {
@@ -361,7 +360,6 @@ Engine Engine::share() const {
   impl->names = impl_->names;
   impl->device_note = impl_->device_note;
   impl->backend = impl_->backend;
-  impl->cuda = impl_->cuda;
   impl->cuda_device = impl_->cuda_device;
   impl->cuda_name = impl_->cuda_name;
   impl->device_weights = impl_->device_weights;

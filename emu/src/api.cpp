@@ -34,8 +34,14 @@ std::string range_text(const void* p, std::size_t n) {
   return buf;
 }
 
-// Checks a copy's ranges against the allocations it names; returns false (and reports) when one is off.
-bool check_copy(const char* call, void* dst, const void* src, std::size_t n, cudaMemcpyKind kind, bool* src_pinned) {
+// What the two sides of a copy are.
+struct CopyEnds {
+  bool src_device = false, dst_device = false, src_pinned = false;
+};
+
+// Checks a copy's ranges against the allocations its kind names and says what its sides are; false (and a
+// report) when one is off.
+bool check_copy(const char* call, void* dst, const void* src, std::size_t n, cudaMemcpyKind kind, CopyEnds* ends) {
   MemoryKind sk = MemoryKind::Device, dk = MemoryKind::Device;
   const bool src_known = range_in_allocation(src, n, &sk), dst_known = range_in_allocation(dst, n, &dk);
   if (kind == cudaMemcpyDefault) {
@@ -43,20 +49,58 @@ bool check_copy(const char* call, void* dst, const void* src, std::size_t n, cud
                                                                                          : cudaMemcpyDeviceToHost)
                                                  : cudaMemcpyHostToDevice;
   }
-  const bool src_device = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
-  const bool dst_device = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
-  *src_pinned = src_known && sk == MemoryKind::Pinned;
-  if (src_device && !(src_known && sk == MemoryKind::Device)) {
+  ends->src_device = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
+  ends->dst_device = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
+  ends->src_pinned = src_known && sk == MemoryKind::Pinned;
+  if (ends->src_device && !(src_known && sk == MemoryKind::Device)) {
     report("out of bounds", call, std::string(call) + " reads device memory " + range_text(src, n) +
                                       " that is not inside one device allocation");
     return false;
   }
-  if (dst_device && !(dst_known && dk == MemoryKind::Device)) {
+  if (ends->dst_device && !(dst_known && dk == MemoryKind::Device)) {
     report("out of bounds", call, std::string(call) + " writes device memory " + range_text(dst, n) +
                                       " that is not inside one device allocation");
     return false;
   }
   return true;
+}
+
+// Checks a copy and submits it to s; a pageable host source is staged now, as the driver does.
+cudaError_t submit_copy(const char* call, void* dst, const void* src, std::size_t n, cudaMemcpyKind kind, Stream* s,
+                        CopyEnds* ends) {
+  if (!check_copy(call, dst, src, n, kind, ends)) return fail(cudaErrorInvalidValue);
+  Op op;
+  op.kind = Op::Copy;
+  op.dst = dst, op.src = src, op.bytes = n;
+  if (!ends->src_device && !ends->src_pinned) {
+    op.staged = std::make_shared<std::vector<unsigned char>>(static_cast<const unsigned char*>(src),
+                                                             static_cast<const unsigned char*>(src) + n);
+  }
+  return enqueue(s, std::move(op)) == cudaSuccess ? cudaSuccess : fail(cudaErrorStreamCaptureUnsupported);
+}
+
+// cudaEventRecord's and cudaStreamWaitEvent's submissions outside a capture (also a graph launch's edges).
+cudaError_t submit_record(Event& e, Stream* s) {
+  Op op;
+  op.kind = Op::Record;
+  op.event = &e;
+  {
+    std::lock_guard<std::mutex> lock(e.m);
+    e.captured = nullptr;
+    op.generation = ++e.recorded;
+  }
+  return enqueue(s, std::move(op));
+}
+cudaError_t submit_wait(Event& e, Stream* s) {
+  Op op;
+  op.kind = Op::Wait;
+  op.event = &e;
+  {
+    std::lock_guard<std::mutex> lock(e.m);
+    op.generation = e.recorded;  // the most recent record at the time of this call
+  }
+  if (op.generation == 0) return cudaSuccess;  // never recorded: nothing to wait for
+  return enqueue(s, std::move(op));
 }
 
 // The capture a stream belongs to must not be synchronised with: that invalidates it.
@@ -130,35 +174,20 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, std::size_t n, cudaMemcp
   Stream* s = resolve(stream);
   if (!s) return fail(cudaErrorInvalidResourceHandle);
   if (n == 0) return cudaSuccess;
-  bool pinned = false;
-  if (!check_copy("cudaMemcpyAsync", dst, src, n, kind, &pinned)) return fail(cudaErrorInvalidValue);
-  Op op;
-  op.kind = Op::Copy;
-  op.dst = dst, op.src = src, op.bytes = n;
-  MemoryKind sk;
-  const bool src_device = range_in_allocation(src, n, &sk) && sk == MemoryKind::Device;
-  if (!src_device && !pinned) {  // pageable host memory: the driver stages it before the call returns
-    op.staged = std::make_shared<std::vector<unsigned char>>(static_cast<const unsigned char*>(src),
-                                                             static_cast<const unsigned char*>(src) + n);
-  }
-  return enqueue(s, std::move(op)) == cudaSuccess ? cudaSuccess : fail(cudaErrorStreamCaptureUnsupported);
+  CopyEnds ends;
+  return submit_copy("cudaMemcpyAsync", dst, src, n, kind, s, &ends);
 }
 
 cudaError_t cudaMemcpy(void* dst, const void* src, std::size_t n, cudaMemcpyKind kind) {
   Stream* s = legacy_stream();
   if (n == 0) return cudaSuccess;
-  bool pinned = false;
-  if (!check_copy("cudaMemcpy", dst, src, n, kind, &pinned)) return fail(cudaErrorInvalidValue);
-  MemoryKind dk, sk;
-  const bool dst_device = range_in_allocation(dst, n, &dk) && dk == MemoryKind::Device;
-  const bool src_device = range_in_allocation(src, n, &sk) && sk == MemoryKind::Device;
-  const cudaError_t e = api::cudaMemcpyAsync(dst, src, n, kind, nullptr);
+  CopyEnds ends;
+  const cudaError_t e = submit_copy("cudaMemcpy", dst, src, n, kind, s, &ends);
   if (e != cudaSuccess) return e;
   // From pageable host memory to the device the call returns once the source is staged, before the copy
   // lands (the CUDA runtime's documented behaviour), and device-to-device copies do not wait either:
   // work on other streams that reads the destination must be ordered after it.
-  if (dst_device && (!src_device && !pinned)) return cudaSuccess;
-  if (dst_device && src_device) return cudaSuccess;
+  if (ends.dst_device && (ends.src_device || !ends.src_pinned)) return cudaSuccess;
   s->synchronize();
   return fail(take_launch_error());
 }
@@ -247,15 +276,7 @@ cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
     e->captured_tail = s->tail;
     return cudaSuccess;
   }
-  Op op;
-  op.kind = Op::Record;
-  op.event = e;
-  {
-    std::lock_guard<std::mutex> lock(e->m);
-    e->captured = nullptr;
-    op.generation = ++e->recorded;
-  }
-  return enqueue(s, std::move(op));
+  return submit_record(*e, s);
 }
 
 cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned) {
@@ -275,15 +296,7 @@ cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned
     return cudaSuccess;
   }
   if (s->capture) return fail(cudaErrorStreamCaptureIsolation);  // an event recorded outside the capture
-  Op op;
-  op.kind = Op::Wait;
-  op.event = e;
-  {
-    std::lock_guard<std::mutex> lock(e->m);
-    op.generation = e->recorded;  // the most recent record at the time of this call
-  }
-  if (op.generation == 0) return cudaSuccess;  // never recorded: nothing to wait for
-  return enqueue(s, std::move(op));
+  return submit_wait(*e, s);
 }
 
 cudaError_t cudaEventSynchronize(cudaEvent_t event) {
@@ -388,40 +401,20 @@ cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream) {
   if (!s || !exec) return fail(cudaErrorInvalidResourceHandle);
   if (s->capture) return fail(cudaErrorStreamCaptureUnsupported);
   GraphExec& x = *reinterpret_cast<GraphExec*>(exec);
-  auto record = [](Event& e, Stream* on) {
-    Op op;
-    op.kind = Op::Record;
-    op.event = &e;
-    {
-      std::lock_guard<std::mutex> lock(e.m);
-      op.generation = ++e.recorded;
-    }
-    enqueue(on, std::move(op));
-  };
-  auto wait = [](Event& e, Stream* on) {
-    Op op;
-    op.kind = Op::Wait;
-    op.event = &e;
-    {
-      std::lock_guard<std::mutex> lock(e.m);
-      op.generation = e.recorded;
-    }
-    enqueue(on, std::move(op));
-  };
-  record(x.start, s);
-  for (auto& lane : x.lanes) wait(x.start, lane.get());
+  submit_record(x.start, s);
+  for (auto& lane : x.lanes) submit_wait(x.start, lane.get());
   for (size_t i = 0; i < x.nodes.size(); ++i) {
     Stream* lane = x.lanes[static_cast<size_t>(x.lane[i])].get();
     for (int d : x.nodes[i].deps)
-      if (x.lane[static_cast<size_t>(d)] != x.lane[i]) wait(*x.node_done[static_cast<size_t>(d)], lane);
+      if (x.lane[static_cast<size_t>(d)] != x.lane[i]) submit_wait(*x.node_done[static_cast<size_t>(d)], lane);
     Op op = x.nodes[i].op;
     op.host.reset();
     enqueue(lane, std::move(op));
-    if (x.needed_elsewhere[i]) record(*x.node_done[i], lane);
+    if (x.needed_elsewhere[i]) submit_record(*x.node_done[i], lane);
   }
   for (size_t l = 0; l < x.lanes.size(); ++l) {
-    record(*x.lane_end[l], x.lanes[l].get());
-    wait(*x.lane_end[l], s);
+    submit_record(*x.lane_end[l], x.lanes[l].get());
+    submit_wait(*x.lane_end[l], s);
   }
   return cudaSuccess;
 }

@@ -8,7 +8,6 @@
 #include "emu/device.h"
 #include "emu/runtime.h"
 
-#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -72,13 +71,11 @@ struct SyncToken {
 void report(const std::string& check, const std::string& kernel, const std::string& message);
 std::string describe_current_thread();  // the emulated thread running here, for a report
 const std::string& current_kernel_name();
-void mark_current_grid_failed();
 // Turns what ThreadSanitizer found since the last call into reports (sanitizer_reports.cpp).
 void flush_sanitizer_reports();
 
-// The sticky error that the next synchronising call returns (a kernel that failed a check), with
-// its message for cudaGetErrorString.
-void set_launch_error(cudaError_t e, const std::string& message);
+// The error the next synchronising call returns after a failed check (report() sets it), its message
+// kept for cudaGetErrorString.
 cudaError_t take_launch_error();
 const char* error_string(cudaError_t e);
 
@@ -87,7 +84,6 @@ enum class MemoryKind { Device, Pinned };
 void* allocate(std::size_t bytes, MemoryKind kind);  // null when out of memory
 bool release(void* p, MemoryKind kind);               // false: p is not such an allocation
 bool range_in_allocation(const void* p, std::size_t bytes, MemoryKind* kind);
-bool is_allocation_start(const void* p, MemoryKind kind);
 std::int64_t device_bytes_allocated();
 
 // Grids (scheduler.cpp): run every block of a launch on the worker threads, return when all finished.
@@ -97,7 +93,6 @@ struct GridRun {
   void* start_sync;  // TSan: what the blocks acquire before running (the stream's order)
   void* early_sync;  // programmatic launch: what they acquire at start; start_sync at cudaGridDependencySynchronize
   void* done_sync;   // TSan: every thread releases it when it exits
-  std::atomic<bool> failed{false};  // a check failed in one of its blocks
 };
 void run_grid(GridRun& grid);
 

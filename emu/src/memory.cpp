@@ -65,13 +65,6 @@ bool range_in_allocation(const void* p, std::size_t bytes, MemoryKind* kind) {
   return true;
 }
 
-bool is_allocation_start(const void* p, MemoryKind kind) {
-  Registry& r = registry();
-  std::shared_lock<std::shared_mutex> lock(r.m);
-  auto it = r.allocations.find(reinterpret_cast<std::uintptr_t>(p));
-  return it != r.allocations.end() && it->second.kind == kind;
-}
-
 bool device_range_ok(const void* p, std::size_t bytes) { return range_in_allocation(p, bytes, nullptr); }
 
 std::int64_t device_bytes_allocated() {

@@ -60,7 +60,6 @@ void device_error(const char* check, const char* fmt, ...) {
   va_start(ap, fmt);
   std::vsnprintf(buf, sizeof buf, fmt, ap);
   va_end(ap);
-  mark_current_grid_failed();
   report(check, current_kernel_name(), describe_current_thread() + ": " + buf);
 }
 
@@ -81,12 +80,6 @@ QuietReports::QuietReports() {
 QuietReports::~QuietReports() {
   std::lock_guard<std::mutex> lock(reports().m);
   --reports().quiet;
-}
-
-void set_launch_error(cudaError_t e, const std::string& message) {
-  Reports& r = reports();
-  std::lock_guard<std::mutex> lock(r.m);
-  if (r.pending == cudaSuccess) r.pending = e, r.pending_message = message;
 }
 
 cudaError_t take_launch_error() {

@@ -125,7 +125,6 @@ void on_asan_report(const char* text) {
   const auto start = first.find("ERROR: AddressSanitizer: ");
   if (start != std::string::npos) first = first.substr(start + 25);
   first = first.substr(0, first.find('\n'));
-  mark_current_grid_failed();
   report("out of bounds", current_kernel_name(), describe_current_thread() + ": " + first + " (AddressSanitizer's report above)");
 }
 

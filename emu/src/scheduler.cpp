@@ -62,8 +62,8 @@ void fiber_main(bc::transfer_t t);
 struct Fiber {
   bc::fcontext_t ctx = nullptr;
   char* base = nullptr;  // mapping: a guard page, then the stack
-  void* tsan = nullptr;
-  Fiber() {
+  void* tsan = nullptr;  // its TSan fiber: every thread it runs accesses memory as this one
+  explicit Fiber(const std::string& name) : tsan(tsan::create(name.c_str())) {
     const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
     void* m = mmap(nullptr, kStackBytes + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) {
@@ -113,11 +113,9 @@ struct Worker {
   const void* stack_bottom = nullptr;  // the host thread's own stack (AddressSanitizer's fiber switches)
   std::size_t stack_size = 0;
   void ensure_fibers(int n) {
-    while (static_cast<int>(fibers.size()) < n) {
-      fibers.push_back(std::make_unique<Fiber>());
-      const std::string name = "y26 emu worker " + std::to_string(id) + " thread slot " + std::to_string(fibers.size() - 1);
-      fibers.back()->tsan = tsan::create(name.c_str());
-    }
+    while (static_cast<int>(fibers.size()) < n)
+      fibers.push_back(std::make_unique<Fiber>("y26 emu worker " + std::to_string(id) + " thread slot " +
+                                               std::to_string(fibers.size())));
   }
 };
 
@@ -236,7 +234,7 @@ class BlockRun {
       t.state = kReady;
       t.block = &b_;
       t.fiber = w.fibers[static_cast<size_t>(i)].get();
-      t.num_copies = t.committed = t.num_groups = t.first_group = t.first_copy = 0;
+      t.num_copies = t.num_groups = t.first_group = t.first_copy = 0;
       t.grid_dependency_waited = false;
       if constexpr (tsan::on)  // race reports name the emulated thread by its fiber's name
         tsan::name(t.fiber->tsan, (g.launch->name + " block " + dim_text(idx) + " thread " + dim_text(t.thread_idx)).c_str());
@@ -431,7 +429,6 @@ class BlockRun {
 
   // Stops the block: threads still inside the kernel are dropped, their fibers start afresh.
   void abandon() {
-    b_.grid->failed = true;
     for (int i = 0; i < b_.threads; ++i) {
       ThreadState& t = w_.threads[i];
       if (t.state == kExited) continue;
@@ -439,8 +436,7 @@ class BlockRun {
       tsan::switch_to(t.fiber->tsan);
       tsan::release(b_.grid->done_sync);
       tsan::switch_to(w_.tsan_self);
-      w_.fibers[static_cast<size_t>(i)] = std::make_unique<Fiber>();
-      w_.fibers[static_cast<size_t>(i)]->tsan = tsan::create("y26 emu thread slot (renewed)");
+      w_.fibers[static_cast<size_t>(i)] = std::make_unique<Fiber>("y26 emu thread slot (renewed)");
       t.fiber = nullptr;
       t.state = kExited;
     }
@@ -617,9 +613,6 @@ const std::string& current_kernel_name() {
   return t_current ? t_current->block->grid->launch->name : host;
 }
 
-void mark_current_grid_failed() {
-  if (t_current) t_current->block->grid->failed = true;
-}
 
 }  // namespace y26::emu
 

@@ -11,11 +11,11 @@
 #include <cuda_pipeline_primitives.h>
 #include <mma.h>
 
-#include <atomic>
 #include <cstdint>
 
 #include "kernels/cuda/check.cuh"
 #include "kernels/cuda/cuda_ops.h"
+#include "kernels/cuda/device_memory.h"
 
 namespace y26::kernels::cuda {
 Y26_CUDA_VARIANT_BEGIN
@@ -259,24 +259,6 @@ __global__ void __launch_bounds__(kThreads) conv_igemm_kernel(ConvArgs a) {
   }
 }
 
-// Streaming multiprocessors of the current device, asked once per device: engines on two different GPUs
-// each choose tiles for their own.
-int sm_count() {
-  constexpr int kDevices = 64;
-  static std::atomic<int> known[kDevices];  // 0: not asked yet
-  int dev = 0;
-  if (cudaGetDevice(&dev) != cudaSuccess) cudaGetLastError();
-  std::atomic<int>* const slot = dev >= 0 && dev < kDevices ? &known[dev] : nullptr;
-  int n = slot ? slot->load(std::memory_order_relaxed) : 0;
-  if (n == 0) {
-    int count = 0;
-    if (cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess) cudaGetLastError();
-    n = count > 0 ? count : 1;
-    if (slot) slot->store(n, std::memory_order_relaxed);
-  }
-  return n;
-}
-
 // Depthwise: one thread per VEC consecutive channels of one output pixel. VEC 8 (channels, strides and
 // pointers allow 16-byte accesses) reads input, weights and residual and writes the output 16 bytes at
 // a time; VEC 1 takes any view.
@@ -381,7 +363,7 @@ ConvLaunch choose_conv_launch(long long pixels, int cout, int k_padded, const Co
       scratch->counter_bytes >= split.counter_bytes()) {
     return {ConvTile::Tile32x32, split.splits};
   }
-  return {choose_conv_tile(pixels, cout, sm_count()), 1};
+  return {choose_conv_tile(pixels, cout, current_device_traits().sms), 1};
 }
 
 ConvTile choose_conv_tile(long long pixels, int cout, int sms) {

@@ -104,11 +104,10 @@ void conv2d(const View<const half_bits>& in, const View<half_bits>& out, const D
 
 void max_pool2d(const View<const half_bits>& in, const View<half_bits>& out, const PoolParams& p, void* stream);
 void upsample_nearest2x(const View<const half_bits>& in, const View<half_bits>& out, void* stream);
+Y26_CUDA_VARIANT_END
 
 // PSA attention, fused: scores never leave registers (online softmax in FP32). Auto takes the tile
 // kernel when the head sizes and views allow it (YOLO26's 32/64 heads do), else the warp kernel.
-Y26_CUDA_VARIANT_END
-
 enum class AttentionKernel { Auto, Tile, Warp };
 Y26_CUDA_VARIANT_BEGIN
 void attention(const View<const half_bits>& q, const View<const half_bits>& k, const View<const half_bits>& v,

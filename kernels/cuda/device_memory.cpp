@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <utility>
 
 #include "y26/y26.h"
@@ -21,28 +22,31 @@ void check(cudaError_t e, const char* what) {
 
 }  // namespace
 
+const DeviceTraits& current_device_traits() {
+  constexpr int kDevices = 64;
+  static std::once_flag asked[kDevices + 1];
+  static DeviceTraits traits[kDevices + 1];  // the last: a device number out of range, asked every time
+  int dev = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess) cudaGetLastError();
+  const int slot = dev >= 0 && dev < kDevices ? dev : kDevices;
+  const auto ask = [&] {
+    int sms = 0, major = 0;
+    if (cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess ||
+        cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess)
+      cudaGetLastError();
+    traits[slot] = {sms > 0 ? sms : 1, major};
+  };
+  if (slot == kDevices) ask();
+  else std::call_once(asked[slot], ask);
+  return traits[slot];
+}
+
 bool programmatic_launch() {
   static const bool wanted = [] {
     const char* e = std::getenv("Y26_PDL");
     return e != nullptr && std::strcmp(e, "1") == 0;
   }();
-  if (!wanted) return false;
-  // griddepcontrol: sm_90 and newer, asked once per device (engines on two different GPUs each get theirs)
-  constexpr int kDevices = 64;
-  static std::atomic<int> known[kDevices];  // 0: not asked yet, 1: no, 2: yes
-  int dev = 0, major = 0;
-  if (cudaGetDevice(&dev) != cudaSuccess) {
-    cudaGetLastError();
-    return false;
-  }
-  std::atomic<int>* const slot = dev >= 0 && dev < kDevices ? &known[dev] : nullptr;
-  if (slot && slot->load(std::memory_order_relaxed) != 0) return slot->load(std::memory_order_relaxed) == 2;
-  if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess) {
-    cudaGetLastError();
-    major = 0;
-  }
-  if (slot) slot->store(major >= 9 ? 2 : 1, std::memory_order_relaxed);
-  return major >= 9;
+  return wanted && current_device_traits().major >= 9;  // griddepcontrol: sm_90 and newer
 }
 
 bool device_available(std::string* why) {

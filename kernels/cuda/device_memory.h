@@ -15,6 +15,13 @@ Y26_CUDA_VARIANT_BEGIN
 // True when a CUDA device can be used; otherwise `why` says why (one line).
 bool device_available(std::string* why);
 
+// What the backend asks of the current device, asked once per device (engines on two different GPUs each
+// get their own): streaming multiprocessors (tile choice) and the compute capability's major (PDL).
+struct DeviceTraits {
+  int sms = 1, major = 0;
+};
+const DeviceTraits& current_device_traits();
+
 // Whether y26's kernels are launched with programmatic dependent launch (check.cuh's launch_kernel):
 // opt-in with Y26_PDL=1, and only on sm_90 and newer, until a GPU run has measured it (bench/gpu-check.sh
 // runs batch 1 both ways and compares the detections).
