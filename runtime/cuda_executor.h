@@ -72,8 +72,9 @@ class CudaExecutor final : public GpuExecutor {
   // shares the host copies into pinned memory (1.2 MB per 640x640 image, 79 MB at batch 64).
   void run(const std::vector<const Image*>& images, const std::vector<Letterbox>& boxes,
            kernels::cpu::ThreadPool* pool = nullptr) override;
-  // Per-op device time (ms) of one run launched op by op, CUDA events around each; the input
-  // buffer must hold images already (a previous run()). Last entry: the device post-processing.
+  // Per-op device time (ms) of one run launched op by op, CUDA events around each, on the images of
+  // the previous run(): their pixels are letterboxed into the input buffer again first (untimed), because
+  // the memory plan lets later ops reuse the input's bytes. Last entry: the device post-processing.
   std::vector<double> time_ops() override;
 
   // Device bytes this executor holds (arena and workspaces; the shared weights are not counted here).
@@ -111,6 +112,13 @@ class CudaExecutor final : public GpuExecutor {
   float* host_selected_ = nullptr;
   int* host_counts_ = nullptr;
   kernels::cuda::BoxMapping* host_maps_ = nullptr;  // pinned, batch of them
+  // The last run's letterbox of each image from staging_ (byte offset, geometry): time_ops() refills the input
+  struct StagedImage {
+    std::size_t offset;
+    kernels::cuda::LetterboxGeometry geometry;
+  };
+  std::vector<StagedImage> staged_;
+  void letterbox_staged();  // the input buffer from staging_, per staged_
   void* stream_ = nullptr;      // cudaStream_t
   void* graph_exec_ = nullptr;  // cudaGraphExec_t, captured on the first run
   bool graphs_ = true;          // capture and replay (else launch kernel by kernel: Y26_CUDA_GRAPHS=0)

@@ -3,6 +3,7 @@
 // post-processing around it.
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <map>
 #include <tuple>
 
@@ -301,25 +302,49 @@ std::vector<Detection> Engine::detect(const Image& image) {
 
 std::vector<OpTiming> Engine::profile(const std::vector<Image>& images, int iters) {
   if (images.empty() || iters <= 0) throw Error("profile: needs images and a positive iteration count");
-  detect(images);  // builds the session for this shape and batch, fills its input
+  detect(images);  // builds the session for this shape and batch, runs it once
   const bool rect = impl_->wants_rect(images);
-  const auto lb = runtime::letterbox_params(images[0].width, images[0].height, impl_->options.imgsz, impl_->options.imgsz, rect,
-                                            graph::kMaxStride);
-  Session& s = impl_->session(lb.out_h(), lb.out_w(), static_cast<int>(images.size()));
+  std::vector<runtime::Letterbox> lbs;
+  for (const Image& im : images)
+    lbs.push_back(runtime::letterbox_params(im.width, im.height, impl_->options.imgsz, impl_->options.imgsz, rect, graph::kMaxStride));
+  Session& s = impl_->session(lbs[0].out_h(), lbs[0].out_w(), static_cast<int>(images.size()));
+  // The head output of detect()'s run: every profiled pass must compute it again, bit for bit, or it
+  // timed other data than a detection's (the plan reuses the input's bytes after the first op, so each
+  // pass starts by filling the input again, untimed).
+  const auto head_of_run = [&] {
+    std::vector<float> head;
+    for (int i = 0; i < static_cast<int>(images.size()); ++i) {
+      if (s.gpu) {
+        const auto rows = s.gpu->head_image(i);
+        head.insert(head.end(), rows.begin(), rows.end());
+      } else {
+        const auto v = s.exec->view(s.graph.whole(s.graph.head.output));
+        head.insert(head.end(), v.data + i * v.image_stride, v.data + (i + 1) * v.image_stride);
+      }
+    }
+    return head;
+  };
+  const std::vector<float> expected = head_of_run();
   const size_t n = s.graph.nodes.size();
   std::vector<std::vector<double>> samples(n + 1);
   for (int it = 0; it < iters; ++it) {
-    if (s.gpu) {
+    if (s.gpu) {  // time_ops() letterboxes the last run's staged pixels into the input again first
       const auto ms = s.gpu->time_ops();
       for (size_t i = 0; i < ms.size() && i <= n; ++i) samples[i].push_back(ms[i]);
       continue;
     }
+    const auto input = s.exec->view(s.graph.whole(s.graph.input));
+    for (size_t i = 0; i < images.size(); ++i)
+      runtime::to_input(runtime::letterbox_u8(images[i], lbs[i]), input, static_cast<int>(i), s.exec->round_fp16());
     for (size_t i = 0; i < n; ++i) {
       const auto t = Clock::now();
       s.exec->run_node(i);
       samples[i].push_back(ms_since(t));
     }
   }
+  const std::vector<float> got = head_of_run();
+  if (std::memcmp(got.data(), expected.data(), got.size() * sizeof(float)) != 0 || got.size() != expected.size())
+    throw Error("profile: the profiled ops computed another head output than detect() (their input was not the images')");
   std::vector<OpTiming> out;
   for (size_t i = 0; i <= n; ++i) {
     if (samples[i].empty()) continue;

@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <thread>
 
@@ -185,4 +186,25 @@ TEST_CASE(Y26_TEST_NAME("CUDA engine: NMS beyond the device's candidates falls b
   const auto m = test::match_detections(as_dets(ref, 30), as_dets(dets, 20), {2.0f, 0.06f});
   INFO("of the device's best 20, " << m.matched << " among the CPU's best 30");
   CHECK(m.matched >= 19);
+}
+
+TEST_CASE(Y26_TEST_NAME("CUDA engine: profile times every op on the images' own data, pass after pass"), Y26_TEST_TAGS("[e2e]")) {
+  if (!device_or_skip()) return;
+  // The plan reuses the input's bytes after the first op: each profiled pass letterboxes the staged pixels
+  // into the input again (untimed), and profile() throws unless its passes compute detect()'s head bit for
+  // bit. Two images (batch 2: the sequential plan) at 320.
+  const Image scene = load_image(test::fixture("scene-640x456.png"));
+  Image flipped = scene;
+  for (int y = 0; y < scene.height; ++y)
+    std::copy_n(scene.rgb.begin() + static_cast<std::ptrdiff_t>(y) * scene.width * 3, scene.width * 3,
+                flipped.rgb.begin() + static_cast<std::ptrdiff_t>(scene.height - 1 - y) * scene.width * 3);
+  Options o;
+  o.device = Y26_TEST_DEVICE;
+  o.imgsz = 320;
+  Engine e = Engine::load(test::fixture("yolo26n-rand.pt"), o);
+  std::vector<OpTiming> ops;
+  REQUIRE_NOTHROW(ops = e.profile({scene, flipped}, 2));
+  REQUIRE(ops.size() > 100);
+  CHECK(ops.back().kind == "Postprocess");
+  for (const auto& op : ops) CHECK(op.ms >= 0);
 }
