@@ -9,5 +9,6 @@ int run_convert(int argc, char** argv);
 int run_detect(int argc, char** argv);
 int run_plan(int argc, char** argv);
 int run_bench(int argc, char** argv);
+int run_env(int argc, char** argv);
 
 }  // namespace y26::app

@@ -18,12 +18,14 @@ constexpr const char* kUsage =
     "             [--conf 0.25] [--iou 0.7] [--max-det 300] [--imgsz 640] [--nms] [--device auto|cpu|cuda[:N]|emu]\n"
     "             [--letterbox auto|square|rect] [--precision auto|fp32|fp16] [--threads N]\n"
     "  y26 bench  -w MODEL [--imgsz 640] [--batch N] [--iters N] [--warmup N] [--device ...] [--json FILE|-]\n"
-    "             [--kernels y26|cudnn]   (cudnn: every convolution through cuDNN, the vendor baseline)\n"
+    "             [--kernels y26|cudnn|cudnn-conv]  (cudnn: every convolution layer through cuDNN, the vendor\n"
+    "                                     baseline; cudnn-conv: cuDNN's convolutions alone, for timing)\n"
     "             [--ops]                 (each op's time, run one by one)\n"
     "             [--engines N]           (N engines sharing the weights, on N threads at once: throughput)\n"
     "  y26 plan   -w MODEL [--imgsz 640] [--batch N] [--budget BYTES|2GiB] [--tensors] [--json FILE|-]\n"
     "  y26 info   -w MODEL [--imgsz 640]     describe a model file and the graph y26 builds from it\n"
     "  y26 convert MODEL.pt OUT.safetensors   convert an Ultralytics checkpoint to safetensors\n"
+    "  y26 env    [--json FILE|-]           what this build can use here: backends, GPU and driver, cuDNN\n"
     "\n"
     "MODEL is an Ultralytics .pt checkpoint (read natively, no Python) or a .safetensors file.\n"
     "Errors are one line on stderr and exit code 2.\n";
@@ -69,6 +71,7 @@ int main(int argc, char** argv) {
     if (cmd == "detect") return y26::app::run_detect(argc, argv);
     if (cmd == "plan") return y26::app::run_plan(argc, argv);
     if (cmd == "bench") return y26::app::run_bench(argc, argv);
+    if (cmd == "env") return y26::app::run_env(argc, argv);
     throw y26::Error("'" + cmd + "' is not a y26 command (see y26 --help)");
   } catch (const y26::Error& e) {
     std::fprintf(stderr, "y26 %s: %s\n", cmd.c_str(), e.what());

@@ -20,10 +20,13 @@ if(Y26_WITH_CUDA)
   set(CMAKE_CUDA_STANDARD 17)  # CMake 3.25 does not know nvcc 13 flags for CUDA20; kernels need only C++17
   set(CMAKE_CUDA_STANDARD_REQUIRED ON)
   find_package(CUDAToolkit REQUIRED)
-  find_library(Y26_CUDNN_LIBRARY cudnn HINTS ${CUDAToolkit_LIBRARY_DIR} REQUIRED)
-  find_path(Y26_CUDNN_INCLUDE_DIR cudnn.h HINTS ${CUDAToolkit_INCLUDE_DIRS} REQUIRED)
-  # What liby26.a needs at link time; y26Config.cmake finds CUDAToolkit again for embedders.
-  set(Y26_CUDA_LINK_LIBS CUDA::cudart CUDA::cublas ${Y26_CUDNN_LIBRARY})
+  # cuDNN is only the `--kernels cudnn` baseline: its headers at build time, the library loaded at run time
+  # (kernels/cuda/cudnn_library.cpp), so nothing links it. The headers come from the toolkit, a system
+  # package, Python's nvidia-cudnn package or Y26_DEPS_DIR; without them the build leaves the baseline out.
+  find_path(Y26_CUDNN_INCLUDE_DIR cudnn.h HINTS ${CUDAToolkit_INCLUDE_DIRS} ${Y26_DEPS_DIR}/include)
+  # The CUDA runtime statically (CMake's default for nvcc, and what a carried build needs: the driver's
+  # libcuda.so.1 is then the only CUDA library loaded at run time); y26Config.cmake finds it for embedders.
+  set(Y26_CUDA_LINK_LIBS CUDA::cudart_static ${CMAKE_DL_LIBS})
   message(STATUS "y26: CUDA backend ON (${CMAKE_CUDA_COMPILER_VERSION}, archs ${CMAKE_CUDA_ARCHITECTURES})")
 else()
   message(STATUS "y26: CUDA backend OFF (Y26_CUDA=${Y26_CUDA})")

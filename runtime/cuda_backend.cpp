@@ -19,7 +19,7 @@ class Backend final : public GpuBackend {
  public:
   const char* kind() const override { return kEmulated ? "emu" : "cuda"; }
   bool available(std::string* why) const override { return kernels::cuda::device_available(why); }
-  bool has_cudnn() const override { return !kEmulated; }  // cuDNN is a vendor library: nothing to emulate
+  bool has_cudnn(std::string* why) const override { return kernels::cuda::cudnn_available(why); }
   void select_device(int device) const override {
     if (cudaSetDevice(device) != cudaSuccess) {
       cudaGetLastError();
@@ -46,10 +46,10 @@ class Backend final : public GpuBackend {
     return std::make_shared<const DeviceWeights>(g);
   }
   std::unique_ptr<GpuExecutor> executor(const graph::Graph& g, memory::Plan plan, std::shared_ptr<const GpuWeights> weights,
-                                        DeviceSelection sel, bool cudnn) const override {
+                                        DeviceSelection sel, ConvKernels kernels) const override {
     auto w = std::dynamic_pointer_cast<const DeviceWeights>(weights);
     if (!w) throw Error(std::string(kind()) + ": the weights were uploaded by another backend");
-    return std::make_unique<CudaExecutor>(g, std::move(plan), std::move(w), sel, cudnn);
+    return std::make_unique<CudaExecutor>(g, std::move(plan), std::move(w), sel, kernels);
   }
 };
 

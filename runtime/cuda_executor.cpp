@@ -4,6 +4,7 @@
 #include <nvtx3/nvToolsExt.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <cstring>
@@ -80,17 +81,18 @@ DeviceWeights::DeviceWeights(const graph::Graph& g) {
 }
 
 CudaExecutor::CudaExecutor(const graph::Graph& g, memory::Plan plan, std::shared_ptr<const DeviceWeights> weights,
-                           DeviceSelection sel, bool cudnn)
+                           DeviceSelection sel, ConvKernels kernels)
     : g_(g), plan_(std::move(plan)), weights_(std::move(weights)), sel_(sel) {
   try {
-    init(g, cudnn);
+    init(g, kernels);
   } catch (...) {
     release();  // the destructor does not run for a half-built object: free what init() got so far
     throw;
   }
 }
 
-void CudaExecutor::init(const graph::Graph& g, bool cudnn) {
+void CudaExecutor::init(const graph::Graph& g, ConvKernels kernels) {
+  const bool cudnn = kernels != ConvKernels::Y26;
   // Y26_CUDA_GRAPHS=0: launch every kernel on each run (per-layer NVTX ranges in Nsight; the tests compare
   // both ways), read per executor so that one process can run both.
   const char* graphs_env = std::getenv("Y26_CUDA_GRAPHS");
@@ -153,8 +155,11 @@ void CudaExecutor::init(const graph::Graph& g, bool cudnn) {
     for (size_t i = 0; i < g.nodes.size(); ++i) {
       const graph::Node& n = g.nodes[i];
       if (n.kind != graph::OpKind::Conv) continue;
+      const auto res = n.residual ? view(*n.residual).as_const() : kernels::View<const kc::half_bits>{};
       cudnn_[i] = std::make_unique<kc::CudnnConv>(g.conv_weights[static_cast<size_t>(n.weights)].view(), n.conv,
-                                                  view(n.inputs[0]).as_const(), view(n.output), weights_->conv(n.weights).bias);
+                                                  view(n.inputs[0]).as_const(), view(n.output), n.residual ? &res : nullptr,
+                                                  weights_->conv(n.weights).bias,
+                                                  kernels == ConvKernels::CudnnConvOnly ? kc::CudnnPath::ConvOnly : kc::CudnnPath::FusedGraph);
       ws = std::max(ws, cudnn_[i]->workspace_bytes());
     }
     cudnn_workspace_ = kc::DeviceBuffer(ws);
@@ -184,7 +189,7 @@ std::string CudaExecutor::launch_detail(size_t i) const {
   std::string d;
   if (concurrent_ && plan_.schedule.stream[i] != 0) d += ", stream " + std::to_string(plan_.schedule.stream[i]);
   if (n.kind != graph::OpKind::Conv) return d;
-  if (!cudnn_.empty()) return d + ", cuDNN";
+  if (!cudnn_.empty()) return d + ", cuDNN " + cudnn_[i]->path_name();
   const auto& w = weights_->conv(n.weights);
   if (w.groups > 1) return d;
   const auto out = view(n.output);
@@ -372,19 +377,35 @@ void CudaExecutor::run(const std::vector<const Image*>& images, const std::vecto
     // The node sequence never changes for this shape and batch: capture it once, replay it after.
     cudaGraph_t graph = nullptr;
     check(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
+    std::string refused;
     try {
       launch_nodes(true);
-    } catch (...) {
+    } catch (const std::exception& ex) {
       cudaStreamEndCapture(s, &graph);
       if (graph) cudaGraphDestroy(graph);
-      throw;
+      if (cudnn_.empty()) throw;
+      refused = ex.what();
+      graph = nullptr;
     }
-    check(cudaStreamEndCapture(s, &graph), "cudaStreamEndCapture");
     cudaGraphExec_t exec = nullptr;
-    const cudaError_t e = cudaGraphInstantiate(&exec, graph, 0);
-    cudaGraphDestroy(graph);
-    check(e, "cudaGraphInstantiate");
-    graph_exec_ = exec;
+    if (refused.empty()) {
+      cudaError_t e = cudaStreamEndCapture(s, &graph);
+      if (e == cudaSuccess) {
+        e = cudaGraphInstantiate(&exec, graph, 0);
+        cudaGraphDestroy(graph);
+      }
+      if (e != cudaSuccess && cudnn_.empty()) check(e, "graph capture");
+      if (e != cudaSuccess) refused = cudaGetErrorString(e);
+    }
+    if (refused.empty()) {
+      graph_exec_ = exec;
+    } else {
+      // Some cuDNN engines cannot be captured: the baseline then runs op by op, and says so once
+      cudaGetLastError();
+      std::fprintf(stderr, "y26: cuDNN baseline: graph capture failed (%s); launching op by op\n", refused.c_str());
+      graphs_ = false;
+      launch_nodes(true);
+    }
   }
   if (graphs_) check(cudaGraphLaunch(static_cast<cudaGraphExec_t>(graph_exec_), s), "cudaGraphLaunch");
   if (device_selection()) {

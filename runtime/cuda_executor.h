@@ -41,9 +41,10 @@ class DeviceWeights final : public GpuWeights {
 class CudaExecutor final : public GpuExecutor {
  public:
   // sel: post-processing on the device (runtime/device_selection.h); run() then brings back decoded
-  // rows instead of the whole head. cudnn: every convolution through cuDNN (the vendor baseline of `--kernels cudnn`).
+  // rows instead of the whole head. kernels: whose convolutions (ConvKernels::Cudnn*: every convolution through
+  // cuDNN, the vendor baseline of `--kernels cudnn`, on one stream: a cuDNN handle serves one stream at a time).
   CudaExecutor(const graph::Graph& g, memory::Plan plan, std::shared_ptr<const DeviceWeights> weights, DeviceSelection sel,
-               bool cudnn = false);
+               ConvKernels kernels = ConvKernels::Y26);
   ~CudaExecutor() override;
   CudaExecutor(const CudaExecutor&) = delete;
   CudaExecutor& operator=(const CudaExecutor&) = delete;
@@ -97,7 +98,7 @@ class CudaExecutor final : public GpuExecutor {
   // main stream (only with a plan made for concurrent execution); else everything in graph order on it.
   void launch_nodes(bool concurrent, const std::function<void(size_t)>& after_node = {});
   void* node_stream(size_t node, bool concurrent) const;
-  void init(const graph::Graph& g, bool cudnn);  // the constructor's work; on a throw, release() frees what it got
+  void init(const graph::Graph& g, ConvKernels kernels);  // the constructor's work; on a throw, release() frees what it got
   void release() noexcept;                       // frees the streams, events, graph and pinned buffers
 
   const graph::Graph& g_;

@@ -63,7 +63,9 @@ struct Engine::Impl {
       if (cuda()) {
         if (!device_weights) device_weights = backend->upload(s->graph);
         s->gpu = backend->executor(s->graph, runtime::gpu_plan(s->graph, batch), device_weights, device_selection(s->graph),
-                                   options.kernels == "cudnn");
+                                   options.kernels == "cudnn"        ? runtime::ConvKernels::Cudnn
+                                   : options.kernels == "cudnn-conv" ? runtime::ConvKernels::CudnnConvOnly
+                                                                     : runtime::ConvKernels::Y26);
         return *s;
       }
       const bool fp16 = options.precision == Precision::FP16;
@@ -251,11 +253,13 @@ Engine Engine::load(const std::string& model_path, const Options& options) {
       impl->device_note = impl->cuda() ? "using cuda:" + std::to_string(impl->cuda_device) + " (" + impl->cuda_name + ")"
                                      : "using the CPU: " + why;
   }
-  if (options.kernels != "y26" && options.kernels != "cudnn")
-    throw Error("--kernels " + options.kernels + ": expected y26 or cudnn");
-  if (options.kernels == "cudnn" && !impl->cuda()) throw Error("--kernels cudnn: needs the CUDA backend (--device cuda)");
-  if (options.kernels == "cudnn" && !impl->backend->has_cudnn())
-    throw Error("--kernels cudnn: cuDNN is not emulated (--device emu runs y26's own kernels)");
+  if (options.kernels != "y26" && options.kernels != "cudnn" && options.kernels != "cudnn-conv")
+    throw Error("--kernels " + options.kernels + ": expected y26, cudnn or cudnn-conv");
+  if (options.kernels != "y26") {
+    if (!impl->cuda()) throw Error("--kernels " + options.kernels + ": needs the CUDA backend (--device cuda)");
+    std::string no_cudnn;
+    if (!impl->backend->has_cudnn(&no_cudnn)) throw Error("--kernels " + options.kernels + ": " + no_cudnn);
+  }
   if (impl->cuda() && options.precision == Precision::FP32)
     throw Error("--precision fp32: the CUDA backend runs FP16 (use fp16 or auto)");
   if (impl->options.precision == Precision::Auto) impl->options.precision = impl->cuda() ? Precision::FP16 : Precision::FP32;

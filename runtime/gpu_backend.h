@@ -47,19 +47,23 @@ class GpuExecutor {
   virtual std::string launch_detail(size_t node) const = 0;
 };
 
+// Whose convolutions the executor runs: y26's, cuDNN's best complete layer (the baseline), or cuDNN's
+// convolution alone (a timing baseline whose outputs are not the network's).
+enum class ConvKernels { Y26, Cudnn, CudnnConvOnly };
+
 class GpuBackend {
  public:
   virtual ~GpuBackend() = default;
   virtual const char* kind() const = 0;  // "cuda" or "emu": the --device prefix that selects it
   virtual bool available(std::string* why) const = 0;
-  virtual bool has_cudnn() const = 0;
+  virtual bool has_cudnn(std::string* why) const = 0;  // *why: the library and version, or why not
   virtual void select_device(int device) const = 0;  // throws a y26::Error when it cannot
   virtual std::string device_name(int device) const = 0;
   virtual std::int64_t memory_used() const = 0;  // device memory in use by this process (0 if unknown)
   virtual std::shared_ptr<const GpuWeights> upload(const graph::Graph& g) const = 0;
   virtual std::unique_ptr<GpuExecutor> executor(const graph::Graph& g, memory::Plan plan,
                                                 std::shared_ptr<const GpuWeights> weights, DeviceSelection sel,
-                                                bool cudnn) const = 0;
+                                                ConvKernels kernels) const = 0;
 };
 
 // The backends this build has (null when it was built without one).

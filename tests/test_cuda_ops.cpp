@@ -165,17 +165,24 @@ TEST_CASE(Y26_TEST_NAME("CUDA conv2d matches the CPU twin (implicit GEMM and dep
                                       tc.depthwise ? tc.cin : 1, tc.depthwise ? 0 : cuda::conv_k_padded(tc.k, tc.k, tc.cin)};
     const auto res_gpu = res.gpu_view(dres);
 #ifndef Y26_CUDA_EMU  // cuDNN is not emulated
-    {  // the cuDNN baseline (convolution + y26's epilogue kernel) on the same case
-      DeviceBuffer dout(out.host.size() * 2);
-      dout.fill(0xFF);
-      cuda::CudnnConv conv(cw, p, in.gpu_view(din), out.gpu_out_view(dout), db.as<float>());
-      DeviceBuffer ws(std::max<size_t>(conv.workspace_bytes(), 1));
-      conv.run(in.gpu_view(din), out.gpu_out_view(dout), tc.residual ? &res_gpu : nullptr, ws.get(), nullptr);
-      cuda::synchronize();
-      // cuDNN rounds the convolution to FP16 before the epilogue adds the bias: that extra rounding is up to
-      // half an FP16 ulp of the pre-bias value (|conv| < 4 here: inputs N(0,1), weights N(0, 1/K)), which
-      // bias cancellation can leave beside a small result; hence an absolute floor of 2^-9.
-      compare(out, dout, false, what + " cudnn", std::ldexp(1.0f, -9));
+    std::string no_cudnn;
+    if (!cuda::cudnn_available(&no_cudnn)) {
+      WARN("cuDNN baseline not checked: " << no_cudnn);
+    } else {  // the cuDNN baseline on the same case, each of its paths (a layer takes the first cuDNN accepts)
+      for (const auto best : {cuda::CudnnPath::FusedGraph, cuda::CudnnPath::LegacyFused, cuda::CudnnPath::ConvThenEpilogue}) {
+        DeviceBuffer dout(out.host.size() * 2);
+        dout.fill(0xFF);
+        cuda::CudnnConv conv(cw, p, in.gpu_view(din), out.gpu_out_view(dout), tc.residual ? &res_gpu : nullptr, db.as<float>(), best);
+        CHECK(static_cast<int>(conv.path()) >= static_cast<int>(best));
+        DeviceBuffer ws(std::max<size_t>(conv.workspace_bytes(), 1));
+        conv.run(in.gpu_view(din), out.gpu_out_view(dout), tc.residual ? &res_gpu : nullptr, ws.get(), nullptr);
+        cuda::synchronize();
+        // The fused paths round once, as ours; "conv + epilogue" rounds the convolution to FP16 before the
+        // epilogue adds the bias: up to half an FP16 ulp of the pre-bias value (|conv| < 4 here: inputs
+        // N(0,1), weights N(0, 1/K)), which bias cancellation can leave beside a small result; hence an
+        // absolute floor of 2^-9 for all of them.
+        compare(out, dout, false, what + " cudnn " + conv.path_name(), std::ldexp(1.0f, -9));
+      }
     }
 #endif
     for (auto tile : cuda::kConvTiles) {  // every tile shape on every case

@@ -10,6 +10,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace y26 {
@@ -86,7 +87,9 @@ struct Options {
   // Auto, as Ultralytics: minimal padding ("rect") when every image of a call has the same size, else imgsz x imgsz.
   LetterboxMode letterbox = LetterboxMode::Auto;
   int threads = 0;         // CPU threads; 0: one per hardware thread
-  // GPU convolutions: "y26" (our kernels) or "cudnn" (the vendor baseline, for comparison).
+  // GPU convolutions: "y26" (our kernels), "cudnn" (the vendor baseline: each layer in cuDNN's best fused
+  // form, for comparison) or "cudnn-conv" (cuDNN's convolutions alone, without bias, activation or residual:
+  // for timing only, its detections are meaningless). cuDNN 9 is loaded at run time when asked for.
   std::string kernels = "y26";
 };
 
@@ -203,5 +206,10 @@ void save_image(const Image& image, const std::string& path);
 
 // Library version, "major.minor.patch".
 const char* version();
+
+// What this build of y26 can use on this machine, as (what, answer) pairs for `y26 env`: the backends
+// compiled in (and the GPU architectures), the GPUs the CUDA backend sees or why none, the emulator, and
+// the cuDNN baseline (the library loaded, or where it was looked for).
+std::vector<std::pair<std::string, std::string>> environment();
 
 }  // namespace y26
