@@ -1,4 +1,5 @@
 // y26 bench -w MODEL [--imgsz 640] [--batch N] [--iters N] [--warmup N] [--device ...] [--json FILE|-]
+// (y26 bench --roofline: apps/bench_roofline.cpp)
 // Times whole detect() calls (pre-processing, inference, post-processing) on a
 // synthetic imgsz x imgsz image; reports median and p90 latency and throughput.
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <thread>
 #include <nlohmann/json.hpp>
 
+#include "bench_roofline.h"
 #include "commands.h"
 #include "engine_flags.h"
 
@@ -37,9 +39,13 @@ Image synthetic(int size) {
 }  // namespace
 
 int run_bench(int argc, char** argv) {
-  const cli::Spec spec = with_engine_flags({{}, {"--batch", "--iters", "--warmup", "--json", "--engines"}, {"--ops"}});
+  const cli::Spec spec = with_engine_flags({{},
+                                            {"--batch", "--iters", "--warmup", "--json", "--engines", "--gpu", "--peak-tflops",
+                                             "--vector-tflops", "--bandwidth-gbs", "--launch-us"},
+                                            {"--ops", "--roofline"}});
   const cli::Args args = cli::parse(argc, argv, 2, spec);
   if (!args.positionals.empty()) throw Error("unexpected argument '" + args.positionals.front() + "'");
+  if (args.has("--roofline")) return run_roofline(args);  // bounds only: nothing runs
   const int batch = args.has("--batch") ? parse_int("--batch", args.get("--batch"), 1, 4096) : 1;
   const int iters = args.has("--iters") ? parse_int("--iters", args.get("--iters"), 1, 1000000) : 20;
   const int warmup = args.has("--warmup") ? parse_int("--warmup", args.get("--warmup"), 0, 1000000) : 3;

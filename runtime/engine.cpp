@@ -16,6 +16,7 @@
 #include "runtime/device_selection.h"
 #include "runtime/letterbox.h"
 #include "runtime/postprocess.h"
+#include "runtime/roofline.h"
 #include "runtime/gpu_backend.h"
 #include "y26/y26.h"
 
@@ -400,6 +401,11 @@ Timing Engine::last_timing() const { return impl_->timing; }
 
 MemoryReport Engine::memory_report(int batch, int height, int width) const {
   return impl_->report(impl_->build(height, width), batch);
+}
+
+RooflineReport Engine::roofline(int batch, int height, int width, const GpuLimits& gpu) const {
+  if (batch <= 0) throw Error("roofline: batch must be positive");
+  return runtime::roofline(impl_->build(height, width), batch, gpu);
 }
 
 GraphSummary Engine::summary(int height, int width) const {

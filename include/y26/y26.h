@@ -117,6 +117,36 @@ struct MemoryReport {
   std::int64_t total_bytes() const { return arena_bytes + weights_bytes + workspace_bytes; }
 };
 
+// The physical limit of one GPU for y26's graph (`y26 bench --roofline`): per op its FLOPs and the
+// fewest DRAM bytes it must move (inputs, weights and outputs once, FP16 activations and weights, FP32
+// bias), and the least time either takes on the GPU; docs/gpu-check.md says how the bounds are made.
+struct GpuLimits {
+  std::string name;            // "NVIDIA H200"
+  double tensor_tflops = 0;    // dense FP16 tensor-core FLOP/s (FP32 accumulation), 1e12
+  double vector_tflops = 0;    // FP16 FLOP/s off the tensor cores (depthwise convolutions, pooling), 1e12
+  double bandwidth_gbs = 0;    // DRAM bandwidth, 1e9 B/s
+  double launch_us = 0;        // the least time one kernel takes in a replayed CUDA graph
+  std::string source;          // where the figures come from
+};
+// The datasheet limits of "h200" or "h100" (H100 SXM); throws a y26::Error for another name.
+GpuLimits gpu_limits(const std::string& gpu);
+
+struct OpBound {
+  std::string name, kind;  // as OpTiming
+  double flops = 0, bytes = 0;
+  double compute_ms = 0, memory_ms = 0;
+  double bound_ms = 0;     // max(compute, memory, one launch)
+  std::string limit;       // "compute", "memory" or "launch": what sets the bound
+};
+struct RooflineReport {
+  GpuLimits gpu;
+  int batch = 0, height = 0, width = 0;
+  double flops = 0, bytes = 0;          // the whole network, this batch
+  double latency_bound_ms = 0;          // sum over ops of bound_ms: one batch, op after op
+  double throughput_bound_img_s = 0;    // batch / sum over ops of max(compute, memory): no launch floor
+  std::vector<OpBound> ops;             // in graph order
+};
+
 // The layer graph built for one input size.
 struct LayerSummary {
   int index = 0;           // Ultralytics layer index (23: Detect)
@@ -188,6 +218,8 @@ class Engine {
   GraphSummary summary(int height, int width) const;
   // The memory plan for `batch` images letterboxed to height x width (multiples of 32).
   MemoryReport memory_report(int batch, int height, int width) const;
+  // The roofline of this model's graph for one input shape and batch on `gpu` (no device needed).
+  RooflineReport roofline(int batch, int height, int width, const GpuLimits& gpu) const;
   // The largest batch whose engine memory (arena + weights + workspace) fits in budget_bytes; 0 if none.
   int max_batch_for_budget(std::int64_t budget_bytes, int height, int width) const;
 
