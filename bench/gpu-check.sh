@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# bench/gpu-check.sh OUTDIR — the one command for a GPU machine without network.
+# bench/gpu-check.sh OUTDIR — the one command for a GPU machine without network (docs/gpu-check.md).
 #
-# Builds y26 Release for the GPU present (or reuses build-gpu/ made beforehand for sm_90 and carried),
-# runs every [cuda] test, compute-sanitizer memcheck and racecheck on a small `y26 detect --device cuda`,
-# y26's benchmarks and the PyTorch/Ultralytics baseline, and writes OUTDIR/gpu-report.md and
-# OUTDIR/gpu-report.json (GPU, driver, commit and every figure; null for what could not be measured,
-# with the reason in the Markdown). Budget: well inside 8 minutes on an H100/H200.
+# Uses the build carried in .carry/ (bench/gpu-bundle.sh) when its binaries run here, else rebuilds from
+# source with the carried dependency folder (-DY26_DEPS_DIR=.carry/deps), and says which. Then: every [cuda]
+# test, y26's benchmarks (batch 1 and 64, per op), the cuDNN baselines (best fused layer; convolution
+# alone), the GPU's own limits (bench/gpu_probe.py) and the roofline over them, the peers (PyTorch eager
+# FP32/FP16, torch.compile max-autotune FP16 with CUDA graphs), the article's memory table measured here,
+# the [cuda] tests with PDL, and compute-sanitizer as far as the time allows. Writes OUTDIR/gpu-report.md and
+# OUTDIR/gpu-report.json (every key always there: null with the reason where nothing could be measured),
+# OUTDIR/gpu-check.log and OUTDIR/raw.tar.gz. Budget (Y26_CHECK_BUDGET_S): 330 s of steps after the build;
+# Y26_CHECK_QUICK=1: the [cuda] tests, y26 at batch 1 and 64 and the peers, within 2 minutes.
 #
-# Usage from a development machine (see docs/gpu-check.md):
-#   bash bench/gpu-check.sh "$OUT"      with Y26_COMMIT set to the commit under test
-# The Ultralytics wheel, which the GPU image lacks, is installed from .carry/wheels/ when present.
+#   Y26_COMMIT=<sha> bash bench/gpu-check.sh "$OUT"
 set -uo pipefail
 FINAL="${1:?usage: bench/gpu-check.sh OUTDIR}"
 mkdir -p "$FINAL"
@@ -21,24 +23,47 @@ ROOT=$(pwd)
 OUT=$(mktemp -d)
 LOG="$FINAL/gpu-check.log"
 exec > >(tee -a "$LOG") 2>&1
-MODEL="$ROOT/weights/fixtures/yolo26n-rand.pt"
+MODEL="$ROOT/weights/fixtures/yolo26n-rand.pt"  # yolo26n: the model the peers and the article measured
 SCENE="$ROOT/weights/fixtures/scene-640x456.png"
 step() { echo; echo "=== $* ($(date +%T))"; }
 
 step "machine"
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
-nvcc --version | tail -1
+if command -v nvidia-smi >/dev/null; then
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
+else
+  echo "no nvidia-smi on this machine" | tee "$OUT/no-gpu.txt"
+fi
+command -v nvcc >/dev/null && nvcc --version | tail -1
 echo "${Y26_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}" > "$OUT/commit.txt"
 
 step "build"
-BUILD="$ROOT/build-gpu"
-if [ -x "$BUILD/y26" ] && [ -x "$BUILD/tests/y26_tests" ]; then
-  echo "reusing the carried build in build-gpu/"
+# The carried build when its binaries start here; else a rebuild from source, from the carried
+# dependency folder when there is one (a GPU image has no Debian packages), for this GPU.
+CARRY="${Y26_CARRY:-$ROOT/.carry}"  # bench/gpu-bundle.sh's output
+BUILD="${Y26_CHECK_BUILD:-$ROOT/build-gpu}"
+if [ -z "${Y26_CHECK_REBUILD:-}" ] && [ -x "$CARRY/bin/y26" ] && "$CARRY/bin/y26" --version >"$OUT/carried.txt" 2>&1 &&
+   "$CARRY/bin/y26_tests" --list-test-names-only "[no-such-tag]" >/dev/null 2>>"$OUT/carried.txt"; then
+  Y26="$CARRY/bin/y26"; TESTS="$CARRY/bin/y26_tests"
+  echo "carried build: .carry/bin ($(grep -E '^(commit|build):' "$CARRY/MANIFEST" 2>/dev/null | tr '\n' ' '))" | tee "$OUT/build.txt"
 else
-  cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DY26_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=native \
-    -DY26_WERROR=OFF >/dev/null && cmake --build "$BUILD" -j "$(nproc)" || echo "BUILD FAILED" | tee "$OUT/build-failed.txt"
+  if [ -n "${Y26_CHECK_REBUILD:-}" ]; then echo "a rebuild from source was asked for (Y26_CHECK_REBUILD)"
+  elif [ -x "$CARRY/bin/y26" ]; then echo "the carried build does not run here: $(head -2 "$OUT/carried.txt" | tr '\n' ' ')"
+  else echo "no carried build (bench/gpu-bundle.sh makes one)"; fi
+  archs=90
+  nvidia-smi >/dev/null 2>&1 && archs=native
+  deps=()
+  [ -d "$CARRY/deps" ] && deps=(-DY26_DEPS_DIR="$CARRY/deps")
+  t0=$SECONDS
+  if cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DY26_CUDA=ON -DY26_CUDA_EMU=OFF -DY26_PORTABLE=ON \
+       -DCMAKE_CUDA_ARCHITECTURES="$archs" -DY26_WERROR=OFF "${deps[@]}" >"$OUT/build-configure.txt" 2>&1 &&
+     cmake --build "$BUILD" -j "$(nproc)" --target y26_cli y26_tests >"$OUT/build-compile.txt" 2>&1; then
+    echo "rebuilt from source in $(basename "$BUILD")/ in $((SECONDS - t0)) s (CUDA architectures $archs${deps:+, dependencies from .carry/deps})" | tee "$OUT/build.txt"
+  else
+    echo "BUILD FAILED: $(grep -m1 -E 'error|Error' "$OUT/build-configure.txt" "$OUT/build-compile.txt" | head -1)" | tee "$OUT/build.txt" "$OUT/build-failed.txt"
+  fi
+  Y26="$BUILD/y26"; TESTS="$BUILD/tests/y26_tests"
 fi
-Y26="$BUILD/y26"
+"$Y26" env --json "$OUT/y26-env.json" 2>&1 | tee "$OUT/y26-env.txt" || true
 
 # The report is rebuilt after every step, so a run cut short by a time limit still leaves one.
 report() {
@@ -49,22 +74,26 @@ report() {
 # Y26_CHECK_STEPS picks steps for a quick rerun after a fix, e.g. "tests" or "tests,bench" (default: all of
 # tests, bench, torch, tests-pdl, sanitizer, sanitizer-tests, in that order: the figures the issue asks for
 # first, so a run stopped by its time limit has them).
-STEPS=",${Y26_CHECK_STEPS:-tests,bench,torch,tests-pdl,sanitizer,sanitizer-tests},"
+if [ -n "${Y26_CHECK_QUICK:-}" ]; then
+  STEPS=",${Y26_CHECK_STEPS:-tests,bench-quick,peers-quick},"
+else
+  STEPS=",${Y26_CHECK_STEPS:-tests,bench,probe,peers,memory,tests-pdl,sanitizer,sanitizer-tests},"
+fi
 want() { [[ "$STEPS" == *",$1,"* ]]; }
 START=$SECONDS
-BUDGET=${Y26_CHECK_BUDGET_S:-420}  # optional steps are skipped past this many seconds
+BUDGET=${Y26_CHECK_BUDGET_S:-330}  # optional steps are skipped past this many seconds
 left() { echo $((BUDGET - (SECONDS - START))); }
 
 step "[cuda] tests, each test case in its own process (a crash or a hang cannot hide the others)"
-if want tests && [ -x "$BUILD/tests/y26_tests" ]; then
-  Y26_SOURCE_DIR="$ROOT" "$BUILD/tests/y26_tests" "[cuda]" --list-test-names-only 2>/dev/null | grep -v '^$' >"$OUT/cuda-test-names.txt"
+if want tests && [ -x "$TESTS" ]; then
+  Y26_SOURCE_DIR="$ROOT" "$TESTS" "[cuda]" --list-test-names-only 2>/dev/null | grep -v '^$' >"$OUT/cuda-test-names.txt"
   i=0
   echo "[" >"$OUT/cuda-tests.json"
   while IFS= read -r name; do
     i=$((i + 1))
     t0=$SECONDS
     spec=${name//\\/\\\\}; spec=${spec//,/\\,}  # Catch2 test specs: a comma separates names
-    Y26_SOURCE_DIR="$ROOT" timeout 180 "$BUILD/tests/y26_tests" "$spec" --durations no >"$OUT/cuda-test-$i.txt" 2>&1
+    Y26_SOURCE_DIR="$ROOT" timeout 180 "$TESTS" "$spec" --durations no >"$OUT/cuda-test-$i.txt" 2>&1
     rc=$?
     status=passed
     if grep -q "test skipped" "$OUT/cuda-test-$i.txt"; then status=skipped
@@ -83,18 +112,29 @@ fi
 report
 
 step "y26 benchmarks"
+"$Y26" plan -w "$MODEL" --batch 1 --json "$OUT/y26-plan-b1.json" >/dev/null 2>&1
+"$Y26" plan -w "$MODEL" --batch 64 --json "$OUT/y26-plan-b64.json" >/dev/null 2>&1
+# the bounds on the datasheet's figures (the probe below adds the measured ones)
+"$Y26" bench -w "$MODEL" --roofline --gpu h200 --json "$OUT/y26-roofline-datasheet.json" >/dev/null 2>"$OUT/y26-roofline.err"
+bench() {  # bench NAME ARGS...: y26 bench into y26-NAME.json, its first error line in the log
+  local name=$1; shift
+  "$Y26" bench -w "$MODEL" --device cuda "$@" --json "$OUT/y26-$name.json" 2>"$OUT/y26-$name.err" ||
+    echo "y26 bench $name: $(grep -m1 'y26 bench' "$OUT/y26-$name.err" || head -1 "$OUT/y26-$name.err")"
+}
+if want bench-quick; then
+  for b in 1 64; do bench "bench-b$b" --batch "$b" --iters 100 --warmup 10; done
+  report
+fi
 want bench && {
-"$Y26" plan -w "$MODEL" --batch 1 --json "$OUT/y26-plan-b1.json" >/dev/null
 for b in 1 64; do
-  "$Y26" bench -w "$MODEL" --device cuda --precision fp16 --batch "$b" --iters 200 --warmup 20 --ops \
-    --json "$OUT/y26-bench-b$b.json" 2>"$OUT/y26-bench-b$b.err" || echo "y26 bench batch $b: $(head -1 "$OUT/y26-bench-b$b.err")"
-  # the same network with every convolution through cuDNN (the rest identical): our kernels vs the vendor's
-  "$Y26" bench -w "$MODEL" --device cuda --kernels cudnn --batch "$b" --iters 200 --warmup 20 --ops \
-    --json "$OUT/y26-cudnn-b$b.json" 2>"$OUT/y26-cudnn-b$b.err" || echo "cudnn bench batch $b: $(head -1 "$OUT/y26-cudnn-b$b.err")"
+  bench "bench-b$b" --precision fp16 --batch "$b" --iters 200 --warmup 20 --ops
+  # the same network with every convolution layer through cuDNN, in cuDNN's best fused form (the rest identical)
+  bench "cudnn-b$b" --kernels cudnn --batch "$b" --iters 100 --warmup 10 --ops
+  # cuDNN's convolutions alone (no bias, activation or residual): the convolution's own cost
+  bench "cudnn-conv-b$b" --kernels cudnn-conv --batch "$b" --iters 20 --warmup 5 --ops
 done
 # two engines sharing the weights, on two host threads: one's copies and transfers overlap the other's kernels
-"$Y26" bench -w "$MODEL" --device cuda --batch 64 --iters 100 --warmup 10 --engines 2 --json "$OUT/y26-bench-b64-e2.json" \
-  2>"$OUT/y26-bench-b64-e2.err" || echo "y26 bench batch 64, 2 engines: $(head -1 "$OUT/y26-bench-b64-e2.err")"
+bench bench-b64-e2 --batch 64 --iters 100 --warmup 10 --engines 2
 "$Y26" detect -w "$MODEL" -i "$SCENE" --no-draw --device cuda --json "$OUT/y26-detect-cuda.json" >/dev/null 2>&1 || true
 # The same detection with the kernels launched one by one on the streams (no CUDA graph): the concurrent
 # branches then interleave differently, and the results must not change by a bit.
@@ -102,26 +142,73 @@ Y26_CUDA_GRAPHS=0 "$Y26" detect -w "$MODEL" -i "$SCENE" --no-draw --device cuda 
   >/dev/null 2>&1 || true
 "$Y26" detect -w "$MODEL" -i "$SCENE" --no-draw --device cpu --precision fp32 --json "$OUT/y26-detect-cpu.json" >/dev/null 2>&1 || true
 # programmatic dependent launch (opt-in until measured): batch-1 latency with it, and the same detections
-Y26_PDL=1 "$Y26" bench -w "$MODEL" --device cuda --batch 1 --iters 200 --warmup 20 --json "$OUT/y26-bench-b1-pdl.json" \
-  2>"$OUT/y26-bench-b1-pdl.err" || echo "y26 bench batch 1 with PDL: $(head -1 "$OUT/y26-bench-b1-pdl.err")"
+Y26_PDL=1 bench bench-b1-pdl --batch 1 --iters 200 --warmup 20
 Y26_PDL=1 "$Y26" detect -w "$MODEL" -i "$SCENE" --no-draw --device cuda --json "$OUT/y26-detect-cuda-pdl.json" >/dev/null 2>&1 || true
 report
 }
 
-step "PyTorch / Ultralytics baseline"
-PYDEPS="$ROOT/.carry/pydeps"
-want torch && {
-if [ -d "$ROOT/.carry/wheels" ] && ! python3 -c "import ultralytics" 2>/dev/null; then
-  python3 -m pip install --quiet --no-index --no-deps --target "$PYDEPS" "$ROOT"/.carry/wheels/*.whl
+# PyTorch and the Ultralytics wheels it lacks (carried; installed into a folder of this checkout, no network)
+PYDEPS="$CARRY/pydeps"
+if [ -d "$CARRY/wheels" ] && ! python3 -c "import ultralytics" 2>/dev/null && [ ! -d "$PYDEPS/ultralytics" ]; then
+  python3 -m pip install --quiet --no-index --no-deps --target "$PYDEPS" "$CARRY"/wheels/*.whl 2>"$OUT/wheels.err" ||
+    echo "installing the carried wheels failed: $(tail -1 "$OUT/wheels.err")"
 fi
-PYTHONPATH="$PYDEPS${PYTHONPATH:+:$PYTHONPATH}" YOLO_OFFLINE=1 timeout "$(( $(left) > 60 ? 240 : 60 ))" python3 bench/torch_baseline.py \
-  --model "$MODEL" --json "$OUT/torch-baseline.json" || echo "torch baseline failed"
+py() {  # py SECONDS NAME SCRIPT ARGS...: a Python step with a time limit, its output in NAME.txt
+  local limit=$1 name=$2; shift 2
+  PYTHONPATH="$PYDEPS${PYTHONPATH:+:$PYTHONPATH}" YOLO_OFFLINE=1 timeout "$limit" python3 "$@" >"$OUT/$name.txt" 2>&1
+  local rc=$?
+  [ $rc -eq 124 ] && echo "(stopped after $limit s)" >>"$OUT/$name.txt"
+  [ $rc -ne 0 ] && echo "$name: exit code $rc: $(grep -v '^\s*$' "$OUT/$name.txt" | tail -1)"
+  return 0
+}
+
+step "the GPU's own limits (copy, FP16 GEMM, launch) and the roofline on them"
+want probe && {
+py 90 probe bench/gpu_probe.py --json "$OUT/probe.json"
+if [ -f "$OUT/probe.json" ]; then
+  read -r gemm copy launch < <(python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); print(p["gemm_tflops"], p["copy_gbs"], p["launch_us"])' "$OUT/probe.json")
+  "$Y26" bench -w "$MODEL" --roofline --gpu h200 --peak-tflops "$gemm" --bandwidth-gbs "$copy" --launch-us "$launch" \
+    --json "$OUT/y26-roofline-measured.json" >/dev/null 2>>"$OUT/y26-roofline.err"
+fi
+report
+}
+
+step "peers: PyTorch eager FP32/FP16, torch.compile max-autotune FP16 (CUDA graphs)"
+if want peers || want peers-quick; then
+  py "$( [ "$(left)" -gt 120 ] && echo 120 || echo 60 )" torch-eager bench/torch_baseline.py --mode eager --model "$MODEL" --json "$OUT/torch-eager.json"
+  report
+  # max-autotune compiles and autotunes for minutes: what the budget leaves, at most 180 s, at least 45
+  limit=$(( $(left) - 60 )); [ "$limit" -gt 180 ] && limit=180; [ "$limit" -lt 45 ] && limit=45
+  want peers-quick && limit=45
+  py "$limit" torch-compile bench/torch_baseline.py --mode compile --model "$MODEL" --iters 100 --json "$OUT/torch-compile.json"
+  report
+fi
+
+step "the article's memory table, measured here (process device memory)"
+want memory && {
+for p in fp32 fp16; do
+  py 90 "torch-predict-$p" bench/torch_baseline.py --mode predict --precision "$p" --model "$MODEL" --image "$SCENE" \
+    --json "$OUT/torch-predict-$p.json"
+done
+# y26's own process as the driver lists it, while a batch-1 benchmark runs (stopped once it is seen; the
+# engine's bytes come from y26-bench-b1.json)
+"$Y26" bench -w "$MODEL" --device cuda --batch 1 --iters 1000000 --warmup 10 >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 30); do
+  sleep 0.5
+  nvidia-smi --query-compute-apps=pid,used_memory --format=csv,noheader,nounits 2>/dev/null | tr -d ' ' |
+    awk -F, -v pid="$pid" '$1 == pid { print $2 * 1048576 }' >"$OUT/y26-process-bytes.txt"
+  [ -s "$OUT/y26-process-bytes.txt" ] && break
+  kill -0 "$pid" 2>/dev/null || break
+done
+kill "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
 report
 }
 
 step "[cuda] tests again with programmatic dependent launch (Y26_PDL=1)"
-if want tests-pdl && [ -x "$BUILD/tests/y26_tests" ]; then
-  Y26_PDL=1 Y26_SOURCE_DIR="$ROOT" timeout 240 "$BUILD/tests/y26_tests" "[cuda]" --durations no >"$OUT/cuda-tests-pdl.txt" 2>&1
+if want tests-pdl && [ -x "$TESTS" ]; then
+  Y26_PDL=1 Y26_SOURCE_DIR="$ROOT" timeout 240 "$TESTS" "[cuda]" --durations no >"$OUT/cuda-tests-pdl.txt" 2>&1
   echo "exit code $?" >>"$OUT/cuda-tests-pdl.txt"
   tail -3 "$OUT/cuda-tests-pdl.txt"
   report
@@ -129,7 +216,8 @@ fi
 
 step "compute-sanitizer on y26 detect (whole pipeline, batch 1: concurrent branches, split-K)"
 CUDA_OK=0
-"$Y26" detect -w "$MODEL" -i "$SCENE" --no-draw --device cuda --imgsz 320 >/dev/null 2>"$OUT/cuda-probe.txt" && CUDA_OK=1
+command -v compute-sanitizer >/dev/null || echo "no compute-sanitizer on this machine" >"$OUT/cuda-probe.txt"
+command -v compute-sanitizer >/dev/null && "$Y26" detect -w "$MODEL" -i "$SCENE" --no-draw --device cuda --imgsz 320 >/dev/null 2>"$OUT/cuda-probe.txt" && CUDA_OK=1
 for tool in memcheck racecheck; do
   want sanitizer || break
   if [ $CUDA_OK -eq 1 ]; then
@@ -149,7 +237,7 @@ for tool in memcheck racecheck; do
   if [ $CUDA_OK -ne 1 ]; then echo "skipped: $(head -1 "$OUT/cuda-probe.txt")" | tee "$OUT/sanitizer-tests-$tool.txt"; continue; fi
   if [ "$(left)" -lt 40 ]; then echo "skipped: out of time" | tee "$OUT/sanitizer-tests-$tool.txt"; continue; fi
   limit=$(( $(left) / 2 > 150 ? 150 : $(left) / 2 ))
-  Y26_SOURCE_DIR="$ROOT" timeout "$limit" compute-sanitizer --tool "$tool" --error-exitcode 0 "$BUILD/tests/y26_tests" \
+  Y26_SOURCE_DIR="$ROOT" timeout "$limit" compute-sanitizer --tool "$tool" --error-exitcode 0 "$TESTS" \
     "[cuda]~[e2e]" >"$OUT/sanitizer-tests-$tool.txt" 2>&1
   rc=$?
   [ $rc -eq 124 ] && echo "(stopped after $limit s)" >>"$OUT/sanitizer-tests-$tool.txt"

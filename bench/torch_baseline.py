@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""The baseline users have today: Ultralytics/PyTorch on the GPU, same checkpoint, 640x640.
+"""The peers y26 is measured against on the GPU, same checkpoint, 640x640 (bench/gpu-check.sh; never CI).
 
-Run by bench/gpu-check.sh on a GPU machine (never by CI). For each precision (fp32, fp16) and batch (1, 64):
-median and p90 latency of the fused model's forward (end-to-end head, top-k included) timed with CUDA events
-after warm-up, images/s, torch.cuda.max_memory_allocated, and the process's device memory as nvidia-smi
-reports it (null where the runtime does not list processes).
-    python3 bench/torch_baseline.py --model weights/fixtures/yolo26n-rand.pt --json out.json
+--mode eager     Ultralytics' fused model in PyTorch eager, FP32 and FP16, batch 1 and 64: the forward
+                 (end-to-end head, top-k included) timed with CUDA events after warm-up.
+--mode compile   the same FP16 model through torch.compile(mode="max-autotune") (Inductor, Triton
+                 autotuning, CUDA graphs), batch 1 and 64, timed the same way; the compile time beside it.
+--mode predict   one row of the article's memory table: YOLO(model).predict on the scene, FP32 or FP16
+                 (--precision), stream=True, nothing saved or shown, on 32 images.
+Every mode records the process's device memory (NVML, else nvidia-smi; null where neither lists processes)
+and torch.cuda.max_memory_allocated. Each mode runs in its own process so that its memory is its own.
+    python3 bench/torch_baseline.py --mode eager --model weights/fixtures/yolo26n-rand.pt --json out.json
 """
 from __future__ import annotations
 
@@ -14,9 +18,20 @@ import json
 import os
 import statistics
 import subprocess
+import time
 
 
-def nvidia_smi_process_bytes() -> int | None:
+def process_device_bytes() -> int | None:
+    """This process's device memory, as the driver reports it (what nvidia-smi shows per process)."""
+    try:
+        import pynvml  # nvidia-ml-py
+        pynvml.nvmlInit()
+        handle = pynvml.nvmlDeviceGetHandleByIndex(0)
+        for p in pynvml.nvmlDeviceGetComputeRunningProcesses(handle):
+            if p.pid == os.getpid() and p.usedGpuMemory:
+                return int(p.usedGpuMemory)
+    except Exception:
+        pass
     try:
         out = subprocess.run(["nvidia-smi", "--query-compute-apps=pid,used_memory", "--format=csv,noheader,nounits"],
                              capture_output=True, text=True, timeout=20).stdout
@@ -29,54 +44,101 @@ def nvidia_smi_process_bytes() -> int | None:
     return None
 
 
+def time_forward(model, x, warmup: int, iters: int) -> list[float]:
+    import torch
+    times = []
+    with torch.inference_mode():
+        for i in range(warmup + iters):
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            model(x)
+            end.record()
+            torch.cuda.synchronize()
+            if i >= warmup:
+                times.append(start.elapsed_time(end))
+    return sorted(times)
+
+
+def run_row(name: str, precision: str, batch: int, times: list[float], **extra) -> dict:
+    import torch
+    median = statistics.median(times)
+    row = {"name": name, "precision": precision, "batch": batch, "latency_ms_median": median,
+           "latency_ms_p90": times[int(0.9 * (len(times) - 1))], "images_per_s": 1000.0 * batch / median,
+           "max_memory_allocated_bytes": torch.cuda.max_memory_allocated(), "process_device_bytes": process_device_bytes(),
+           **extra}
+    print(f"{name} {precision} batch {batch}: median {median:.3f} ms, {row['images_per_s']:.0f} img/s, "
+          f"max_memory_allocated {row['max_memory_allocated_bytes'] / 2**20:.1f} MiB, process {row['process_device_bytes']} B",
+          flush=True)
+    return row
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mode", choices=("eager", "compile", "predict"), default="eager")
     ap.add_argument("--model", required=True)
+    ap.add_argument("--image", help="predict mode: the image to predict on")
+    ap.add_argument("--precision", choices=("fp32", "fp16"), default="fp16")
     ap.add_argument("--imgsz", type=int, default=640)
     ap.add_argument("--batches", default="1,64")
     ap.add_argument("--iters", type=int, default=50)
     ap.add_argument("--warmup", type=int, default=10)
-    ap.add_argument("--json")
+    ap.add_argument("--json", required=True)
     a = ap.parse_args()
 
     import torch
     from ultralytics import YOLO
 
     dev = torch.device("cuda")
-    results = {"model": a.model, "imgsz": a.imgsz, "gpu": torch.cuda.get_device_name(0), "torch": torch.__version__,
-               "runs": []}
+    results = {"mode": a.mode, "model": a.model, "imgsz": a.imgsz, "gpu": torch.cuda.get_device_name(0),
+               "torch": torch.__version__, "runs": []}
+
+    def save() -> None:  # after every row: a run cut short by its time limit keeps what it measured
+        with open(a.json, "w") as f:
+            json.dump(results, f, indent=1)
+
+    if a.mode == "predict":
+        model = YOLO(a.model)
+        torch.cuda.reset_peak_memory_stats()
+        t0 = time.perf_counter()
+        n = 0
+        for _ in model.predict([a.image] * 32, imgsz=a.imgsz, half=a.precision == "fp16", device=0, stream=True,
+                               save=False, show=False, verbose=False):
+            n += 1
+        wall = time.perf_counter() - t0
+        results["runs"].append({"name": "predict", "precision": a.precision, "batch": 1, "images": n, "wall_s": wall,
+                                "max_memory_allocated_bytes": torch.cuda.max_memory_allocated(),
+                                "process_device_bytes": process_device_bytes()})
+        print(f"predict {a.precision}: {n} images in {wall:.2f} s, process {results['runs'][-1]['process_device_bytes']} B",
+              flush=True)
+        save()
+        return
+
     base = YOLO(a.model).model.float().eval().fuse()
-    for precision in ("fp32", "fp16"):
+    precisions = ("fp32", "fp16") if a.mode == "eager" else ("fp16",)
+    for precision in precisions:
         model = (base.half() if precision == "fp16" else base.float()).to(dev)
+        if a.mode == "compile":
+            import torch._dynamo
+            torch._dynamo.config.cache_size_limit = 16  # one graph per batch size
+            model = torch.compile(model, mode="max-autotune")
         for batch in (int(b) for b in a.batches.split(",")):
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats()
             x = torch.rand(batch, 3, a.imgsz, a.imgsz, device=dev)
             x = x.half() if precision == "fp16" else x
-            times = []
-            with torch.inference_mode():
-                for i in range(a.warmup + a.iters):
-                    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-                    start.record()
+            extra = {}
+            if a.mode == "compile":  # the first calls compile and autotune for this shape
+                t0 = time.perf_counter()
+                with torch.inference_mode():
                     model(x)
-                    end.record()
-                    torch.cuda.synchronize()
-                    if i >= a.warmup:
-                        times.append(start.elapsed_time(end))
-            times.sort()
-            median = statistics.median(times)
-            run = {"precision": precision, "batch": batch, "latency_ms_median": median,
-                   "latency_ms_p90": times[int(0.9 * (len(times) - 1))], "images_per_s": 1000.0 * batch / median,
-                   "max_memory_allocated_bytes": torch.cuda.max_memory_allocated(),
-                   "process_device_bytes": nvidia_smi_process_bytes()}
-            results["runs"].append(run)
-            print(f"torch {precision} batch {batch}: median {median:.3f} ms, {run['images_per_s']:.0f} img/s, "
-                  f"max_memory_allocated {run['max_memory_allocated_bytes'] / 2**20:.1f} MiB, "
-                  f"process {run['process_device_bytes']} B", flush=True)
-        model.float()
-    if a.json:
-        with open(a.json, "w") as f:
-            json.dump(results, f, indent=1)
+                torch.cuda.synchronize()
+                extra["compile_s"] = time.perf_counter() - t0
+            name = "torch.compile max-autotune" if a.mode == "compile" else "torch eager"
+            results["runs"].append(run_row(name, precision, batch, time_forward(model, x, a.warmup, a.iters), **extra))
+            save()
+        if a.mode == "eager":
+            base.float()
+    save()
 
 
 if __name__ == "__main__":
