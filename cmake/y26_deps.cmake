@@ -29,10 +29,15 @@ if(Y26_DEPS_DIR)
 else()
   find_path(STB_INCLUDE_DIR stb_image.h PATH_SUFFIXES stb REQUIRED)
   find_package(nlohmann_json 3 REQUIRED)
+  # libjpeg-turbo: the JPEG decoder OpenCV uses, hardened. Portable: its static library (and back to the
+  # shared one when a build dir is switched back).
   if(Y26_PORTABLE)
-    set(JPEG_NAMES libjpeg.a)  # FindJPEG tries these names first
+    find_library(Y26_JPEG_STATIC NAMES libjpeg.a REQUIRED)
+    set(JPEG_LIBRARY_RELEASE ${Y26_JPEG_STATIC} CACHE FILEPATH "libjpeg-turbo" FORCE)
+  elseif(JPEG_LIBRARY_RELEASE MATCHES "\\.a$")
+    unset(JPEG_LIBRARY_RELEASE CACHE)
   endif()
-  find_package(JPEG REQUIRED)  # libjpeg-turbo: the JPEG decoder OpenCV uses, hardened
+  find_package(JPEG REQUIRED)
   if(Y26_BUILD_TESTS)
     find_package(Catch2 2 REQUIRED)
   endif()

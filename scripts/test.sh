@@ -17,9 +17,11 @@ emu="${Y26_CUDA_EMU:-AUTO}"
 [ "$cuda" = "OFF" ] && emu="${Y26_CUDA_EMU:-OFF}"
 # CI builds one GPU architecture (sm_90, the H100/H200 the GPU checks run on) to stay fast;
 # release builds default to 75;80;86;89;90 (see cmake/y26_cuda.cmake).
-archs="${Y26_CUDA_ARCHS:-90}"
+archs="${Y26_CUDA_ARCHS:-90}"  # 90: sm_90 machine code and compute_90 PTX
+# Portable (static libjpeg-turbo and Boost.Context; the CUDA runtime is static always): the build is one
+# bench/gpu-bundle.sh can carry to a GPU image, and the gpu.bundle and gpu.rehearsal tests check that it is.
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DY26_CUDA="$cuda" -DY26_CUDA_EMU="$emu" -DCMAKE_CUDA_ARCHITECTURES="$archs" \
-  -DY26_PTXAS_VERBOSE=ON
+  -DY26_PTXAS_VERBOSE=ON -DY26_PORTABLE=ON
 set -o pipefail
 cmake --build "$build" -j "$(nproc)" 2>&1 | tee "$build/build.log"
 # No kernel may spill registers to local memory (ptxas reports every kernel it compiles).
