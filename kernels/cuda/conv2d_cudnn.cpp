@@ -97,8 +97,12 @@ std::pair<Dims, Dims> nchw_of(const View<T>& v) {
   return {{v.n, v.c, v.h, v.w}, {v.image_stride, 1, v.pixel_stride * v.w, v.pixel_stride}};
 }
 
-Desc pointwise(cudnnPointwiseMode_t mode, const Desc& x, const Desc* b, const Desc& y) {
-  Desc pw(CUDNN_BACKEND_POINTWISE_DESCRIPTOR);
+// Descriptors an operation graph refers to stay alive as long as its plan (as cudnn-frontend keeps them).
+using Keep = std::vector<std::unique_ptr<Desc>>;
+
+Desc pointwise(cudnnPointwiseMode_t mode, const Desc& x, const Desc* b, const Desc& y, Keep& keep) {
+  keep.push_back(std::make_unique<Desc>(CUDNN_BACKEND_POINTWISE_DESCRIPTOR));
+  Desc& pw = *keep.back();
   const cudnnDataType_t prec = CUDNN_DATA_FLOAT;
   pw.set(CUDNN_ATTR_POINTWISE_MODE, CUDNN_TYPE_POINTWISE_MODE, &mode).set(CUDNN_ATTR_POINTWISE_MATH_PREC, CUDNN_TYPE_DATA_TYPE, &prec);
   if (mode == CUDNN_POINTWISE_SWISH_FWD) {
@@ -134,7 +138,9 @@ struct CudnnConv::Impl {
   std::size_t legacy_workspace = 0;
   // graph API: the plan and the variant pack of the pointers it was last executed with
   std::unique_ptr<Desc> plan, pack;
+  std::vector<std::unique_ptr<Desc>> keep;  // every descriptor the plan was built from
   std::string engine;
+  std::string graph_refused;  // why the fused graph did not take this layer (for the report)
   std::array<void*, 5> pack_pointers{};  // x, y, residual, workspace, weights: rebuilt when one changes
   std::size_t graph_workspace = 0;
   DeviceBuffer weights, half_bias;
@@ -195,21 +201,27 @@ bool CudnnConv::Impl::build_graph(const ConvParams& p, const View<const half_bit
   const Desc& after_act = silu ? (res ? activated : Y) : after_bias;
   std::vector<Desc> ops;
   ops.push_back(std::move(conv_op));
-  ops.push_back(pointwise(CUDNN_POINTWISE_ADD, conv_out, &B, after_bias));
-  if (silu) ops.push_back(pointwise(CUDNN_POINTWISE_SWISH_FWD, after_bias, nullptr, after_act));
-  if (res) ops.push_back(pointwise(CUDNN_POINTWISE_ADD, after_act, R.get(), Y));
+  ops.push_back(pointwise(CUDNN_POINTWISE_ADD, conv_out, &B, after_bias, keep));
+  if (silu) ops.push_back(pointwise(CUDNN_POINTWISE_SWISH_FWD, after_bias, nullptr, after_act, keep));
+  if (res) ops.push_back(pointwise(CUDNN_POINTWISE_ADD, after_act, R.get(), Y, keep));
   std::vector<cudnnBackendDescriptor_t> raw;
   for (const auto& o : ops) raw.push_back(o.get());
   Desc graph(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR);
   cudnnHandle_t h = handle();
   graph.set(CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR, raw.data(), static_cast<std::int64_t>(raw.size()))
       .set(CUDNN_ATTR_OPERATIONGRAPH_HANDLE, CUDNN_TYPE_HANDLE, &h);
-  if (graph.try_finalize() != CUDNN_STATUS_SUCCESS) return false;
+  if (const cudnnStatus_t st = graph.try_finalize(); st != CUDNN_STATUS_SUCCESS) {
+    graph_refused = std::string("operation graph: ") + api().cudnnGetErrorString(st);
+    return false;
+  }
 
   Desc heur(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR);
   const cudnnBackendHeurMode_t heur_mode = CUDNN_HEUR_MODE_A;
   heur.set(CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, graph).set(CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, &heur_mode);
-  if (heur.try_finalize() != CUDNN_STATUS_SUCCESS) return false;
+  if (const cudnnStatus_t st = heur.try_finalize(); st != CUDNN_STATUS_SUCCESS) {
+    graph_refused = std::string("heuristics: ") + api().cudnnGetErrorString(st);
+    return false;
+  }
   constexpr int kConfigs = 8;
   std::vector<Desc> configs;
   std::vector<cudnnBackendDescriptor_t> raw_configs;
@@ -219,8 +231,10 @@ bool CudnnConv::Impl::build_graph(const ConvParams& p, const View<const half_bit
   }
   std::int64_t count = 0;
   if (api().cudnnBackendGetAttribute(heur.get(), CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR, kConfigs, &count,
-                                     raw_configs.data()) != CUDNN_STATUS_SUCCESS)
+                                     raw_configs.data()) != CUDNN_STATUS_SUCCESS) {
+    graph_refused = "heuristics gave no engine configuration";
     return false;
+  }
   constexpr std::int64_t kMaxWorkspace = std::int64_t{256} << 20;
   for (std::int64_t i = 0; i < count && i < kConfigs; ++i) {
     auto candidate = std::make_unique<Desc>(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR);
@@ -232,9 +246,14 @@ bool CudnnConv::Impl::build_graph(const ConvParams& p, const View<const half_bit
       continue;
     plan = std::move(candidate);
     graph_workspace = static_cast<std::size_t>(ws);
+    for (Desc* d : {&X, &W, &B, &Y, &conv_out, &biased, &activated, &cd, &graph, &heur}) keep.push_back(std::make_unique<Desc>(std::move(*d)));
+    if (R) keep.push_back(std::move(R));
+    for (auto& o : ops) keep.push_back(std::make_unique<Desc>(std::move(o)));
+    for (auto& c : configs) keep.push_back(std::make_unique<Desc>(std::move(c)));
     engine = "heuristic #" + std::to_string(i) + (ws > 0 ? ", workspace " + std::to_string(ws) + " B" : "");
     return true;
   }
+  graph_refused = "none of the " + std::to_string(count) + " engine configurations finalized";
   return false;
 }
 
@@ -288,7 +307,14 @@ CudnnConv::CudnnConv(const ConvWeights& cw, const ConvParams& p, const View<cons
   }
   if (best == CudnnPath::ConvOnly) {
     m.path = CudnnPath::ConvOnly;
-  } else if (best == CudnnPath::FusedGraph && m.build_graph(p, in, out, residual, cin_g, cw.kh, cw.kw)) {
+  } else if (best == CudnnPath::FusedGraph && [&] {
+               try {  // a descriptor cuDNN rejects means this layer takes the next path, not a failed run
+                 return m.build_graph(p, in, out, residual, cin_g, cw.kh, cw.kw);
+               } catch (const Error& e) {
+                 m.graph_refused = e.what();
+                 return false;
+               }
+             }()) {
     m.path = CudnnPath::FusedGraph;
   } else if (best != CudnnPath::ConvThenEpilogue && p.act == Activation::None) {
     // y = conv + residual + bias in one call; identity activation needs IMPLICIT_PRECOMP_GEMM, and the bias
@@ -337,6 +363,8 @@ std::string CudnnConv::path_name() const {
   if (impl_->path == CudnnPath::FusedGraph) {
     s += std::string(" (conv+bias") + (impl_->act == Activation::SiLU ? "+SiLU" : "") + (impl_->residual ? "+add" : "") + ", " +
          impl_->engine + ")";
+  } else if (!impl_->graph_refused.empty()) {
+    s += " (fused graph refused: " + impl_->graph_refused + ")";
   }
   return s;
 }
