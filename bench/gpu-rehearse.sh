@@ -146,6 +146,32 @@ check "  it took cuDNN's headers from the carried folder (the baseline is built 
   grep -qE "^Y26_CUDNN_INCLUDE_DIR:PATH=$CARRY/deps/include" "$WORK/build/CMakeCache.txt"
 check "  its report has every key, a reason beside every null" report_complete "$WORK/check-rebuilt"
 
+echo "=== peers: the PyTorch scripts on the CPU (where Y26_REHEARSE_PYTHON, default python3, has torch and ultralytics)"
+PY=${Y26_REHEARSE_PYTHON:-python3}
+if "$PY" -c "import torch, ultralytics" 2>/dev/null; then
+  peers=$WORK/peers
+  mkdir -p "$peers"
+  small=(--model "$MODEL" --device cpu --imgsz 320 --batches 1,2 --iters 2 --warmup 1)
+  check "torch_baseline.py --mode eager" "$PY" bench/torch_baseline.py --mode eager "${small[@]}" --json "$peers/torch-eager.json"
+  check "torch_baseline.py --mode compile (max-autotune)" "$PY" bench/torch_baseline.py --mode compile "${small[@]}" --json "$peers/torch-compile.json"
+  check "torch_baseline.py --mode predict" "$PY" bench/torch_baseline.py --mode predict --precision fp32 --model "$MODEL" \
+    --image "$SCENE" --device cpu --imgsz 320 --json "$peers/torch-predict-fp32.json"
+  check "  the report reads their figures" bash -c "python3 bench/gpu_report.py $peers >/dev/null && python3 -c '
+import json, sys
+r = json.load(open(\"$peers/gpu-report.json\"))
+assert r[\"torch_eager_fp32_latency_b1_ms\"] is None or r[\"torch_eager_fp32_latency_b1_ms\"] > 0
+for t in (\"torch-eager\", \"torch-compile\"):
+    runs = json.load(open(\"$peers/\" + t + \".json\"))[\"runs\"]
+    assert [x[\"batch\"] for x in runs] == [1, 2], runs
+    assert all(x[\"latency_ms_median\"] > 0 for x in runs)
+assert r[\"torch_compile_s\"] > 0, r[\"torch_compile_s\"]
+assert r[\"memory_table\"][0][\"note\"].startswith(\"Ultralytics predict\"), r[\"memory_table\"][0]
+'"
+  check "  its report has every key, a reason beside every null" report_complete "$peers"
+else
+  echo "skipped: $PY has no torch and ultralytics (they are never CI's dependencies; see weights/README.md)"
+fi
+
 if [ $failures -gt 0 ]; then
   echo "gpu-rehearse: $failures check(s) failed; the logs: (kept in $WORK)"
   for f in check-carried.log check-rebuilt.log; do [ -f "$WORK/$f" ] && tail -20 "$WORK/$f"; done

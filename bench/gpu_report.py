@@ -67,6 +67,10 @@ def main() -> None:
         why["gpu"] = why["driver"] = no_gpu or "nvidia-smi gave nothing"
     rep["commit"] = read(out / "commit.txt").strip() or None
     rep["build"] = read(out / "build.txt").strip() or None
+    if not rep["commit"]:
+        why["commit"] = "no commit.txt (gpu-check.sh writes it first)"
+    if not rep["build"]:
+        why["build"] = "no build.txt: the build step did not run"
     env = load(out / "y26-env.json") or {}
     rep["cuda"], rep["cudnn_library"] = env.get("cuda"), env.get("cudnn")
     why["cuda"] = why["cudnn_library"] = "y26 env" if env else "y26 env did not run (the build failed?)"
