@@ -28,7 +28,7 @@ function(y26_emu_variant target)
   target_compile_definitions(${target} PRIVATE Y26_CUDA_VARIANT=emu)
   # #pragma unroll is nvcc's; the host compiler ignores it.
   target_compile_options(${target} PRIVATE -include ${PROJECT_SOURCE_DIR}/emu/prelude.h -ffp-contract=off -Wno-unknown-pragmas)
-  if(Y26_SANITIZE STREQUAL "address")
+  if(Y26_SANITIZE MATCHES "address")
     # a kernel's bad access becomes a report and a failed launch, not the end of the program
     target_compile_options(${target} PRIVATE -fsanitize-recover=address)
   endif()

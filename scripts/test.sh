@@ -31,12 +31,14 @@ if grep -E "[1-9][0-9]* bytes spill (stores|loads)" "$build/build.log"; then
 fi
 ctest --test-dir "$build" --output-on-failure -j "$(nproc)"
 
-# The CUDA emulator's tests once more under each sanitizer, in CPU-only builds of the emulated backend:
-# AddressSanitizer (bounds of every device allocation), ThreadSanitizer (races between emulated threads,
-# blocks and streams). Where the main build has no emulator (no CUDA Toolkit headers), there is nothing
-# to run. Y26_EMU_SANITIZERS=0 skips this (quicker local runs).
-# (Catch2's listing exits with the number of tests it lists; no pipe: grep -q would cut it short)
-"$build/tests/y26_tests" --list-test-names-only "[emu]" >"$build/emu-tests.txt" || true
-if [ "${Y26_EMU_SANITIZERS:-1}" != "0" ] && grep -q "emu" "$build/emu-tests.txt"; then
-  bash scripts/test-emu-sanitizers.sh
+# The tests once more under the sanitizers (scripts/test-sanitizers.sh): AddressSanitizer with UBSan over
+# the CPU suite and the emulator's tests, ThreadSanitizer over the concurrent ones. Once per CI run: the
+# CPU-only configuration skips it. Y26_SANITIZERS=0 skips it (quicker local runs).
+if [ "${Y26_SANITIZERS:-1}" != "0" ] && [ "$cuda" != "OFF" ]; then
+  bash scripts/test-sanitizers.sh
+fi
+# Bounded fuzzing of every parser from its corpus (scripts/test-fuzz.sh; Y26_FUZZ_SECONDS per target,
+# Y26_FUZZ=0 skips), once per CI run like the sanitizers.
+if [ "${Y26_FUZZ:-1}" != "0" ] && [ "$cuda" != "OFF" ]; then
+  bash scripts/test-fuzz.sh "${Y26_FUZZ_SECONDS:-30}"
 fi

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The test suite under the sanitizers (scripts/test.sh runs this), each build on its own:
+#   bash scripts/test-sanitizers.sh [address|thread ...]   (default: both)
+#
+# address: AddressSanitizer + UndefinedBehaviorSanitizer (-fno-sanitize-recover: the first report fails the
+#   run) over the CPU engine and every CPU test, and the CUDA emulator's [emu] tests where it is built
+#   (bounds of every emulated device allocation). build-san-address/.
+# thread: ThreadSanitizer over what runs concurrently: the [concurrency] tests (the thread pool's kernels,
+#   engines sharing one copy of the weights on several threads, detect's decode and write workers) and the
+#   emulator's [emu] tests (races between emulated threads, blocks and streams). build-san-thread/.
+# Both run the emulator's planted bugs ([emu-checks]), which assert their own reports.
+# Builds are RelWithDebInfo with Y26_CUDA=OFF (nvcc cannot build sanitized host code); the emulator is in
+# them when the CUDA Toolkit headers are there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then export PATH="/usr/local/cuda/bin:$PATH"; fi
+sanitizers=("$@")
+[ "${#sanitizers[@]}" -eq 0 ] && sanitizers=(address thread)
+for san in "${sanitizers[@]}"; do
+  dir="build-san-$san"
+  flags=$san
+  [ "$san" = address ] && flags="address,undefined"
+  echo "== the tests under -fsanitize=$flags ($dir)"
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DY26_CUDA=OFF -DY26_CUDA_EMU=AUTO \
+    -DY26_SANITIZE="$flags" >/dev/null
+  cmake --build "$dir" -j "$(nproc)" --target y26_tests y26_cli
+  tests="$dir/tests/y26_tests"
+  export Y26_SOURCE_DIR="$PWD"
+  # (Catch2's listing exits with the number of tests it lists)
+  "$tests" --list-test-names-only "[emu]" >"$dir/emu-tests.txt" || true
+  has_emu=0
+  grep -q "emu" "$dir/emu-tests.txt" && has_emu=1
+  # Everything but the planted bugs must run clean: any sanitizer report fails the run (TSan exits 66).
+  if [ "$san" = address ]; then
+    "$tests" "~[emu]~[cuda]" --durations no | tail -2
+    bash tests/test_cli.sh "$dir/y26" weights/fixtures | tail -1
+  else
+    "$tests" "[concurrency]" | tail -2
+    # detect's decode and write workers (apps/cmd_detect.cpp): the fixtures' images, two a batch, annotated
+    out=$(mktemp -d)
+    "$dir/y26" detect -w weights/fixtures/yolo26n-rand.pt -i weights/fixtures -o "$out" --batch 2 --imgsz 160 --device cpu \
+      --json "$out/detections.json" >/dev/null
+    echo "y26 detect's workers: $(ls "$out" | wc -l) files written, no report"
+    rm -rf "$out"
+  fi
+  if [ $has_emu = 1 ]; then
+    "$tests" "[emu]~[e2e]~[emu-checks],CUDA engine: graph replay*" | tail -2
+    # The planted bugs: each test asserts its own report; TSan's exit status would count them as failures.
+    TSAN_OPTIONS="exitcode=0 ${TSAN_OPTIONS:-}" "$tests" "[emu-checks]" | tail -2
+  fi
+done
