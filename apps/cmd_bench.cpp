@@ -9,7 +9,9 @@
 #include <thread>
 #include <nlohmann/json.hpp>
 
+#include "bench_images.h"
 #include "bench_roofline.h"
+#include "bench_soak.h"
 #include "commands.h"
 #include "engine_flags.h"
 
@@ -24,28 +26,17 @@ double percentile(std::vector<double> v, double q) {
   return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
 }
 
-Image synthetic(int size) {
-  Image img;
-  img.width = img.height = size;
-  img.rgb.resize(static_cast<size_t>(size) * size * 3);
-  for (int y = 0; y < size; ++y)
-    for (int x = 0; x < size; ++x)
-      for (int c = 0; c < 3; ++c)
-        img.pixel(x, y)[c] =
-            static_cast<std::uint8_t>((x * (c + 1) + y * (3 - c) + ((x / 32 + y / 32) % 2) * 80) % 256);
-  return img;
-}
-
 }  // namespace
 
 int run_bench(int argc, char** argv) {
   const cli::Spec spec = with_engine_flags({{},
                                             {"--batch", "--iters", "--warmup", "--json", "--engines", "--gpu", "--peak-tflops",
-                                             "--vector-tflops", "--bandwidth-gbs", "--launch-us"},
+                                             "--vector-tflops", "--bandwidth-gbs", "--launch-us", "--soak"},
                                             {"--ops", "--roofline"}});
   const cli::Args args = cli::parse(argc, argv, 2, spec);
   if (!args.positionals.empty()) throw Error("unexpected argument '" + args.positionals.front() + "'");
   if (args.has("--roofline")) return run_roofline(args);  // bounds only: nothing runs
+  if (args.has("--soak")) return run_soak(args);
   const int batch = args.has("--batch") ? parse_int("--batch", args.get("--batch"), 1, 4096) : 1;
   const int iters = args.has("--iters") ? parse_int("--iters", args.get("--iters"), 1, 1000000) : 20;
   const int warmup = args.has("--warmup") ? parse_int("--warmup", args.get("--warmup"), 0, 1000000) : 3;
@@ -57,7 +48,7 @@ int run_bench(int argc, char** argv) {
   Engine engine = Engine::load(args.require("--weights"), engine_options(args));
   if (!engine.device_note().empty()) std::fprintf(stderr, "y26: %s\n", engine.device_note().c_str());
   const int size = engine.options().imgsz;
-  const std::vector<Image> images(static_cast<size_t>(batch), synthetic(size));
+  const std::vector<Image> images(static_cast<size_t>(batch), test_pattern(size, size));
 
   std::vector<Engine> others;
   for (int k = 1; k < engines; ++k) others.push_back(engine.share());

@@ -24,6 +24,8 @@ constexpr const char* kUsage =
     "             [--engines N]           (N engines sharing the weights, on N threads at once: throughput)\n"
     "             [--roofline [--gpu h200|h100]]  (the GPU's physical limit for the model: latency at batch 1,\n"
     "                                     throughput at --batch (64); runs nothing)\n"
+    "             [--soak N]              (N calls of mixed sizes and batches, then on two engines: memory\n"
+    "                                     and results must hold steady)\n"
     "  y26 plan   -w MODEL [--imgsz 640] [--batch N] [--budget BYTES|2GiB] [--tensors] [--json FILE|-]\n"
     "  y26 info   -w MODEL [--imgsz 640]     describe a model file and the graph y26 builds from it\n"
     "  y26 convert MODEL.pt OUT.safetensors   convert an Ultralytics checkpoint to safetensors\n"
