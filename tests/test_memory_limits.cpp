@@ -30,6 +30,8 @@
 #endif
 
 using namespace y26;
+
+#ifndef Y26_SANITIZED
 namespace pk = y26::test::pk;
 
 namespace {
@@ -121,6 +123,7 @@ const auto load = [](const std::string& path) { (void)load_weights(path); };
 const auto image = [](const std::string& path) { (void)load_image(path); };
 
 }  // namespace
+#endif
 
 TEST_CASE("files declaring absurd sizes are refused without allocating them", "[loader][bad][limits]") {
 #ifdef Y26_SANITIZED
