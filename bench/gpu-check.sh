@@ -203,6 +203,10 @@ for _ in $(seq 30); do
 done
 kill "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
+# a short soak: 4,000 calls of mixed sizes and batches on one engine, then on two sharing the weights; device
+# and resident memory every 1,000 calls must stay flat and every result equal the first
+"$Y26" bench -w "$MODEL" --device cuda --soak 4000 --json "$OUT/y26-soak.json" >/dev/null 2>"$OUT/y26-soak.err" ||
+  echo "soak: $(tail -1 "$OUT/y26-soak.err")"
 report
 }
 

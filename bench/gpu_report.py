@@ -27,6 +27,7 @@ KEYS = [
     "roofline_latency_b1_bound_ms", "roofline_throughput_b64_bound_img_s", "latency_b1_over_bound",
     "throughput_b64_bound_over_measured",
     "engine_device_bytes_b1", "process_device_bytes_b1", "y26_process_bytes", "planned_bytes_b1", "memory_table",
+    "soak_passed", "soak_device_growth_bytes",
 ]
 
 # The article this project started from: YOLO26n at 640 on an A10G, process GPU memory (MB).
@@ -297,6 +298,18 @@ def main() -> None:
     rep["memory_table"] = rows
     why["memory_table"] = "the article's A10G rows beside this GPU's (null where not measured: see each row's note)"
 
+    soak = load(out / "y26-soak.json")
+    if soak:
+        rep["soak_passed"] = soak["passed"]
+        growth = []
+        for p in soak["phases"]:
+            dev = [s["device_bytes"] for s in p["samples"]]
+            growth.append(max(dev) - dev[0] if dev else 0)
+        rep["soak_device_growth_bytes"] = max(growth) if growth else None
+        why["soak_passed"] = soak["failure"] or f"{soak['calls_per_phase']} calls a phase, one engine then two: results and memory held"
+        why["soak_device_growth_bytes"] = "device memory in use, largest rise over a phase (cudaMemGetInfo, every 1,000 calls)"
+    else:
+        why["soak_passed"] = why["soak_device_growth_bytes"] = "y26 bench --soak: " + last_line(out / "y26-soak.err", "did not run")
     assert list(rep) == KEYS, "a figure without a key in KEYS"
     (out / "gpu-report.json").write_text(json.dumps({**rep, "why": {k: why.get(k, "") for k in KEYS}}, indent=1) + "\n")
 
