@@ -122,6 +122,14 @@ ln -s "$(command -v python3)" "$venv/bin/python3"
 for f in "$CUDA_LIB"/libcudnn*.so.9; do ln -s "$WORK/ns/cuda-lib/$(basename "$f")" "$site/$(basename "$f")"; done
 check "y26 env: cuDNN found in a Python package's nvidia/cudnn/lib" \
   stripped run "PATH=$venv/bin:\$PATH $Y env | grep -F 'cudnn:    $site/libcudnn.so.9, cuDNN 9.'"
+# and where a wheel names its folder otherwise (nvidia/cu13/lib)
+venv13=$WORK/venv13
+site13=$venv13/lib/python3.12/site-packages/nvidia/cu13/lib
+mkdir -p "$venv13/bin" "$site13"
+ln -s "$(command -v python3)" "$venv13/bin/python3"
+for f in "$CUDA_LIB"/libcudnn*.so.9; do ln -s "$WORK/ns/cuda-lib/$(basename "$f")" "$site13/$(basename "$f")"; done
+check "y26 env: cuDNN found in nvidia/cu13/lib too" \
+  stripped run "PATH=$venv13/bin:\$PATH $Y env | grep -F 'cudnn:    $site13/libcudnn.so.9, cuDNN 9.'"
 check "y26 detect on the CPU" stripped run "$Y detect -w $MODEL -i $SCENE --no-draw --device cpu --json - | grep -q '\"cls\"'"
 check "y26 detect --device cuda: exit code 2 and one line" \
   stripped run "$Y detect -w $MODEL -i $SCENE --no-draw --device cuda 2>$WORK/cuda.err; [ \$? -eq 2 ] && [ \$(wc -l <$WORK/cuda.err) -eq 1 ] && grep -q driver $WORK/cuda.err"

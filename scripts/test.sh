@@ -37,8 +37,8 @@ ctest --test-dir "$build" --output-on-failure -j "$(nproc)"
 if [ "${Y26_SANITIZERS:-1}" != "0" ] && [ "$cuda" != "OFF" ]; then
   bash scripts/test-sanitizers.sh
 fi
-# Bounded fuzzing of every parser from its corpus (scripts/test-fuzz.sh; Y26_FUZZ_SECONDS per target,
+# Bounded fuzzing of every parser from its corpus (scripts/test-fuzz.sh; Y26_FUZZ_SECONDS per target, 20 s,
 # Y26_FUZZ=0 skips), once per CI run like the sanitizers.
 if [ "${Y26_FUZZ:-1}" != "0" ] && [ "$cuda" != "OFF" ]; then
-  bash scripts/test-fuzz.sh "${Y26_FUZZ_SECONDS:-30}"
+  bash scripts/test-fuzz.sh "${Y26_FUZZ_SECONDS:-20}"
 fi

@@ -45,8 +45,14 @@ std::vector<fs::path> python_cudnn_folders() {
       for (const auto& e : fs::directory_iterator(prefix / lib, ec)) {
         if (e.path().filename().string().rfind("python3", 0) != 0) continue;
         for (const char* site : {"site-packages", "dist-packages"}) {
-          const fs::path folder = e.path() / site / "nvidia" / "cudnn" / "lib";
-          if (fs::exists(folder / "libcudnn.so.9", ec)) out.push_back(folder);
+          // nvidia/cudnn/lib as nvidia-cudnn-cu12 lays it out; any nvidia/<name>/lib, should a later wheel
+          // (cu13) name its folder otherwise
+          const fs::path nvidia = e.path() / site / "nvidia";
+          if (fs::exists(nvidia / "cudnn" / "lib" / "libcudnn.so.9", ec)) out.push_back(nvidia / "cudnn" / "lib");
+          for (const auto& sub : fs::directory_iterator(nvidia, ec)) {
+            const fs::path folder = sub.path() / "lib";
+            if (sub.path().filename() != "cudnn" && fs::exists(folder / "libcudnn.so.9", ec)) out.push_back(folder);
+          }
         }
       }
     }
@@ -93,7 +99,7 @@ Loaded load() {
       }
       note(folder.string());
     }
-    if (!h) tried.push_back("no python3 site-packages with nvidia/cudnn/lib/libcudnn.so.9");
+    if (!h) tried.push_back("no python3 site-packages with nvidia/*/lib/libcudnn.so.9");
   }
   if (!h) {
     std::string s = "cuDNN 9 not found: tried ";

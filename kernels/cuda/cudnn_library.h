@@ -32,7 +32,8 @@ struct CudnnLibrary {
 
 // The loaded cuDNN (loaded once per process), or null with *why saying where it looked and what failed.
 // Search order: $Y26_CUDNN_LIBRARY (a file), the dynamic linker's path (libcudnn.so.9), then nvidia/cudnn/lib
-// under the site-packages of every python3 on $PATH, of $VIRTUAL_ENV and of /opt/*/.venv.
+// (or any nvidia/*/lib holding libcudnn.so.9) under the site-packages of every python3 on $PATH, of
+// $VIRTUAL_ENV and of /opt/*/.venv.
 const CudnnLibrary* cudnn_library(std::string* why);
 
 }  // namespace y26::kernels::cuda
