@@ -114,22 +114,18 @@ check "y26 --version starts" stripped run "$Y --version"
 check "y26_tests starts" stripped run "$T --list-test-names-only '[no-such-tag]'"
 check "y26 env: no GPU, and why" stripped run "$Y env | grep -E '^cuda: +unavailable: .*driver'"
 check "y26 env: no cuDNN, and where it looked" stripped run "$Y env | grep -E '^cudnn: +unavailable: cuDNN 9 not found: tried .*library path.*site-packages'"
-# a Python whose site-packages hold nvidia/cudnn/lib, as pip's nvidia-cudnn package lays it out
-venv=$WORK/venv
-site=$venv/lib/python3.12/site-packages/nvidia/cudnn/lib
-mkdir -p "$venv/bin" "$site"
-ln -s "$(command -v python3)" "$venv/bin/python3"
-for f in "$CUDA_LIB"/libcudnn*.so.9; do ln -s "$WORK/ns/cuda-lib/$(basename "$f")" "$site/$(basename "$f")"; done
-check "y26 env: cuDNN found in a Python package's nvidia/cudnn/lib" \
-  stripped run "PATH=$venv/bin:\$PATH $Y env | grep -F 'cudnn:    $site/libcudnn.so.9, cuDNN 9.'"
-# and where a wheel names its folder otherwise (nvidia/cu13/lib)
-venv13=$WORK/venv13
-site13=$venv13/lib/python3.12/site-packages/nvidia/cu13/lib
-mkdir -p "$venv13/bin" "$site13"
-ln -s "$(command -v python3)" "$venv13/bin/python3"
-for f in "$CUDA_LIB"/libcudnn*.so.9; do ln -s "$WORK/ns/cuda-lib/$(basename "$f")" "$site13/$(basename "$f")"; done
-check "y26 env: cuDNN found in nvidia/cu13/lib too" \
-  stripped run "PATH=$venv13/bin:\$PATH $Y env | grep -F 'cudnn:    $site13/libcudnn.so.9, cuDNN 9.'"
+# A Python whose site-packages hold cuDNN in nvidia/FOLDER/lib, as pip's nvidia-cudnn wheels lay it out: y26
+# must find it there. cudnn_wheel FOLDER WHAT
+cudnn_wheel() {
+  local venv=$WORK/venv-$1
+  local site=$venv/lib/python3.12/site-packages/nvidia/$1/lib
+  mkdir -p "$venv/bin" "$site"
+  ln -s "$(command -v python3)" "$venv/bin/python3"
+  for f in "$CUDA_LIB"/libcudnn*.so.9; do ln -s "$WORK/ns/cuda-lib/$(basename "$f")" "$site/$(basename "$f")"; done
+  check "$2" stripped run "PATH=$venv/bin:\$PATH $Y env | grep -F 'cudnn:    $site/libcudnn.so.9, cuDNN 9.'"
+}
+cudnn_wheel cudnn "y26 env: cuDNN found in a Python package's nvidia/cudnn/lib"
+cudnn_wheel cu13 "y26 env: cuDNN found in nvidia/cu13/lib too (a wheel naming its folder otherwise)"
 check "y26 detect on the CPU" stripped run "$Y detect -w $MODEL -i $SCENE --no-draw --device cpu --json - | grep -q '\"cls\"'"
 check "y26 detect --device cuda: exit code 2 and one line" \
   stripped run "$Y detect -w $MODEL -i $SCENE --no-draw --device cuda 2>$WORK/cuda.err; [ \$? -eq 2 ] && [ \$(wc -l <$WORK/cuda.err) -eq 1 ] && grep -q driver $WORK/cuda.err"

@@ -8,22 +8,13 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/detections.h"
 #include "tests/support/fixtures.h"
 #include "y26/y26.h"
 
 using namespace y26;
 
 namespace {
-
-bool same(const std::vector<Detection>& a, const std::vector<Detection>& b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (a[i].cls != b[i].cls || a[i].score != b[i].score || a[i].x1 != b[i].x1 || a[i].y1 != b[i].y1 || a[i].x2 != b[i].x2 ||
-        a[i].y2 != b[i].y2)
-      return false;
-  }
-  return true;
-}
 
 Options small(int threads) {
   Options o;
@@ -41,16 +32,12 @@ TEST_CASE("the thread pool's kernels compute on 4 threads what 1 thread computes
   const auto one = Engine::load(test::fixture("yolo26n-rand.pt"), small(1)).detect(scene);
   const auto four = Engine::load(test::fixture("yolo26n-rand.pt"), small(4)).detect(scene);
   REQUIRE(!one.empty());
-  CHECK(same(one, four));
+  CHECK(test::identical(one, four));
 }
 
 TEST_CASE("three engines sharing the weights detect at once on three threads", "[concurrency]") {
   const Image scene = load_image(test::fixture("scene-640x456.png"));
-  Image flipped = scene;  // a second input, so the threads do not all compute the same thing
-  for (int y = 0; y < scene.height; ++y)
-    for (int x = 0; x < scene.width; ++x)
-      for (int c = 0; c < 3; ++c)
-        flipped.pixel(x, y)[c] = scene.rgb[(static_cast<size_t>(y) * scene.width + (scene.width - 1 - x)) * 3 + c];
+  const Image flipped = test::mirrored(scene);  // a second input, so the threads do not all compute the same thing
   Engine first = Engine::load(test::fixture("yolo26n-rand.pt"), small(2));
   const auto ref_scene = first.detect(scene);
   const auto ref_flipped = first.detect(flipped);
@@ -65,7 +52,7 @@ TEST_CASE("three engines sharing the weights detect at once on three threads", "
         for (int i = 0; i < 2; ++i) {
           const bool use_flipped = (k + i) % 2 == 1;
           const auto got = engines[static_cast<size_t>(k)].detect(use_flipped ? flipped : scene);
-          if (!same(got, use_flipped ? ref_flipped : ref_scene)) ++mismatches[static_cast<size_t>(k)];
+          if (!test::identical(got, use_flipped ? ref_flipped : ref_scene)) ++mismatches[static_cast<size_t>(k)];
         }
       } catch (const std::exception& e) {
         errors[static_cast<size_t>(k)] = e.what();

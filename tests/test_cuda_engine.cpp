@@ -18,7 +18,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
 #include <cstdlib>
 #include <thread>
 
@@ -42,15 +41,6 @@ std::vector<test::Det> as_dets(const std::vector<Detection>& v, size_t limit = S
   std::vector<test::Det> out;
   for (size_t i = 0; i < v.size() && i < limit; ++i) out.push_back({v[i].cls, v[i].score, {v[i].x1, v[i].y1, v[i].x2, v[i].y2}});
   return out;
-}
-
-bool identical(const std::vector<Detection>& a, const std::vector<Detection>& b) {
-  if (a.size() != b.size()) return false;
-  for (size_t j = 0; j < a.size(); ++j) {
-    const auto &x = a[j], &y = b[j];
-    if (!(x.cls == y.cls && x.score == y.score && x.x1 == y.x1 && x.y1 == y.y1 && x.x2 == y.x2 && x.y2 == y.y2)) return false;
-  }
-  return true;
 }
 
 struct Oracle {
@@ -91,7 +81,7 @@ TEST_CASE(Y26_TEST_NAME("CUDA engine detections match the CPU FP16 oracle at 640
 
     // a second call replays the captured graph, allocates nothing and computes the same bits
     const std::int64_t allocs = kernels::cuda::device_allocations();
-    CHECK(identical(e.detect(scene), dets));
+    CHECK(test::identical(e.detect(scene), dets));
     CHECK(kernels::cuda::device_allocations() == allocs);
     // the device time (CUDA events, upload to download) lies inside the call's wall-clock time
     const Timing t = e.last_timing();
@@ -106,13 +96,13 @@ TEST_CASE(Y26_TEST_NAME("CUDA engine detections match the CPU FP16 oracle at 640
     const std::vector<Image> five(5, scene);
     const auto batch5 = e.detect(five);
     REQUIRE(batch5.size() == 5);
-    for (size_t i = 1; i < 5; ++i) CHECK(identical(batch5[i], batch5[0]));
+    for (size_t i = 1; i < 5; ++i) CHECK(test::identical(batch5[i], batch5[0]));
     check_against(batch5[0], ref[0], b);
 
     // a share runs on its own streams and arena, with the same device weights (not a second copy)
     const std::int64_t held = kernels::cuda::device_bytes_held();
     Engine shared = e.share();
-    CHECK(identical(shared.detect(scene), dets));
+    CHECK(test::identical(shared.detect(scene), dets));
     // (+ the device staging for the raw image's pixels, sized by the images a call brings)
     CHECK(kernels::cuda::device_bytes_held() - held ==
           plan.arena_bytes + plan.workspace_bytes + static_cast<std::int64_t>(scene.rgb.size()));
@@ -132,7 +122,7 @@ TEST_CASE(Y26_TEST_NAME("CUDA engine: graph replay computes what kernel-by-kerne
   unsetenv("Y26_CUDA_GRAPHS");
   INFO(replayed.size() << " detections replayed, " << launched.size() << " launched");
   CHECK(!replayed.empty());
-  CHECK(identical(replayed, launched));
+  CHECK(test::identical(replayed, launched));
 }
 
 TEST_CASE(Y26_TEST_NAME("CUDA engine: two engines sharing the weights detect on two threads at once"), Y26_TEST_TAGS("[e2e]")) {
@@ -155,8 +145,8 @@ TEST_CASE(Y26_TEST_NAME("CUDA engine: two engines sharing the weights detect on 
   a = first.detect(scene);
   other.join();
   CHECK(error.empty());
-  CHECK(identical(a, alone));
-  CHECK(identical(b, alone));
+  CHECK(test::identical(a, alone));
+  CHECK(test::identical(b, alone));
 }
 
 TEST_CASE(Y26_TEST_NAME("CUDA engine: NMS beyond the device's candidates falls back to the host, exactly"), Y26_TEST_TAGS("[e2e]")) {
@@ -194,16 +184,13 @@ TEST_CASE(Y26_TEST_NAME("CUDA engine: profile times every op on the images' own 
   // into the input again (untimed), and profile() throws unless its passes compute detect()'s head bit for
   // bit. Two images (batch 2: the sequential plan) at 320.
   const Image scene = load_image(test::fixture("scene-640x456.png"));
-  Image flipped = scene;
-  for (int y = 0; y < scene.height; ++y)
-    std::copy_n(scene.rgb.begin() + static_cast<std::ptrdiff_t>(y) * scene.width * 3, scene.width * 3,
-                flipped.rgb.begin() + static_cast<std::ptrdiff_t>(scene.height - 1 - y) * scene.width * 3);
+  const Image mirrored = test::mirrored(scene);
   Options o;
   o.device = Y26_TEST_DEVICE;
   o.imgsz = 320;
   Engine e = Engine::load(test::fixture("yolo26n-rand.pt"), o);
   std::vector<OpTiming> ops;
-  REQUIRE_NOTHROW(ops = e.profile({scene, flipped}, 2));
+  REQUIRE_NOTHROW(ops = e.profile({scene, mirrored}, 2));
   REQUIRE(ops.size() > 100);
   CHECK(ops.back().kind == "Postprocess");
   for (const auto& op : ops) CHECK(op.ms >= 0);

@@ -115,12 +115,7 @@ TEST_CASE("a shared engine detects the same, on its own arena", "[parity][share]
 // compute detect()'s head output bit for bit and throws otherwise; two different images, both precisions.
 TEST_CASE("profile times every op on the images' own data, pass after pass", "[parity][profile]") {
   const Image scene = load_image(test::fixture("scene-640x456.png"));
-  Image mirrored = scene;
-  for (int y = 0; y < scene.height; ++y)
-    for (int x = 0; x < scene.width; ++x)
-      for (int c = 0; c < 3; ++c)
-        mirrored.rgb[(static_cast<size_t>(y) * scene.width + x) * 3 + c] =
-            scene.rgb[(static_cast<size_t>(y) * scene.width + (scene.width - 1 - x)) * 3 + c];
+  const Image mirrored = test::mirrored(scene);
   for (const Precision precision : {Precision::FP32, Precision::FP16}) {
     Options o;
     o.device = "cpu";

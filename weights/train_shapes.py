@@ -2,9 +2,9 @@
 """Trains YOLO26n from its YAML (no pretrained weights) on weights/make_shapes.py's dataset, on the CPU, with
 the pinned Ultralytics (weights/requirements-goldens.txt), and records its metrics.
 
-    python3 weights/make_shapes.py --out /work/shapes
-    python3 weights/train_shapes.py --data /work/shapes/data.yaml --project /work/train [--epochs 80] [--imgsz 320]
-    python3 weights/train_shapes.py --data /work/shapes/data.yaml --project /work/train --resume   # after a stop
+    python3 weights/make_shapes.py --out ../shapes
+    python3 weights/train_shapes.py --data ../shapes/data.yaml --project ../train [--epochs 80] [--imgsz 320]
+    python3 weights/train_shapes.py --data ../shapes/data.yaml --project ../train --resume   # after a stop
 
 The best checkpoint is Ultralytics' own file (runs/.../weights/best.pt, every field a trained checkpoint
 carries); --install copies it to weights/fixtures/yolo26n-shapes.pt and writes yolo26n-shapes.metrics.json

@@ -5,6 +5,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
@@ -45,14 +46,13 @@ std::vector<fs::path> python_cudnn_folders() {
       for (const auto& e : fs::directory_iterator(prefix / lib, ec)) {
         if (e.path().filename().string().rfind("python3", 0) != 0) continue;
         for (const char* site : {"site-packages", "dist-packages"}) {
-          // nvidia/cudnn/lib as nvidia-cudnn-cu12 lays it out; any nvidia/<name>/lib, should a later wheel
-          // (cu13) name its folder otherwise
-          const fs::path nvidia = e.path() / site / "nvidia";
-          if (fs::exists(nvidia / "cudnn" / "lib" / "libcudnn.so.9", ec)) out.push_back(nvidia / "cudnn" / "lib");
-          for (const auto& sub : fs::directory_iterator(nvidia, ec)) {
-            const fs::path folder = sub.path() / "lib";
-            if (sub.path().filename() != "cudnn" && fs::exists(folder / "libcudnn.so.9", ec)) out.push_back(folder);
-          }
+          // nvidia/<name>/lib: nvidia/cudnn/lib as nvidia-cudnn-cu12 lays it out, or another name a later
+          // wheel (cu13) may give its folder; in name order, so the search is the same on every run
+          std::vector<fs::path> folders;
+          for (const auto& sub : fs::directory_iterator(e.path() / site / "nvidia", ec))
+            if (fs::exists(sub.path() / "lib" / "libcudnn.so.9", ec)) folders.push_back(sub.path() / "lib");
+          std::sort(folders.begin(), folders.end());
+          out.insert(out.end(), folders.begin(), folders.end());
         }
       }
     }

@@ -6,7 +6,19 @@
 #include <string>
 #include <vector>
 
+#include "y26/y26.h"
+
 namespace y26::test {
+
+// Bit-identical detection lists (same order, classes, scores and boxes).
+inline bool identical(const std::vector<Detection>& a, const std::vector<Detection>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t j = 0; j < a.size(); ++j) {
+    const auto &x = a[j], &y = b[j];
+    if (!(x.cls == y.cls && x.score == y.score && x.x1 == y.x1 && x.y1 == y.y1 && x.x2 == y.x2 && x.y2 == y.y2)) return false;
+  }
+  return true;
+}
 
 struct Det {
   int cls;

@@ -52,4 +52,12 @@ void write_file(const std::string& path, const std::string& bytes) {
   if (!f) throw std::runtime_error("cannot write " + path);
 }
 
+Image mirrored(const Image& image) {
+  Image out = image;
+  for (int y = 0; y < image.height; ++y)
+    for (int x = 0; x < image.width; ++x)
+      for (int c = 0; c < 3; ++c) out.pixel(x, y)[c] = image.pixel(image.width - 1 - x, y)[c];
+  return out;
+}
+
 }  // namespace y26::test

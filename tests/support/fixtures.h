@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "y26/y26.h"
+
 namespace y26::test {
 
 // weights/fixtures/<name>
@@ -28,6 +30,9 @@ class TempDir {
 };
 
 std::string read_file(const std::string& path);
+
+// The image mirrored left to right: a second input of the same size unlike the first.
+Image mirrored(const Image& image);
 // 16 lowercase hex digits, as make_goldens.py writes FNV-1a 64 checksums.
 std::string hex64(std::uint64_t v);
 void write_file(const std::string& path, const std::string& bytes);
