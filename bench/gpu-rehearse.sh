@@ -43,13 +43,24 @@ if ! unshare -m true 2>/dev/null; then
 fi
 
 MA=$(gcc -print-multiarch)
-CUDA_LIB=$(realpath "$(dirname "$(command -v nvcc)")/../lib64" 2>/dev/null || true)
-CUDA_INC=$(realpath "$(dirname "$(command -v nvcc)")/../include" 2>/dev/null || true)
+# The toolkit's folders as nvcc itself reports them: the nvcc on PATH may be a wrapper script in another
+# folder (/usr/local/bin/nvcc on CI's image), so its own ../include is not the toolkit's.
+nvcc_says=$(nvcc --dryrun -c -x cu /dev/null -o /dev/null 2>&1)
+CUDA_INC=$(sed -n 's/^#\$ INCLUDES="-I\([^"]*\)".*/\1/p' <<<"$nvcc_says" | head -1)
+CUDA_LIB=$(grep -o '"-L[^"]*"' <<<"$nvcc_says" | tr -d '"' | sed 's/^-L//' | grep -v '/stubs$' | head -1)
+if [ ! -f "$CUDA_INC/cuda_runtime.h" ] || [ ! -f "$CUDA_LIB/libcudart_static.a" ]; then
+  echo "FAIL: nvcc --dryrun names no toolkit include and library folder (INCLUDES '$CUDA_INC', -L '$CUDA_LIB')"
+  exit 1
+fi
+CUDA_INC=$(realpath "$CUDA_INC") CUDA_LIB=$(realpath "$CUDA_LIB")
 # What the GPU image does not have: the Debian development packages y26 builds with, and cuDNN. Each is
 # hidden by covering its folder with a copy made of links to everything else in it (so a hidden file is
 # absent, not empty); the toolkit's library folder is covered whole in the run mode.
-HIDE=("/usr/include:stb nlohmann catch2 boost jpeglib.h jmorecfg.h jerror.h"
-      "/usr/include/$MA:jconfig.h"
+# cuDNN's headers are hidden wherever CMake's find_path could come upon them, links to the toolkit's
+# included (/usr/local/include holds such links on CI's image).
+HIDE=("/usr/include:stb nlohmann catch2 boost jpeglib.h jmorecfg.h jerror.h cudnn*.h"
+      "/usr/include/$MA:jconfig.h cudnn*.h"
+      "/usr/local/include:cudnn*.h"
       "/usr/lib/$MA:libjpeg.* libboost_*"
       "/usr/lib/$MA/cmake:Boost* boost_*"
       "/usr/lib/cmake:Catch2"
@@ -140,14 +151,14 @@ check "  every step said why it has no GPU" grep -q "no usable NVIDIA driver" "$
 
 echo "=== build: the GPU check's rebuild from source with the carried dependency folder (the toolkit is there)"
 check "the stripped environment has no stb, nlohmann-json, libjpeg or cuDNN headers" \
-  stripped build "[ ! -e /usr/include/nlohmann/json.hpp ] && [ ! -e /usr/include/stb/stb_image.h ] && [ ! -e /usr/include/jpeglib.h ] && [ ! -e $CUDA_INC/cudnn.h ] && [ ! -e $CUDA_LIB/libcudnn.so.9 ] && [ -e $CUDA_LIB/libcudart_static.a ]"
+  stripped build "[ ! -e /usr/include/nlohmann/json.hpp ] && [ ! -e /usr/include/stb/stb_image.h ] && [ ! -e /usr/include/jpeglib.h ] && ! ls $CUDA_INC/cudnn.h /usr/include/cudnn.h /usr/include/$MA/cudnn.h /usr/local/include/cudnn.h 2>/dev/null && [ ! -e $CUDA_LIB/libcudnn.so.9 ] && [ -e $CUDA_LIB/libcudart_static.a ]"
 check "bench/gpu-check.sh rebuilds from source and runs the tests" \
   stripped build "Y26_CARRY=$CARRY Y26_CHECK_REBUILD=1 Y26_CHECK_BUILD=$WORK/build Y26_CHECK_STEPS=tests Y26_COMMIT=rehearsal bash bench/gpu-check.sh $WORK/check-rebuilt >$WORK/check-rebuilt.log 2>&1"
 check "  it rebuilt from source with the carried dependencies" grep -q "^rebuilt from source .*dependencies from .carry/deps" "$WORK/check-rebuilt.log"
 check "  the rebuilt y26 needs only glibc, libstdc++ and libgcc" \
   bash -c "readelf -d $WORK/build/y26 | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | grep -vxE 'lib(c|m|dl|pthread|rt)\.so\.[0-9]+|ld-linux-x86-64\.so\.2|libstdc\+\+\.so\.6|libgcc_s\.so\.1' | { ! grep .; }"
 check "  it took cuDNN's headers from the carried folder (the baseline is built in)" \
-  grep -qE "^Y26_CUDNN_INCLUDE_DIR:PATH=$CARRY/deps/include" "$WORK/build/CMakeCache.txt"
+  bash -c "grep -E '^Y26_CUDNN_INCLUDE_DIR:' $WORK/build/CMakeCache.txt; grep -qE '^Y26_CUDNN_INCLUDE_DIR:PATH=$CARRY/deps/include\$' $WORK/build/CMakeCache.txt"
 check "  its report has every key, a reason beside every null" report_complete "$WORK/check-rebuilt"
 
 echo "=== peers: the PyTorch scripts on the CPU (where Y26_REHEARSE_PYTHON, default python3, has torch and ultralytics)"

@@ -23,7 +23,11 @@ if(Y26_WITH_CUDA)
   # cuDNN is only the `--kernels cudnn` baseline: its headers at build time, the library loaded at run time
   # (kernels/cuda/cudnn_library.cpp), so nothing links it. The headers come from the toolkit, a system
   # package, Python's nvidia-cudnn package or Y26_DEPS_DIR; without them the build leaves the baseline out.
-  find_path(Y26_CUDNN_INCLUDE_DIR cudnn.h HINTS ${CUDAToolkit_INCLUDE_DIRS} ${Y26_DEPS_DIR}/include)
+  # A dependency folder's headers come first: they are the ones the carried build was made with.
+  if(Y26_DEPS_DIR)
+    find_path(Y26_CUDNN_INCLUDE_DIR cudnn.h PATHS ${Y26_DEPS_DIR}/include NO_DEFAULT_PATH)
+  endif()
+  find_path(Y26_CUDNN_INCLUDE_DIR cudnn.h HINTS ${CUDAToolkit_INCLUDE_DIRS})
   # The CUDA runtime statically (CMake's default for nvcc, and what a carried build needs: the driver's
   # libcuda.so.1 is then the only CUDA library loaded at run time); y26Config.cmake finds it for embedders.
   set(Y26_CUDA_LINK_LIBS CUDA::cudart_static ${CMAKE_DL_LIBS})

@@ -6,6 +6,7 @@
 set -euo pipefail
 pkgs=(cmake ninja-build g++ pkg-config libstb-dev libjpeg62-turbo-dev catch2 nlohmann-json3-dev python3-numpy
       libboost-context-dev  # Boost.Context: the CUDA emulator's fibers
+      libyaml-dev  # a dataset's data.yaml (y26 val)
       clang libclang-rt-dev)  # libFuzzer and its runtime (scripts/test-fuzz.sh)
 missing=()
 for p in "${pkgs[@]}"; do
