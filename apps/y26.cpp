@@ -17,6 +17,9 @@ constexpr const char* kUsage =
     "  y26 detect -w MODEL -i IMAGE|DIR... [-o OUTDIR] [--json FILE|-] [--no-draw] [--batch N]\n"
     "             [--conf 0.25] [--iou 0.7] [--max-det 300] [--imgsz 640] [--nms] [--device auto|cpu|cuda[:N]|emu]\n"
     "             [--letterbox auto|square|rect] [--precision auto|fp32|fp16] [--threads N]\n"
+    "  y26 val    -w MODEL --data DATA.yaml [--split val|test|train] [--batch 16] [--save-json FILE]\n"
+    "             [--json FILE|-] [--conf 0.001] [--iou 0.7] [--imgsz 640] [--nms] [--device ...]\n"
+    "                                     (mAP on a labelled YOLO dataset, as yolo val computes it)\n"
     "  y26 bench  -w MODEL [--imgsz 640] [--batch N] [--iters N] [--warmup N] [--device ...] [--json FILE|-]\n"
     "             [--kernels y26|cudnn|cudnn-conv]  (cudnn: every convolution layer through cuDNN, the vendor\n"
     "                                     baseline; cudnn-conv: cuDNN's convolutions alone, for timing)\n"
@@ -73,6 +76,7 @@ int main(int argc, char** argv) {
     if (cmd == "info") return y26::app::run_info(argc, argv);
     if (cmd == "convert") return y26::app::run_convert(argc, argv);
     if (cmd == "detect") return y26::app::run_detect(argc, argv);
+    if (cmd == "val") return y26::app::run_val(argc, argv);
     if (cmd == "plan") return y26::app::run_plan(argc, argv);
     if (cmd == "bench") return y26::app::run_bench(argc, argv);
     if (cmd == "env") return y26::app::run_env(argc, argv);

@@ -8,7 +8,8 @@
 #                                       (cuDNN, for the --kernels cudnn baseline only, is dlopen'ed there)
 #   CARRY/deps/                         to rebuild from source there if the carried binaries cannot run:
 #                                       stb, nlohmann-json, Catch2 (headers, Catch's CMake), libjpeg-turbo's
-#                                       headers and static library, cuDNN's headers (cmake -DY26_DEPS_DIR=)
+#                                       and libyaml's headers and static libraries, cuDNN's headers
+#                                       (cmake -DY26_DEPS_DIR=)
 #   CARRY/wheels/                       the pinned Ultralytics wheels for the PyTorch baseline (when PyPI
 #                                       answers; without them that baseline's figures are null)
 #   CARRY/MANIFEST                      commit, build settings, sizes, each binary's needed libraries
@@ -52,6 +53,7 @@ mkdir -p "$CARRY/deps/include/catch2" && cp "$INC/catch2/catch.hpp" "$CARRY/deps
 for h in jpeglib.h jmorecfg.h jerror.h; do cp "$INC/$h" "$CARRY/deps/include/"; done
 cp "$INC/$(gcc -print-multiarch)/jconfig.h" "$CARRY/deps/include/"
 cp "/usr/lib/$(gcc -print-multiarch)/libjpeg.a" "$CARRY/deps/lib/"
+cp "$INC/yaml.h" "$CARRY/deps/include/" && cp "/usr/lib/$(gcc -print-multiarch)/libyaml.a" "$CARRY/deps/lib/"
 cp /usr/lib/cmake/Catch2/Catch.cmake /usr/lib/cmake/Catch2/CatchAddTests.cmake "$CARRY/deps/cmake/"
 cudnn_h=$(cache Y26_CUDNN_INCLUDE_DIR)
 if [ -n "$cudnn_h" ] && [ -f "$cudnn_h/cudnn.h" ]; then cp "$cudnn_h"/cudnn*.h "$CARRY/deps/include/"; fi

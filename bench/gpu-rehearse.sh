@@ -4,7 +4,7 @@
 #
 # The bundle is made first (bench/gpu-bundle.sh; from BUILD when given, a portable Release build for sm_90,
 # e.g. scripts/test.sh's build/). Then, each in its own mount namespace (unshare -m) where Debian's
-# libjpeg, stb, Catch2, nlohmann-json and Boost are hidden, and cuDNN's headers and libraries too:
+# libjpeg, libyaml, stb, Catch2, nlohmann-json and Boost are hidden, and cuDNN's headers and libraries too:
 #   run:   the CUDA toolkit's libraries are hidden as well. Every carried binary starts; y26 env says why
 #          there is no GPU; y26 finds cuDNN inside a Python package's nvidia/cudnn/lib and says where it
 #          looked when there is none; the CPU detects, the CUDA device refuses in one line; the [cuda] tests
@@ -58,10 +58,10 @@ CUDA_INC=$(realpath "$CUDA_INC") CUDA_LIB=$(realpath "$CUDA_LIB")
 # absent, not empty); the toolkit's library folder is covered whole in the run mode.
 # cuDNN's headers are hidden wherever CMake's find_path could come upon them, links to the toolkit's
 # included (/usr/local/include holds such links on CI's image).
-HIDE=("/usr/include:stb nlohmann catch2 boost jpeglib.h jmorecfg.h jerror.h cudnn*.h"
+HIDE=("/usr/include:stb nlohmann catch2 boost jpeglib.h jmorecfg.h jerror.h yaml.h cudnn*.h"
       "/usr/include/$MA:jconfig.h cudnn*.h"
       "/usr/local/include:cudnn*.h"
-      "/usr/lib/$MA:libjpeg.* libboost_*"
+      "/usr/lib/$MA:libjpeg.* libyaml* libboost_*"
       "/usr/lib/$MA/cmake:Boost* boost_*"
       "/usr/lib/cmake:Catch2"
       "/usr/share/cmake:nlohmann_json"
@@ -120,7 +120,7 @@ MODEL=$ROOT/weights/fixtures/yolo26n-rand.pt
 SCENE=$ROOT/weights/fixtures/scene-640x456.png
 echo "=== run: the carried binaries with no Debian packages, no cuDNN and no CUDA toolkit libraries"
 check "the stripped environment hides libjpeg, Catch2 and the toolkit's libraries" \
-  stripped run "[ ! -e /usr/lib/$MA/libjpeg.so.62 ] && [ ! -e /usr/include/catch2/catch.hpp ] && [ -z \"\$(ls $CUDA_LIB)\" ] && [ -e /usr/lib/$MA/libc.so.6 ]"
+  stripped run "[ ! -e /usr/lib/$MA/libjpeg.so.62 ] && [ ! -e /usr/lib/$MA/libyaml-0.so.2 ] && [ ! -e /usr/include/catch2/catch.hpp ] && [ -z \"\$(ls $CUDA_LIB)\" ] && [ -e /usr/lib/$MA/libc.so.6 ]"
 check "y26 --version starts" stripped run "$Y --version"
 check "y26_tests starts" stripped run "$T --list-test-names-only '[no-such-tag]'"
 check "y26 env: no GPU, and why" stripped run "$Y env | grep -E '^cuda: +unavailable: .*driver'"
@@ -150,8 +150,8 @@ check "  its report has every key, a reason beside every null ($(report_complete
 check "  every step said why it has no GPU" grep -q "no usable NVIDIA driver" "$WORK/check-carried/gpu-report.md"
 
 echo "=== build: the GPU check's rebuild from source with the carried dependency folder (the toolkit is there)"
-check "the stripped environment has no stb, nlohmann-json, libjpeg or cuDNN headers" \
-  stripped build "[ ! -e /usr/include/nlohmann/json.hpp ] && [ ! -e /usr/include/stb/stb_image.h ] && [ ! -e /usr/include/jpeglib.h ] && ! ls $CUDA_INC/cudnn.h /usr/include/cudnn.h /usr/include/$MA/cudnn.h /usr/local/include/cudnn.h 2>/dev/null && [ ! -e $CUDA_LIB/libcudnn.so.9 ] && [ -e $CUDA_LIB/libcudart_static.a ]"
+check "the stripped environment has no stb, nlohmann-json, libjpeg, libyaml or cuDNN headers" \
+  stripped build "[ ! -e /usr/include/nlohmann/json.hpp ] && [ ! -e /usr/include/stb/stb_image.h ] && [ ! -e /usr/include/jpeglib.h ] && [ ! -e /usr/include/yaml.h ] && ! ls $CUDA_INC/cudnn.h /usr/include/cudnn.h /usr/include/$MA/cudnn.h /usr/local/include/cudnn.h 2>/dev/null && [ ! -e $CUDA_LIB/libcudnn.so.9 ] && [ -e $CUDA_LIB/libcudart_static.a ]"
 check "bench/gpu-check.sh rebuilds from source and runs the tests" \
   stripped build "Y26_CARRY=$CARRY Y26_CHECK_REBUILD=1 Y26_CHECK_BUILD=$WORK/build Y26_CHECK_STEPS=tests Y26_COMMIT=rehearsal bash bench/gpu-check.sh $WORK/check-rebuilt >$WORK/check-rebuilt.log 2>&1"
 check "  it rebuilt from source with the carried dependencies" grep -q "^rebuilt from source .*dependencies from .carry/deps" "$WORK/check-rebuilt.log"

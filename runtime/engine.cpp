@@ -30,7 +30,19 @@ int round_up_to_stride(int v) {
   return std::max(graph::kMaxStride, (v + graph::kMaxStride - 1) / graph::kMaxStride * graph::kMaxStride);
 }
 
+// Sessions kept at once: a validation runs a handful of batch shapes, each with an arena; the least
+// recently used is dropped beyond this.
+constexpr size_t kMaxSessions = 4;
+
+// How Engine::Impl::run treats its images: letterboxed by it (detect) or already (detect_letterboxed: boxes
+// stay in the input's pixels, selected on the host, multi-label NMS when asked).
+struct RunMode {
+  bool letterboxed = false;
+  bool multi_label = false;
+};
+
 struct Session {
+  std::uint64_t last_use = 0;
   graph::Graph graph;
   std::unique_ptr<runtime::CpuExecutor> exec;  // CPU backend
   std::unique_ptr<runtime::GpuExecutor> gpu;   // CUDA backend
@@ -50,6 +62,7 @@ struct Engine::Impl {
   std::string cuda_name;
   std::unique_ptr<kernels::cpu::ThreadPool> pool;
   std::map<std::tuple<int, int, int>, std::unique_ptr<Session>> sessions;  // (h, w, batch)
+  std::uint64_t session_clock = 0;
   Timing timing;
 
   std::shared_ptr<const runtime::GpuWeights> device_weights;  // uploaded once, shared by sessions and shares
@@ -57,9 +70,17 @@ struct Engine::Impl {
   graph::Graph build(int h, int w) const { return graph::build_yolo26(weights(), {h, w, !options.nms}); }
 
   Session& session(int h, int w, int batch) {
-    auto& s = sessions[{h, w, batch}];
+    const std::tuple<int, int, int> key{h, w, batch};
+    if (sessions.count(key) == 0 && sessions.size() >= kMaxSessions) {
+      auto oldest = std::min_element(sessions.begin(), sessions.end(),
+                                     [](const auto& a, const auto& b) { return a.second->last_use < b.second->last_use; });
+      sessions.erase(oldest);
+    }
+    auto& s = sessions[key];
+    if (s) s->last_use = ++session_clock;
     if (!s) {
       s = std::make_unique<Session>();
+      s->last_use = ++session_clock;
       s->graph = build(h, w);
       if (cuda()) {
         if (!device_weights) device_weights = backend->upload(s->graph);
@@ -124,17 +145,18 @@ struct Engine::Impl {
     return r;
   }
 
-  std::vector<std::vector<Detection>> run(const std::vector<const Image*>& images, bool rect) {
+  std::vector<std::vector<Detection>> run(const std::vector<const Image*>& images, bool rect, RunMode mode = {}) {
     const auto t0 = Clock::now();
     const int imgsz = options.imgsz;
     std::vector<runtime::Letterbox> lbs;
     for (const Image* im : images)
-      lbs.push_back(runtime::letterbox_params(im->width, im->height, imgsz, imgsz, rect, graph::kMaxStride));
+      lbs.push_back(mode.letterboxed ? runtime::letterbox_params(im->width, im->height, im->height, im->width, false, graph::kMaxStride)
+                                     : runtime::letterbox_params(im->width, im->height, imgsz, imgsz, rect, graph::kMaxStride));
     const int h = lbs[0].out_h(), w = lbs[0].out_w();
     // The calling thread may not be the one that loaded the engine (an engine per thread, from share()).
     if (cuda()) backend->select_device(cuda_device);
     Session& s = session(h, w, static_cast<int>(images.size()));
-    const runtime::SelectOptions sel{options.conf, options.iou, options.max_det};
+    const runtime::SelectOptions sel{options.conf, options.iou, options.max_det, mode.multi_label};
     std::vector<std::vector<runtime::RawDetection>> raw(images.size());  // letterboxed pixels, best first
     std::vector<float> head_rows;  // GPU with host selection: the FP16 head output as floats
     const float* head_data = nullptr;
@@ -147,7 +169,15 @@ struct Engine::Impl {
       s.gpu->run(images, lbs, pool.get());
       t2 = Clock::now();
       device_ms = s.gpu->last_device_ms();
-      if (s.gpu->device_selection()) {  // selected and mapped on the device: rows per image, best first
+      if (mode.letterboxed) {  // the head of every image, selected on the host: unmapped, unclipped boxes
+        const auto& hb = s.graph.buffers[static_cast<size_t>(s.graph.head.output)];
+        head_rows.clear();
+        for (size_t i = 0; i < images.size(); ++i) {
+          const std::vector<float> rows = s.gpu->head_image(static_cast<int>(i));
+          head_rows.insert(head_rows.end(), rows.begin(), rows.end());
+        }
+        head_data = head_rows.data(), image_stride = hb.elements(), row_stride = hb.c;
+      } else if (s.gpu->device_selection()) {  // selected and mapped on the device: rows per image, best first
         const int k = s.gpu->selected_rows();
         for (size_t i = 0; i < images.size(); ++i) {
           const float* rows = s.gpu->host_selected() + static_cast<std::int64_t>(i) * k * 6;
@@ -193,7 +223,7 @@ struct Engine::Impl {
     for (size_t i = 0; i < images.size(); ++i) {
       for (const auto& r : raw[i]) {
         float box[4] = {r.box[0], r.box[1], r.box[2], r.box[3]};
-        if (!mapped[i]) runtime::scale_box_to_original(box, h, w, images[i]->height, images[i]->width);
+        if (!mapped[i] && !mode.letterboxed) runtime::scale_box_to_original(box, h, w, images[i]->height, images[i]->width);
         out[i].push_back({r.cls, r.score, box[0], box[1], box[2], box[3]});
       }
     }
@@ -299,6 +329,24 @@ std::vector<std::vector<Detection>> Engine::detect(const std::vector<Image>& ima
   std::vector<const Image*> ptrs;
   for (const Image& im : images) ptrs.push_back(&im);
   return impl_->run(ptrs, rect);
+}
+
+std::vector<std::vector<Detection>> Engine::detect_letterboxed(const std::vector<Image>& inputs, bool multi_label) {
+  if (inputs.empty()) return {};
+  const Image& first = inputs.front();
+  for (const Image& im : inputs) {
+    if (im.width <= 0 || im.height <= 0 || im.rgb.size() != static_cast<size_t>(im.width) * im.height * 3)
+      throw Error("detect_letterboxed: an image has no pixels or a pixel buffer of the wrong size");
+    if (im.width != first.width || im.height != first.height)
+      throw Error("detect_letterboxed: the images differ in size (" + std::to_string(first.width) + "x" +
+                  std::to_string(first.height) + " and " + std::to_string(im.width) + "x" + std::to_string(im.height) + ")");
+  }
+  if (first.width % graph::kMaxStride != 0 || first.height % graph::kMaxStride != 0)
+    throw Error("detect_letterboxed: " + std::to_string(first.width) + "x" + std::to_string(first.height) +
+                " is not a multiple of " + std::to_string(graph::kMaxStride));
+  std::vector<const Image*> ptrs;
+  for (const Image& im : inputs) ptrs.push_back(&im);
+  return impl_->run(ptrs, false, {true, multi_label});
 }
 
 std::vector<Detection> Engine::detect(const Image& image) {

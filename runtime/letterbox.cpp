@@ -45,11 +45,12 @@ std::vector<Tap> taps(int ssize, int dsize, bool clamp_position) {
 
 }  // namespace
 
-Letterbox letterbox_params(int src_w, int src_h, int target_h, int target_w, bool minimal, int stride) {
+Letterbox letterbox_params(int src_w, int src_h, int target_h, int target_w, bool minimal, int stride, bool scaleup) {
   Letterbox lb;
   lb.src_w = src_w;
   lb.src_h = src_h;
-  const double r = std::min(static_cast<double>(target_h) / src_h, static_cast<double>(target_w) / src_w);
+  double r = std::min(static_cast<double>(target_h) / src_h, static_cast<double>(target_w) / src_w);
+  if (!scaleup) r = std::min(r, 1.0);
   lb.unpad_w = std::max(py_round(src_w * r), 1);
   lb.unpad_h = std::max(py_round(src_h * r), 1);
   double dw = target_w - lb.unpad_w, dh = target_h - lb.unpad_h;

@@ -21,8 +21,9 @@ struct Letterbox {
   int out_h() const { return unpad_h + top + bottom; }
 };
 
-// LetterBox.get_params: target (target_h x target_w); `minimal` pads only to a multiple of `stride` (auto=True).
-Letterbox letterbox_params(int src_w, int src_h, int target_h, int target_w, bool minimal, int stride);
+// LetterBox.get_params: target (target_h x target_w); `minimal` pads only to a multiple of `stride` (auto=True);
+// `scaleup` false shrinks but never enlarges (the validator's LetterBox).
+Letterbox letterbox_params(int src_w, int src_h, int target_h, int target_w, bool minimal, int stride, bool scaleup = true);
 
 // cv2.resize(src, (dw, dh), interpolation=INTER_LINEAR) for 3-channel uint8, bit-exact.
 std::vector<std::uint8_t> resize_linear_u8(const std::uint8_t* src, int sw, int sh, int dw, int dh);

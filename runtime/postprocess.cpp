@@ -106,9 +106,8 @@ std::vector<RawDetection> select_nms(const float* rows, std::int64_t row_stride,
   for (int a = 0; a < anchors; ++a) {
     const float* r = rows + a * row_stride;
     const float* s = r + 4;
-    const int cls = static_cast<int>(std::max_element(s, s + nc) - s);
-    const float score = sigmoid(s[cls]);
-    if (!(score > opt.conf)) continue;
+    const int best = static_cast<int>(std::max_element(s, s + nc) - s);
+    if (!(sigmoid(s[best]) > opt.conf)) continue;
     // dist2bbox in xywh, then xywh2xyxy, in the same float steps as Ultralytics
     const AnchorPoint& ap = points[static_cast<size_t>(a)];
     const float x1 = ap.x - r[0], y1 = ap.y - r[1], x2 = ap.x + r[2], y2 = ap.y + r[3];
@@ -119,9 +118,12 @@ std::vector<RawDetection> select_nms(const float* rows, std::int64_t row_stride,
     d.box[1] = cy - h / 2;
     d.box[2] = cx + w / 2;
     d.box[3] = cy + h / 2;
-    d.score = score;
-    d.cls = cls;
-    cand.push_back(d);
+    // torch.where(cls > conf) in the multi-label case: anchor by anchor, classes ascending
+    for (int c = opt.multi_label ? 0 : best; c < (opt.multi_label ? nc : best + 1); ++c) {
+      d.score = sigmoid(s[c]);
+      d.cls = c;
+      if (d.score > opt.conf) cand.push_back(d);
+    }
   }
   std::stable_sort(cand.begin(), cand.end(), [](const RawDetection& a, const RawDetection& b) { return a.score > b.score; });
   if (static_cast<int>(cand.size()) > kMaxNms) cand.resize(kMaxNms);

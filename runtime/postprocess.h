@@ -25,6 +25,8 @@ struct SelectOptions {
   float conf = 0.25f;
   float iou = 0.7f;
   int max_det = 300;
+  // NMS head: every class above conf is a candidate of its anchor's box (the validator's NMS), not only the best
+  bool multi_label = false;
 };
 
 // `rows`: one image's head output, anchors x (4 + nc) floats, `row_stride` apart.

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -197,6 +198,11 @@ class Engine {
   // Detects objects in a batch of images (one result list per image, best first).
   std::vector<std::vector<Detection>> detect(const std::vector<Image>& images);
   std::vector<Detection> detect(const Image& image);
+  // Detections on images already letterboxed to one input shape (width and height multiples of 32, every
+  // image that size): the network sees them as they are, no resize or padding, and the boxes stay in their
+  // pixels, unclipped: what Ultralytics' validator scores (y26::validate prepares its batches so).
+  // `multi_label` (the NMS head): every class above conf is a candidate, as the validator's NMS takes them.
+  std::vector<std::vector<Detection>> detect_letterboxed(const std::vector<Image>& inputs, bool multi_label = false);
 
   // Runs the network op by op on these images `iters` times (no CUDA graph; CUDA events or a
   // steady clock around each op) and returns each op's median time, in execution order.
@@ -228,6 +234,41 @@ class Engine {
   explicit Engine(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Validation on a labelled YOLO dataset as `yolo val` computes it (Ultralytics 8.4.190): the split's images
+// in rectangular batches (ordered by aspect ratio, long side to the engine's imgsz, padded to the batch's
+// shape), every detection the engine's conf, iou and max_det keep (Ultralytics' val defaults: conf 0.001,
+// iou 0.7, max_det 300; the NMS head's candidates multi-label), scored against the labels at IoU 0.50:0.95
+// into precision, recall, mAP50 and mAP50-95 per class and overall.
+struct ValOptions {
+  std::string data;           // the dataset's data.yaml
+  std::string split = "val";  // "val", "test", "train" or "minival"
+  int batch = 16;             // images per batch (it sets the batches' shapes, as Ultralytics' --batch)
+  std::string save_json;      // when set, the detections in COCO's results format are written there
+  // Called after every batch with the images done and the total.
+  std::function<void(int done, int total)> progress;
+};
+struct ValClassResult {
+  int cls = 0;
+  std::string name;
+  int images = 0, instances = 0;  // images holding this class, and its labels
+  double precision = 0, recall = 0, map50 = 0, map50_95 = 0;
+};
+struct ValResult {
+  std::string split;
+  std::vector<std::string> files;  // the images scored, in the order they ran (by aspect ratio)
+  int images = 0, instances = 0;
+  double precision = 0, recall = 0, map50 = 0, map50_95 = 0;  // means over the classes with labels
+  std::vector<ValClassResult> classes;                        // the classes with labels
+  std::vector<double> maps;  // per class id: its mAP50-95, the overall one where it has no labels
+  // As Ultralytics counts label files: found, missing (background images), empty, and corrupt pairs
+  // (an unreadable image or a malformed label file: the image is left out, with a warning)
+  int labels_found = 0, labels_missing = 0, labels_empty = 0, corrupt = 0;
+  std::vector<std::string> warnings;
+  double preprocess_ms = 0, inference_ms = 0, postprocess_ms = 0;  // per image
+};
+// Throws a y26::Error naming the file for a dataset that cannot be read, or whose classes are not the model's.
+ValResult validate(Engine& engine, const ValOptions& options);
 
 // Draws boxes and "name score" labels onto the image.
 void draw_detections(Image& image, const std::vector<Detection>& detections, const std::vector<std::string>& class_names);
