@@ -26,7 +26,6 @@ int run_val(int argc, char** argv) {
   const std::string json_path = args.get("--json");
   std::FILE* log = json_path == "-" ? stderr : stdout;  // with --json -, stdout carries only JSON
   Engine engine = Engine::load(args.require("--weights"), o);
-  if (!engine.device_note().empty()) std::fprintf(stderr, "y26: %s\n", engine.device_note().c_str());
   const bool progress = ::isatty(2) != 0;
   if (progress)
     v.progress = [](int done, int total) { std::fprintf(stderr, "\r\033[Kval: %d/%d images", done, total); };
@@ -34,6 +33,8 @@ int run_val(int argc, char** argv) {
   const ValResult r = validate(engine, v);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (progress) std::fprintf(stderr, "\r\033[K");
+  // after the run: a dataset that cannot be read stays one line of error
+  if (!engine.device_note().empty()) std::fprintf(stderr, "y26: %s\n", engine.device_note().c_str());
   for (const auto& w : r.warnings) std::fprintf(stderr, "y26 val: warning: %s\n", w.c_str());
 
   std::fprintf(log, "%s: %d images, labels %d found, %d missing, %d empty, %d corrupt\n", v.split.c_str(),

@@ -77,7 +77,7 @@ report() {
 if [ -n "${Y26_CHECK_QUICK:-}" ]; then
   STEPS=",${Y26_CHECK_STEPS:-tests,bench-quick,peers-quick},"
 else
-  STEPS=",${Y26_CHECK_STEPS:-tests,bench,probe,peers,memory,tests-pdl,sanitizer,sanitizer-tests},"
+  STEPS=",${Y26_CHECK_STEPS:-tests,bench,val,probe,peers,memory,tests-pdl,sanitizer,sanitizer-tests},"
 fi
 want() { [[ "$STEPS" == *",$1,"* ]]; }
 START=$SECONDS
@@ -160,6 +160,18 @@ py() {  # py SECONDS NAME SCRIPT ARGS...: a Python step with a time limit, its o
   [ $rc -eq 124 ] && echo "(stopped after $limit s)" >>"$OUT/$name.txt"
   [ $rc -ne 0 ] && echo "$name: exit code $rc: $(grep -v '^\s*$' "$OUT/$name.txt" | tail -1)"
   return 0
+}
+
+step "y26 val on the GPU: the trained fixture's mAP in FP16 against yolo val's FP32 goldens, and yolo val on the GPU"
+want val && {
+VALDATA=weights/fixtures/shapes-val/data.yaml
+VALMODEL=weights/fixtures/yolo26n-shapes.pt
+"$Y26" val -w "$VALMODEL" --data "$VALDATA" --imgsz 320 --device cuda --json "$OUT/y26-val-cuda.json" >"$OUT/y26-val-cuda.txt" 2>&1 ||
+  echo "y26 val: $(tail -1 "$OUT/y26-val-cuda.txt")"
+# both sides timed in one run, the NMS-free head in both (bench/val_bench.py)
+py 120 val-bench bench/val_bench.py --y26 "$Y26" --model "$VALMODEL" --data "$VALDATA" --imgsz 320 --device cuda \
+  --json "$OUT/val-bench.json"
+report
 }
 
 step "the GPU's own limits (copy, FP16 GEMM, launch) and the roofline on them"

@@ -28,6 +28,8 @@ KEYS = [
     "throughput_b64_bound_over_measured",
     "engine_device_bytes_b1", "process_device_bytes_b1", "y26_process_bytes", "planned_bytes_b1", "memory_table",
     "soak_passed", "soak_device_growth_bytes",
+    "val_map50_95_cuda", "val_map50_95_delta_vs_goldens", "val_wall_speedup_vs_yolo_val",
+    "val_inference_speedup_vs_yolo_val",
 ]
 
 # The article this project started from: YOLO26n at 640 on an A10G, process GPU memory (MB).
@@ -310,6 +312,28 @@ def main() -> None:
         why["soak_device_growth_bytes"] = "device memory in use, largest rise over a phase (cudaMemGetInfo, every 1,000 calls)"
     else:
         why["soak_passed"] = why["soak_device_growth_bytes"] = "y26 bench --soak: " + last_line(out / "y26-soak.err", "did not run")
+    # ---- y26 val on the GPU: FP16 against yolo val's FP32 goldens (weights/fixtures/yolo26n-shapes.val.json), and
+    # both validators timed in one run (bench/val_bench.py)
+    val = load(out / "y26-val-cuda.json")
+    gold = load(Path("weights/fixtures/yolo26n-shapes.val.json"))
+    if val and gold:
+        rep["val_map50_95_cuda"] = val["map50_95"]
+        rep["val_map50_95_delta_vs_goldens"] = val["map50_95"] - gold["end2end"]["map50_95"]
+        why["val_map50_95_cuda"] = f"y26 val, {val['images']} images of the shapes test split, imgsz 320, FP16 on {val['device']}"
+        why["val_map50_95_delta_vs_goldens"] = "minus yolo val's FP32 CPU figure (the issue's bound: 0.005)"
+    else:
+        why["val_map50_95_cuda"] = why["val_map50_95_delta_vs_goldens"] = (
+            "y26 val --device cuda: " + last_line(out / "y26-val-cuda.txt", "did not run"))
+    vb = load(out / "val-bench.json")
+    if vb and vb.get("wall_speedup") is not None:
+        rep["val_wall_speedup_vs_yolo_val"] = vb["wall_speedup"]
+        rep["val_inference_speedup_vs_yolo_val"] = vb["inference_speedup"]
+        why["val_wall_speedup_vs_yolo_val"] = (f"yolo val {vb['ultralytics']['seconds']:.2f} s over y26 val "
+                                               f"{vb['y26']['seconds']:.2f} s, start to metrics, same run")
+        why["val_inference_speedup_vs_yolo_val"] = "each validator's own per-image inference time (half=True for yolo val)"
+    else:
+        reason = ("bench/val_bench.py: " + (vb["ultralytics"].get("error", "") if vb else last_line(out / "val-bench.txt", "did not run")))
+        why["val_wall_speedup_vs_yolo_val"] = why["val_inference_speedup_vs_yolo_val"] = reason[:200]
     assert list(rep) == KEYS, "a figure without a key in KEYS"
     (out / "gpu-report.json").write_text(json.dumps({**rep, "why": {k: why.get(k, "") for k in KEYS}}, indent=1) + "\n")
 

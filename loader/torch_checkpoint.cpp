@@ -1,5 +1,6 @@
 #include "loader/torch_checkpoint.h"
 
+#include <cstdio>
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -362,6 +363,29 @@ void read_model_meta(const Value& model, const Value& root, WeightMap& out) {
   if (m.nc < 0 && !m.names.empty()) m.nc = static_cast<int>(m.names.size());
   for (const char* key : {"version", "date"}) {
     if (const Value* v = root.get(key); v && v->kind == Kind::Str) m.extra[key] = v->text;
+  }
+  // A trained checkpoint says how it was trained and what its last validation measured: the scalars of
+  // train_args and train_metrics, as "train_args.epochs", "train_metrics.metrics/mAP50-95(B)", ...
+  for (const char* group : {"train_args", "train_metrics"}) {
+    const Value* d = root.get(group);
+    if (d == nullptr || d->kind != Kind::Dict) continue;
+    for (const auto& [k, v] : d->entries) {
+      if (k->kind != Kind::Str) continue;
+      std::string text;
+      switch (v->kind) {
+        case Kind::Str: text = v->text; break;
+        case Kind::Int: text = std::to_string(v->integer); break;
+        case Kind::Bool: text = v->boolean ? "True" : "False"; break;
+        case Kind::Float: {
+          char buf[32];
+          std::snprintf(buf, sizeof buf, "%.6g", v->real);
+          text = buf;
+          break;
+        }
+        default: continue;
+      }
+      m.extra[std::string(group) + "." + k->text] = text.substr(0, 256);
+    }
   }
 }
 

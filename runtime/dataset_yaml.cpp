@@ -17,6 +17,7 @@ namespace y26::runtime {
 namespace {
 
 namespace fs = std::filesystem;
+constexpr long long kMaxClasses = 100000;  // nc names "class_<i>" each: a hostile nc must not allocate billions
 constexpr std::uintmax_t kMaxYamlBytes = 16u << 20;  // a data.yaml with an inline download script is a few KiB
 
 struct Document {
@@ -95,8 +96,11 @@ DatasetConfig read_dataset_yaml(const std::string& yaml_file) {
   std::ifstream in(yaml_file, std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
-  const std::string text = ss.str();
+  return parse_dataset_yaml(ss.str(), yaml_file);
+}
 
+DatasetConfig parse_dataset_yaml(const std::string& text, const std::string& yaml_file) {
+  std::error_code ec;
   yaml_parser_t parser;
   if (!yaml_parser_initialize(&parser)) throw Error(yaml_file + ": out of memory starting the YAML parser");
   yaml_parser_set_input_string(&parser, reinterpret_cast<const unsigned char*>(text.data()), text.size());
@@ -137,6 +141,7 @@ DatasetConfig read_dataset_yaml(const std::string& yaml_file) {
     auto s = r.scalar(keys["nc"]);
     nc = s ? integer_like(*s) : std::nullopt;
     if (!nc || *nc < 0) r.fail("'nc: " + s.value_or("...") + "' must be an integer");
+    if (*nc > kMaxClasses) r.fail("'nc: " + *s + "' is more classes than any detector has (at most 100000)");
   }
   if (yaml_node_t* n = get("names")) {
     if (n->type == YAML_SEQUENCE_NODE) {

@@ -22,5 +22,7 @@ struct DatasetConfig {
 // the yaml's folder; no `path`: the yaml's folder; a split entry "../x" that does not exist falls back to
 // "x". Throws a y26::Error naming the file and what is wrong.
 DatasetConfig read_dataset_yaml(const std::string& yaml_file);
+// The same from the file's text (`yaml_file` names it in errors and places its folder).
+DatasetConfig parse_dataset_yaml(const std::string& text, const std::string& yaml_file);
 
 }  // namespace y26::runtime

@@ -2,7 +2,7 @@
 # Bounded fuzzing of every parser (scripts/test.sh runs this; CI fails on any finding):
 #   bash scripts/test-fuzz.sh [SECONDS per target, default 30] [target ...]
 # Builds build-fuzz/ with clang, libFuzzer, AddressSanitizer and UBSan (-DY26_FUZZ=ON), then runs each target
-# (tests/fuzz/fuzz_<target>.cpp: zip pickle checkpoint safetensors jpeg image) for SECONDS from a scratch copy
+# (tests/fuzz/fuzz_<target>.cpp: zip pickle checkpoint safetensors jpeg image dataset_yaml) for SECONDS from a scratch copy
 # of tests/fuzz/corpus/<target>/ plus tests/fuzz/regressions/<target>/ (the inputs that once found a bug:
 # each is a regression test). A crash, a sanitizer report, a leak, an input slower than 10 s or one needing
 # more than 2 GiB fails it; the input is kept in build-fuzz/findings/<target>/ (add it to regressions/ with
@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-30}
 shift || true
 targets=("$@")
-[ "${#targets[@]}" -eq 0 ] && targets=(zip pickle checkpoint safetensors jpeg image)
+[ "${#targets[@]}" -eq 0 ] && targets=(zip pickle checkpoint safetensors jpeg image dataset_yaml)
 if ! command -v clang++ >/dev/null || ! echo 'extern "C" int LLVMFuzzerTestOneInput(const char*, unsigned long) { return 0; }' |
      clang++ -x c++ -fsanitize=fuzzer - -o /tmp/y26-libfuzzer-probe 2>/dev/null; then
   echo "no clang++ with libFuzzer here: the fuzz stage cannot run"

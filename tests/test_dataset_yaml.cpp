@@ -64,6 +64,7 @@ TEST_CASE("data.yaml: every malformed file is one error naming it", "[dataset][b
   fails("train: t\nval: v\n", "either 'names' or 'nc' is required");
   fails("train: t\nval: v\nnc: 1.5\n", "'nc: 1.5' must be an integer");
   fails("train: t\nval: v\nnc: 3\nnames: [a, b]\n", "'names' length 2 and 'nc: 3' must match");
+  fails("train: t\nval: v\nnc: 900000000\n", "'nc: 900000000' is more classes than any detector has");  // fuzzing found it
   fails("train: t\nval: v\nnames: {0: a, 2: c}\n", "'names' keys must be the class ids 0..1");
   fails("train: t\nval: v\nnames: a\n", "'names' must be a list or a map");
   fails("train: t\nval: {x: 1}\nnames: [a]\n", "'val' must be str or list");

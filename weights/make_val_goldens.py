@@ -9,6 +9,7 @@ quality 90; libjpeg-turbo decodes them the same in OpenCV and in y26) and
 weights/fixtures/yolo26n-shapes.val.json:
   dataset:   per image (in the validator's order, by aspect ratio) its file, batch, batch shape (h, w), its
              letterbox ratio_pad (gains h, w: load_image's resize; pad w, h); every batch's shape
+  predict:   `yolo predict` on each image (conf 0.25, NMS-free head) and how many labels it finds
   end2end / nms: `yolo val` at imgsz 320, batch 16, conf 0.001, iou 0.7 on the CPU (FP32) with the NMS-free
              head and with the NMS one: precision, recall, mAP50, mAP50-95, per class (images, instances, P, R,
              AP50, AP50-95) and `maps`
@@ -68,6 +69,42 @@ def validate(model: Path, data_yaml: Path, nms: bool) -> dict:
             "maps": [float(v) for v in b.maps], "classes": classes}
 
 
+def iou(a, b) -> float:
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter + 1e-9)
+
+
+def predictions(model: Path, fixture: Path) -> dict:
+    """`yolo predict` (conf 0.25, the NMS-free head, imgsz 320) on each image alone, and how many labels a detection
+    of the right class overlaps at IoU >= 0.5: the model sees."""
+    from ultralytics import YOLO
+    yolo = YOLO(str(model))
+    images, labels, matched = [], 0, 0
+    for jpg in sorted((fixture / "images").glob("*.jpg")):
+        r = yolo.predict(str(jpg), imgsz=IMGSZ, conf=0.25, nms=False, device="cpu", verbose=False)[0]
+        dets = [{"cls": int(c), "score": float(s), "box": [float(v) for v in b]}
+                for b, s, c in zip(r.boxes.xyxy.tolist(), r.boxes.conf.tolist(), r.boxes.cls.tolist())]
+        h, w = r.orig_shape
+        truth = []
+        for line in (fixture / "labels" / (jpg.stem + ".txt")).read_text().split("\n"):
+            if line.strip():
+                c, x, y, bw, bh = (float(v) for v in line.split())
+                truth.append((int(c), [(x - bw / 2) * w, (y - bh / 2) * h, (x + bw / 2) * w, (y + bh / 2) * h]))
+        used = set()
+        for c, box in truth:
+            for i, d in enumerate(dets):
+                if i not in used and d["cls"] == c and iou(d["box"], box) >= 0.5:
+                    used.add(i)
+                    matched += 1
+                    break
+        labels += len(truth)
+        images.append({"file": jpg.name, "detections": dets})
+    return {"imgsz": IMGSZ, "conf": 0.25, "head": "end2end", "labels": labels, "labels_matched_iou50": matched,
+            "images": images}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shapes", required=True, type=Path, help="weights/make_shapes.py's dataset")
@@ -80,6 +117,9 @@ def main() -> None:
     for head, nms in (("end2end", False), ("nms", True)):
         goldens[head] = validate(a.model, out / "data.yaml", nms)
         print(f"{head}: mAP50 {goldens[head]['map50']:.4f}, mAP50-95 {goldens[head]['map50_95']:.4f}")
+    goldens["predict"] = predictions(a.model, out)
+    p = goldens["predict"]
+    print(f"predict: {p['labels_matched_iou50']} of {p['labels']} labels found at IoU 0.5")
     (FIX / (a.model.stem + ".val.json")).write_text(json.dumps(goldens, indent=1) + "\n")
 
 

@@ -4,7 +4,7 @@
 Small valid inputs of each format, so the fuzzer starts from the parsers' deep paths instead of their first
 check: a torch.save-like zip with a pickled state dict and its storages, pickles of every protocol and one
 as torch writes them, a
-safetensors file, a PNG, a BMP, and (copied) the fixtures' small JPEG. Inputs that once found a bug are
+safetensors file, a PNG, a BMP, three data.yaml files, and (copied) the fixtures' small JPEG. Inputs that once found a bug are
 added beside these by hand (regressions/), never regenerated. Deterministic:
     python3 tests/fuzz/make_seeds.py
 """
@@ -112,6 +112,13 @@ def main() -> None:
                       for p in range(0, 6)}, "torch.pkl": torch_pickle()},
         "safetensors": {"small.safetensors": safetensors()},
         "image": {"small.png": png(), "small.bmp": bmp()},
+        "dataset_yaml": {  # data.yaml as Ultralytics writes them: lists, maps, path, nc, anchors and flow style
+            "list.yaml": b"path: ../datasets/x\ntrain: images/train\nval: [images/val, images/val2]\ntest:\n"
+                         b"names: [a, 'b c', \"d\"]\n",
+            "map.yaml": b"# comment\ntrain: t.txt\nvalidation: v.txt\nnc: 3\nnames:\n  0: person\n  1: car\n  2: x\n"
+                        b"download: |\n  import os\n  print(1)\n",
+            "anchors.yaml": b"base: &b [p, q]\ntrain: *b\nval: {x: 1}\nnames: !!python/object:os.system ls\n",
+        },
     }
     seeds["zip"] = {"small.pt": torch_zip(torch_pickle())}
     seeds["checkpoint"] = {"small.pt": torch_zip(torch_pickle())}
