@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# One command from a fresh Debian machine to detections: installs dependencies,
-# builds the y26 program and runs it on the bundled fixture model and scene.
+# One command from a fresh Debian machine to detections: installs dependencies, builds the y26 program and
+# runs it with the bundled trained model (YOLO26n trained on weights/make_shapes.py's synthetic shapes) on
+# three held-out images, then validates it on the 48 bundled test images as `yolo val` would.
 #   bash scripts/demo.sh [extra y26 detect flags, e.g. --nms or --precision fp16]
-# The fixture model has seeded random weights: its boxes show that everything
-# runs, not real objects. For a trained model:
-#   build/y26 detect -w yolo26n.pt -i your_image.jpg
+# For a model trained on COCO:  build/y26 detect -w yolo26n.pt -i your_image.jpg
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then export PATH="/usr/local/cuda/bin:$PATH"; fi
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="${Y26_CUDA_ARCHS:-90}" >/dev/null
 cmake --build build --target y26_cli -j "$(nproc)"
-build/y26 detect -w weights/fixtures/yolo26n-rand.pt -i weights/fixtures/scene-640x456.png -o runs/demo \
-  --json runs/demo/detections.json "$@"
-echo "annotated image: runs/demo/scene-640x456.png; detections: runs/demo/detections.json"
+V=weights/fixtures/shapes-val
+build/y26 detect -w weights/fixtures/yolo26n-shapes.pt --imgsz 320 -i $V/images/00000.jpg $V/images/00001.jpg \
+  $V/images/00002.jpg -o runs/demo --json runs/demo/detections.json "$@"
+build/y26 val -w weights/fixtures/yolo26n-shapes.pt --data $V/data.yaml --imgsz 320
+echo "annotated images: runs/demo/0000{0,1,2}.jpg; detections: runs/demo/detections.json"

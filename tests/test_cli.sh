@@ -23,7 +23,7 @@ expect_error() {
 
 "$Y26" info -w "$FIX/yolo26n-rand.pt" >"$TMP/info" 2>&1 && grep -q "parameters:  2,572,280" "$TMP/info" && ok || bad "info on the fixture"
 "$Y26" --help >/dev/null && ok || bad "--help"
-for cmd in detect bench plan info convert; do  # each command's own usage, exit 0, nothing else
+for cmd in detect val bench plan info convert; do  # each command's own usage, exit 0, nothing else
   "$Y26" "$cmd" --help >"$TMP/usage" 2>&1 && grep -q "^  y26 $cmd " "$TMP/usage" && [ "$(grep -c '^  y26 ' "$TMP/usage")" -eq 1 ] \
     && ok || bad "$cmd --help: $(cat "$TMP/usage")"
 done
@@ -80,6 +80,27 @@ assert d["engines"] == 3 and d["images_per_s"] > 0 and d["latency_ms_median"] > 
 expect_error "bad engines" "--engines" -- "$Y26" bench -w "$M" --engines 0
 
 # --device emu: the CUDA engine on the emulator gives the CPU FP16 oracle's detections within the bounds of
+# val: the table and a JSON matching yolo val's goldens; COCO results; bad datasets are one line, no partial file
+S="$FIX/yolo26n-shapes.pt"
+D="$FIX/shapes-val/data.yaml"
+"$Y26" val -w "$S" --data "$D" --imgsz 320 --device cpu --json "$TMP/val.json" --save-json "$TMP/pred.json" >"$TMP/stdout" 2>&1 \
+  && grep -qE "^ +all +48 +[0-9]+ " "$TMP/stdout" && grep -qE "^ +hexagon " "$TMP/stdout" && python3 - "$TMP/val.json" "$FIX/yolo26n-shapes.val.json" "$TMP/pred.json" <<'PY' && ok || bad "val: $(cat "$TMP/stdout")"
+import json, sys
+got, gold, pred = (json.load(open(f)) for f in sys.argv[1:])
+for k in ("precision", "recall", "map50", "map50_95"):
+    assert abs(got[k] - gold["end2end"][k]) <= 1e-5, (k, got[k], gold["end2end"][k])
+assert got["images"] == 48 and len(got["files"]) == 48 and got["labels"]["found"] == 48
+assert len(pred) > 48 and {"image_id", "category_id", "bbox", "score", "file_name"} <= set(pred[0])
+PY
+expect_error "val without --data" "--data: required option is missing" -- "$Y26" val -w "$S"
+expect_error "val on another model's classes" "data.yaml: 8 classes, the model has 80" -- "$Y26" val -w "$M" --data "$D" --device cpu
+printf 'train: a\nval: [b\n' >"$TMP/broken.yaml"
+expect_error "val on a broken data.yaml" "$TMP/broken.yaml: line " -- "$Y26" val -w "$S" --data "$TMP/broken.yaml"
+expect_error "val --split missing" "no 'test:' split" -- "$Y26" val -w "$S" --data "$D" --split test --device cpu
+mkdir "$TMP/valout"
+expect_error "val --save-json into a missing dir" "$TMP/valout/no/p.json" -- "$Y26" val -w "$S" --data "$D" --imgsz 64 --device cpu --save-json "$TMP/valout/no/p.json"
+[ -z "$(ls -A "$TMP/valout")" ] && ok || bad "a failed val left files: $(ls -R "$TMP/valout")"
+
 # tests/test_cuda_engine.cpp (2 px / 0.02, one detection may cross the 0.25 threshold); builds without the
 # emulator say so in one line.
 if "$Y26" detect -w "$M" -i "$FIX/scene-640x456.png" --no-draw --json "$TMP/emu.json" --device emu >/dev/null 2>"$TMP/emu.err"; then
@@ -97,6 +118,19 @@ for r in ref:
             break
 print(f"emu: {len(got)} detections, CPU FP16 {len(ref)}, {matched} matched")
 assert len(ref) > 0 and abs(len(got) - len(ref)) <= 1 and matched + 1 >= len(ref)
+PY
+  mkdir -p "$TMP/v2/images" "$TMP/v2/labels"
+  for f in $(ls "$FIX/shapes-val/images" | head -2); do
+    cp "$FIX/shapes-val/images/$f" "$TMP/v2/images/" && cp "$FIX/shapes-val/labels/${f%.jpg}.txt" "$TMP/v2/labels/"
+  done
+  cp "$D" "$TMP/v2/data.yaml"
+  "$Y26" val -w "$S" --data "$TMP/v2/data.yaml" --imgsz 128 --device emu --json "$TMP/v2-emu.json" >/dev/null 2>&1 &&
+    "$Y26" val -w "$S" --data "$TMP/v2/data.yaml" --imgsz 128 --device cpu --precision fp16 --json "$TMP/v2-cpu.json" >/dev/null 2>&1 &&
+    python3 - "$TMP/v2-emu.json" "$TMP/v2-cpu.json" <<'PY' && ok || bad "val --device emu vs the CPU FP16 oracle"
+import json, sys
+emu, cpu = (json.load(open(f)) for f in sys.argv[1:])
+print(f"val on the emulator: mAP50-95 {emu['map50_95']:.4f}, CPU FP16 {cpu['map50_95']:.4f}")
+assert cpu["map50"] > 0 and all(abs(emu[k] - cpu[k]) <= 0.005 for k in ("map50", "map50_95"))
 PY
   expect_error "cuDNN on the emulator" "cuDNN is not emulated" -- "$Y26" bench -w "$M" --imgsz 64 --device emu --kernels cudnn
   expect_error "no such emulated device" "--device emu:1" -- "$Y26" detect -w "$M" -i "$FIX/scene-640x456.png" --device emu:1
