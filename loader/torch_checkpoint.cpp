@@ -364,6 +364,31 @@ void read_model_meta(const Value& model, const Value& root, WeightMap& out) {
   for (const char* key : {"version", "date"}) {
     if (const Value* v = root.get(key); v && v->kind == Kind::Str) m.extra[key] = v->text;
   }
+  // Every top-level field of the checkpoint, as "checkpoint.<key>": its value when it is a scalar ("None" for
+  // None), else what it is ("dict", "list", "object"): what `y26 info --json` and the tests can see of a
+  // trained run's file (epoch, best_fitness, updates, optimizer None, git, train_results, ...).
+  if (root.kind == Kind::Dict) {
+    for (const auto& [k, v] : root.entries) {
+      if (k->kind != Kind::Str) continue;
+      std::string text;
+      switch (v->kind) {
+        case Kind::None: text = "None"; break;
+        case Kind::Bool: text = v->boolean ? "True" : "False"; break;
+        case Kind::Int: text = std::to_string(v->integer); break;
+        case Kind::Float: {
+          char buf[32];
+          std::snprintf(buf, sizeof buf, "%.6g", v->real);
+          text = buf;
+          break;
+        }
+        case Kind::Str: text = v->text.substr(0, 256); break;
+        case Kind::Dict: text = "dict"; break;
+        case Kind::List: case Kind::Tuple: text = "list"; break;
+        default: text = "object"; break;
+      }
+      m.extra["checkpoint." + k->text] = text;
+    }
+  }
   // A trained checkpoint says how it was trained and what its last validation measured: the scalars of
   // train_args and train_metrics, as "train_args.epochs", "train_metrics.metrics/mAP50-95(B)", ...
   for (const char* group : {"train_args", "train_metrics"}) {

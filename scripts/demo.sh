@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One command from a fresh Debian machine to detections: installs dependencies, builds the y26 program and
 # runs it with the bundled trained model (YOLO26n trained on weights/make_shapes.py's synthetic shapes) on
-# three held-out images, then validates it on the 48 bundled test images as `yolo val` would.
+# three held-out images, then validates it on the 150 bundled test images as `yolo val` would.
 #   bash scripts/demo.sh [extra y26 detect flags, e.g. --nms or --precision fp16]
 # For a model trained on COCO:  build/y26 detect -w yolo26n.pt -i your_image.jpg
 set -euo pipefail
