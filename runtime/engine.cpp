@@ -3,6 +3,7 @@
 // post-processing around it.
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <tuple>
@@ -25,6 +26,18 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+// Options::imgsz 0: the size the checkpoint was trained at (its train_args, as Ultralytics' Model keeps
+// imgsz from them for predict and val), else 640.
+int model_imgsz(const WeightMap& w) {
+  const auto it = w.meta.extra.find("train_args.imgsz");
+  if (it != w.meta.extra.end()) {
+    char* end = nullptr;
+    const long v = std::strtol(it->second.c_str(), &end, 10);
+    if (end != it->second.c_str() && *end == '\0' && v >= 32 && v <= 8192) return static_cast<int>(v);
+  }
+  return 640;
+}
 
 int round_up_to_stride(int v) {
   return std::max(graph::kMaxStride, (v + graph::kMaxStride - 1) / graph::kMaxStride * graph::kMaxStride);
@@ -239,15 +252,14 @@ Engine& Engine::operator=(Engine&&) noexcept = default;
 Engine::~Engine() = default;
 
 Engine Engine::load(const std::string& model_path, const Options& options) {
-  if (options.imgsz <= 0 || options.imgsz > 8192)
-    throw Error("--imgsz " + std::to_string(options.imgsz) + ": must be in 1..8192");
+  if (options.imgsz < 0 || options.imgsz > 8192)
+    throw Error("--imgsz " + std::to_string(options.imgsz) + ": must be in 1..8192 (or 0: the model's)");
   if (!(options.conf >= 0 && options.conf <= 1)) throw Error("--conf " + std::to_string(options.conf) + ": must be in [0, 1]");
   if (!(options.iou >= 0 && options.iou <= 1)) throw Error("--iou " + std::to_string(options.iou) + ": must be in [0, 1]");
   if (options.max_det <= 0) throw Error("--max-det " + std::to_string(options.max_det) + ": must be positive");
   if (options.threads < 0) throw Error("threads: must not be negative");
   auto impl = std::make_unique<Impl>();
   impl->options = options;
-  impl->options.imgsz = round_up_to_stride(options.imgsz);
   const std::string& dev = options.device;
   const bool want_cuda = dev.rfind("cuda", 0) == 0, want_emu = dev.rfind("emu", 0) == 0;
   if (dev != "auto" && dev != "cpu" && !want_cuda && !want_emu)
@@ -295,6 +307,7 @@ Engine Engine::load(const std::string& model_path, const Options& options) {
     throw Error("--precision fp32: the CUDA backend runs FP16 (use fp16 or auto)");
   if (impl->options.precision == Precision::Auto) impl->options.precision = impl->cuda() ? Precision::FP16 : Precision::FP32;
   impl->weights_ptr = std::make_shared<const WeightMap>(load_weights(model_path));
+  impl->options.imgsz = round_up_to_stride(options.imgsz != 0 ? options.imgsz : model_imgsz(impl->weights()));
   const graph::Graph first = impl->build(impl->options.imgsz, impl->options.imgsz);  // validates the whole model now
   if (impl->cuda()) impl->device_weights = impl->backend->upload(first);  // once, before any share()
   const int nc = impl->weights().meta.nc;

@@ -11,7 +11,7 @@ if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then export 
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="${Y26_CUDA_ARCHS:-90}" >/dev/null
 cmake --build build --target y26_cli -j "$(nproc)"
 V=weights/fixtures/shapes-val
-build/y26 detect -w weights/fixtures/yolo26n-shapes.pt --imgsz 320 -i $V/images/00000.jpg $V/images/00001.jpg \
+build/y26 detect -w weights/fixtures/yolo26n-shapes.pt -i $V/images/00000.jpg $V/images/00001.jpg \
   $V/images/00002.jpg -o runs/demo --json runs/demo/detections.json "$@"
-build/y26 val -w weights/fixtures/yolo26n-shapes.pt --data $V/data.yaml --imgsz 320
+build/y26 val -w weights/fixtures/yolo26n-shapes.pt --data $V/data.yaml  # imgsz 320: the model's training size
 echo "annotated images: runs/demo/0000{0,1,2}.jpg; detections: runs/demo/detections.json"

@@ -83,12 +83,14 @@ expect_error "bad engines" "--engines" -- "$Y26" bench -w "$M" --engines 0
 # val: the table and a JSON matching yolo val's goldens; COCO results; bad datasets are one line, no partial file
 S="$FIX/yolo26n-shapes.pt"
 D="$FIX/shapes-val/data.yaml"
-"$Y26" val -w "$S" --data "$D" --imgsz 320 --device cpu --json "$TMP/val.json" --save-json "$TMP/pred.json" >"$TMP/stdout" 2>&1 \
+# (no --imgsz: the checkpoint's training size, 320, as yolo val defaults to it)
+"$Y26" val -w "$S" --data "$D" --device cpu --json "$TMP/val.json" --save-json "$TMP/pred.json" >"$TMP/stdout" 2>&1 \
   && grep -qE "^ +all +150 +[0-9]+ " "$TMP/stdout" && grep -qE "^ +hexagon " "$TMP/stdout" && python3 - "$TMP/val.json" "$FIX/yolo26n-shapes.val.json" "$TMP/pred.json" <<'PY' && ok || bad "val: $(cat "$TMP/stdout")"
 import json, sys
 got, gold, pred = (json.load(open(f)) for f in sys.argv[1:])
 for k in ("precision", "recall", "map50", "map50_95"):
     assert abs(got[k] - gold["end2end"][k]) <= 1e-5, (k, got[k], gold["end2end"][k])
+assert got["imgsz"] == 320
 assert got["images"] == 150 and len(got["files"]) == 150 and got["labels"]["found"] == 150
 assert len(pred) > 150 and {"image_id", "category_id", "bbox", "score", "file_name"} <= set(pred[0])
 PY

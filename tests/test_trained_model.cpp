@@ -105,8 +105,11 @@ TEST_CASE("the trained model through convert: the .safetensors file detects bit 
   CHECK(m.num_classes == 8);
   CHECK(m.class_names[7] == "hexagon");
   Options o;
-  o.imgsz = 320, o.device = "cpu";
+  o.device = "cpu";  // imgsz 0: the checkpoint's training size, from either file, as Ultralytics' predict takes it
   Engine a = Engine::load(test::fixture("yolo26n-shapes.pt"), o), b = Engine::load(st, o);
+  CHECK(a.options().imgsz == 320);
+  CHECK(b.options().imgsz == 320);
+  CHECK(Engine::load(test::fixture("yolo26n-rand.pt"), o).options().imgsz == 640);  // no train_args: 640
   for (const char* f : {"00000.jpg", "00001.jpg", "00002.jpg"}) {
     const Image im = load_image(test::fixture(std::string("shapes-val/images/") + f));
     const auto da = a.detect(im);

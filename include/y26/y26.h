@@ -78,7 +78,9 @@ enum class Precision { Auto, FP32, FP16 };
 enum class LetterboxMode { Auto, Square, Rect };
 
 struct Options {
-  int imgsz = 640;         // network input size; rounded up to a multiple of 32
+  // Network input size, rounded up to a multiple of 32; 0: the size the checkpoint was trained at (its
+  // train_args.imgsz, as Ultralytics' predict and val default to), else 640.
+  int imgsz = 0;
   float conf = 0.25f;      // keep detections scoring above this
   float iou = 0.7f;        // NMS IoU threshold (with nms = true)
   int max_det = 300;       // detections per image at most
