@@ -51,7 +51,14 @@ TEST_CASE("bad image files give one clear error", "[image][bad]") {
   CHECK(image_error("", "empty.jpg").find("empty") != std::string::npos);
   CHECK(image_error("{\"not\": \"an image\"}", "text.png").find("not a readable JPEG, PNG or BMP") != std::string::npos);
   const std::string png = test::read_file(test::fixture("scene-640x456.png"));
-  CHECK_FALSE(image_error(png.substr(0, 2000), "truncated.png").empty());
+  CHECK(image_error(png.substr(0, 2000), "truncated.png").find("PNG chunk 'IDAT' at byte 33 declares 65536 bytes") != std::string::npos);
+  // an IDAT declaring 2^31 - 1 bytes in the file's first chunk after IHDR: refused before stb allocates for it
+  // (libFuzzer found stb reallocating to the declared length; tests/fuzz/regressions/image/png-idat-length-oom)
+  std::string forged = png.substr(0, 33) + std::string("\x7f\xff\xff\xffIDAT", 8) + png.substr(41, 64);
+  CHECK(image_error(forged, "forged.png").find("declares 2147483647 bytes, past the end of the 105-byte file") !=
+        std::string::npos);
+  CHECK(image_error(test::read_file(Y26_SOURCE_DIR "/tests/fuzz/regressions/image/png-idat-length-oom"), "oom.png")
+            .find("past the end") != std::string::npos);
 
   // A BMP header declaring 20000 x 20000 pixels (4e8 > 2^28): refused before any decoding.
   std::string bmp(54, '\0');
