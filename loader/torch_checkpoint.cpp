@@ -1,9 +1,10 @@
 #include "loader/torch_checkpoint.h"
 
-#include <cstdio>
 #include <algorithm>
 #include <array>
+#include <cstdio>
 #include <cstring>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <unordered_map>
@@ -336,6 +337,22 @@ class ModuleWalker {
   WeightMap& out_;
 };
 
+// A pickled scalar as Python prints it (floats to 6 significant digits, strings cut at 256 bytes); none for
+// anything else.
+std::optional<std::string> scalar_text(const Value& v) {
+  switch (v.kind) {
+    case Kind::Bool: return v.boolean ? "True" : "False";
+    case Kind::Int: return std::to_string(v.integer);
+    case Kind::Float: {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.6g", v.real);
+      return buf;
+    }
+    case Kind::Str: return v.text.substr(0, 256);
+    default: return std::nullopt;
+  }
+}
+
 void read_model_meta(const Value& model, const Value& root, WeightMap& out) {
   ModelMeta& m = out.meta;
   if (const Value* names = model.get("names")) {
@@ -370,22 +387,11 @@ void read_model_meta(const Value& model, const Value& root, WeightMap& out) {
   if (root.kind == Kind::Dict) {
     for (const auto& [k, v] : root.entries) {
       if (k->kind != Kind::Str) continue;
-      std::string text;
-      switch (v->kind) {
-        case Kind::None: text = "None"; break;
-        case Kind::Bool: text = v->boolean ? "True" : "False"; break;
-        case Kind::Int: text = std::to_string(v->integer); break;
-        case Kind::Float: {
-          char buf[32];
-          std::snprintf(buf, sizeof buf, "%.6g", v->real);
-          text = buf;
-          break;
-        }
-        case Kind::Str: text = v->text.substr(0, 256); break;
-        case Kind::Dict: text = "dict"; break;
-        case Kind::List: case Kind::Tuple: text = "list"; break;
-        default: text = "object"; break;
-      }
+      std::string text = v->kind == Kind::None                            ? "None"
+                         : v->kind == Kind::Dict                          ? "dict"
+                         : v->kind == Kind::List || v->kind == Kind::Tuple ? "list"
+                                                                          : "object";
+      if (auto t = scalar_text(*v)) text = *t;
       m.extra["checkpoint." + k->text] = text;
     }
   }
@@ -394,23 +400,8 @@ void read_model_meta(const Value& model, const Value& root, WeightMap& out) {
   for (const char* group : {"train_args", "train_metrics"}) {
     const Value* d = root.get(group);
     if (d == nullptr || d->kind != Kind::Dict) continue;
-    for (const auto& [k, v] : d->entries) {
-      if (k->kind != Kind::Str) continue;
-      std::string text;
-      switch (v->kind) {
-        case Kind::Str: text = v->text; break;
-        case Kind::Int: text = std::to_string(v->integer); break;
-        case Kind::Bool: text = v->boolean ? "True" : "False"; break;
-        case Kind::Float: {
-          char buf[32];
-          std::snprintf(buf, sizeof buf, "%.6g", v->real);
-          text = buf;
-          break;
-        }
-        default: continue;
-      }
-      m.extra[std::string(group) + "." + k->text] = text.substr(0, 256);
-    }
+    for (const auto& [k, v] : d->entries)
+      if (auto text = scalar_text(*v); text && k->kind == Kind::Str) m.extra[std::string(group) + "." + k->text] = *text;
   }
 }
 

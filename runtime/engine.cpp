@@ -43,6 +43,29 @@ int round_up_to_stride(int v) {
   return std::max(graph::kMaxStride, (v + graph::kMaxStride - 1) / graph::kMaxStride * graph::kMaxStride);
 }
 
+// The images of a call, each with pixels of its stated size; `who` names the call in the error.
+void check_pixels(const std::vector<Image>& images, const char* who) {
+  for (const Image& im : images)
+    if (im.width <= 0 || im.height <= 0 || im.rgb.size() != static_cast<size_t>(im.width) * im.height * 3)
+      throw Error(std::string(who) + ": an image has no pixels or a pixel buffer of the wrong size");
+}
+
+std::vector<const Image*> pointers(const std::vector<Image>& images) {
+  std::vector<const Image*> ptrs;
+  for (const Image& im : images) ptrs.push_back(&im);
+  return ptrs;
+}
+
+// The head output of the first `n` images of a GPU run, as floats, image after image.
+std::vector<float> gpu_heads(const runtime::GpuExecutor& gpu, size_t n) {
+  std::vector<float> head;
+  for (size_t i = 0; i < n; ++i) {
+    const std::vector<float> rows = gpu.head_image(static_cast<int>(i));
+    head.insert(head.end(), rows.begin(), rows.end());
+  }
+  return head;
+}
+
 // Sessions kept at once: a validation runs a handful of batch shapes, each with an arena; the least
 // recently used is dropped beyond this.
 constexpr size_t kMaxSessions = 4;
@@ -90,8 +113,9 @@ struct Engine::Impl {
       sessions.erase(oldest);
     }
     auto& s = sessions[key];
-    if (s) s->last_use = ++session_clock;
-    if (!s) {
+    if (s) {
+      s->last_use = ++session_clock;
+    } else {
       s = std::make_unique<Session>();
       s->last_use = ++session_clock;
       s->graph = build(h, w);
@@ -184,11 +208,7 @@ struct Engine::Impl {
       device_ms = s.gpu->last_device_ms();
       if (mode.letterboxed) {  // the head of every image, selected on the host: unmapped, unclipped boxes
         const auto& hb = s.graph.buffers[static_cast<size_t>(s.graph.head.output)];
-        head_rows.clear();
-        for (size_t i = 0; i < images.size(); ++i) {
-          const std::vector<float> rows = s.gpu->head_image(static_cast<int>(i));
-          head_rows.insert(head_rows.end(), rows.begin(), rows.end());
-        }
+        head_rows = gpu_heads(*s.gpu, images.size());
         head_data = head_rows.data(), image_stride = hb.elements(), row_stride = hb.c;
       } else if (s.gpu->device_selection()) {  // selected and mapped on the device: rows per image, best first
         const int k = s.gpu->selected_rows();
@@ -327,11 +347,7 @@ Engine Engine::load(const std::string& model_path, const Options& options) {
 
 std::vector<std::vector<Detection>> Engine::detect(const std::vector<Image>& images) {
   if (images.empty()) return {};
-  for (const Image& im : images) {
-    if (im.width <= 0 || im.height <= 0 || im.rgb.size() != static_cast<size_t>(im.width) * im.height * 3) {
-      throw Error("detect: an image has no pixels or a pixel buffer of the wrong size");
-    }
-  }
+  check_pixels(images, "detect");
   const bool rect = impl_->wants_rect(images);
   if (rect && !Impl::same_size(images)) {
     // Minimal padding gives each size its own input shape: run them one by one.
@@ -339,17 +355,14 @@ std::vector<std::vector<Detection>> Engine::detect(const std::vector<Image>& ima
     for (const Image& im : images) out.push_back(impl_->run({&im}, true).front());
     return out;
   }
-  std::vector<const Image*> ptrs;
-  for (const Image& im : images) ptrs.push_back(&im);
-  return impl_->run(ptrs, rect);
+  return impl_->run(pointers(images), rect);
 }
 
 std::vector<std::vector<Detection>> Engine::detect_letterboxed(const std::vector<Image>& inputs, bool multi_label) {
   if (inputs.empty()) return {};
+  check_pixels(inputs, "detect_letterboxed");
   const Image& first = inputs.front();
   for (const Image& im : inputs) {
-    if (im.width <= 0 || im.height <= 0 || im.rgb.size() != static_cast<size_t>(im.width) * im.height * 3)
-      throw Error("detect_letterboxed: an image has no pixels or a pixel buffer of the wrong size");
     if (im.width != first.width || im.height != first.height)
       throw Error("detect_letterboxed: the images differ in size (" + std::to_string(first.width) + "x" +
                   std::to_string(first.height) + " and " + std::to_string(im.width) + "x" + std::to_string(im.height) + ")");
@@ -357,9 +370,7 @@ std::vector<std::vector<Detection>> Engine::detect_letterboxed(const std::vector
   if (first.width % graph::kMaxStride != 0 || first.height % graph::kMaxStride != 0)
     throw Error("detect_letterboxed: " + std::to_string(first.width) + "x" + std::to_string(first.height) +
                 " is not a multiple of " + std::to_string(graph::kMaxStride));
-  std::vector<const Image*> ptrs;
-  for (const Image& im : inputs) ptrs.push_back(&im);
-  return impl_->run(ptrs, false, {true, multi_label});
+  return impl_->run(pointers(inputs), false, {true, multi_label});
 }
 
 std::vector<Detection> Engine::detect(const Image& image) {
@@ -378,17 +389,9 @@ std::vector<OpTiming> Engine::profile(const std::vector<Image>& images, int iter
   // timed other data than a detection's (the plan reuses the input's bytes after the first op, so each
   // pass starts by filling the input again, untimed).
   const auto head_of_run = [&] {
-    std::vector<float> head;
-    for (int i = 0; i < static_cast<int>(images.size()); ++i) {
-      if (s.gpu) {
-        const auto rows = s.gpu->head_image(i);
-        head.insert(head.end(), rows.begin(), rows.end());
-      } else {
-        const auto v = s.exec->view(s.graph.whole(s.graph.head.output));
-        head.insert(head.end(), v.data + i * v.image_stride, v.data + (i + 1) * v.image_stride);
-      }
-    }
-    return head;
+    if (s.gpu) return gpu_heads(*s.gpu, images.size());
+    const auto v = s.exec->view(s.graph.whole(s.graph.head.output));
+    return std::vector<float>(v.data, v.data + static_cast<std::int64_t>(images.size()) * v.image_stride);
   };
   const std::vector<float> expected = head_of_run();
   const size_t n = s.graph.nodes.size();
