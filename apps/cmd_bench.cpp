@@ -55,7 +55,7 @@ int run_bench(int argc, char** argv) {
   std::vector<Engine*> all{&engine};
   for (auto& o : others) all.push_back(&o);
   struct Samples {
-    std::vector<double> total, infer, device;
+    std::vector<double> total, infer, post, device;
   };
   std::vector<Samples> samples(all.size());
   std::vector<std::string> errors(all.size());
@@ -72,6 +72,7 @@ int run_bench(int argc, char** argv) {
         e.detect(images);
         samples[k].total.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
         samples[k].infer.push_back(e.last_timing().inference_ms);
+        samples[k].post.push_back(e.last_timing().postprocess_ms);
         samples[k].device.push_back(e.last_timing().device_ms);
       }
     } catch (const std::exception& ex) {
@@ -93,10 +94,11 @@ int run_bench(int argc, char** argv) {
   }
   for (const auto& err : errors)
     if (!err.empty()) throw Error(err);
-  std::vector<double> total, infer, device;
+  std::vector<double> total, infer, post, device;
   for (const auto& sm : samples) {
     total.insert(total.end(), sm.total.begin(), sm.total.end());
     infer.insert(infer.end(), sm.infer.begin(), sm.infer.end());
+    post.insert(post.end(), sm.post.begin(), sm.post.end());
     device.insert(device.end(), sm.device.begin(), sm.device.end());
   }
   const MemoryReport mem = engine.memory_report(batch, size, size);
@@ -114,6 +116,8 @@ int run_bench(int argc, char** argv) {
                       {"latency_ms_median", median},
                       {"latency_ms_p90", percentile(total, 0.9)},
                       {"inference_ms_median", percentile(infer, 0.5)},
+                      {"postprocess_ms_median", percentile(post, 0.5)},
+                      {"kernels", engine.options().kernels},
                       // CUDA: pixel upload -> letterbox -> network -> selection -> download, CUDA events (0 on the CPU)
                       {"device_ms_median", percentile(device, 0.5)},
                       {"device_ms_p90", percentile(device, 0.9)},

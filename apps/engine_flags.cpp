@@ -63,7 +63,7 @@ Options engine_options(const cli::Args& a) {
   if (a.has("--threads")) o.threads = parse_int("--threads", a.get("--threads"), 0, 1024);
   o.nms = a.has("--nms");
   o.device = a.get("--device", "auto");
-  o.kernels = a.get("--kernels", "y26");
+  o.kernels = a.get("--kernels", "auto");
   const std::string lb = a.get("--letterbox", "auto");
   if (lb == "auto") o.letterbox = LetterboxMode::Auto;
   else if (lb == "square") o.letterbox = LetterboxMode::Square;

@@ -77,6 +77,27 @@ struct RunMode {
   bool multi_label = false;
 };
 
+// Options::kernels made definite for the device: "auto" is "y26" on the GPU, "fast" on the CPU (but
+// "reference" for FP16 storage, the oracle mode, which only the reference kernels have).
+std::string resolve_kernels(const std::string& asked, const runtime::GpuBackend* gpu, Precision precision) {
+  const bool fp16 = precision == Precision::FP16;
+  if (asked == "auto") return gpu ? "y26" : fp16 ? "reference" : "fast";
+  const bool cpu_set = asked == "fast" || asked == "reference";
+  const bool gpu_set = asked == "y26" || asked == "cudnn" || asked == "cudnn-conv";
+  if (!cpu_set && !gpu_set)
+    throw Error("--kernels " + asked + ": expected auto, fast or reference (CPU), y26, cudnn or cudnn-conv (GPU)");
+  if (gpu && cpu_set) throw Error("--kernels " + asked + ": a CPU kernel set; the CUDA backend runs y26, cudnn or cudnn-conv");
+  if (!gpu && gpu_set)
+    throw Error("--kernels " + asked + ": needs the CUDA backend (--device cuda); the CPU runs fast or reference");
+  if (!gpu && fp16 && asked == "fast")
+    throw Error("--kernels fast: FP32 only; FP16 storage on the CPU (--precision fp16) is the reference kernels' oracle mode");
+  if (gpu && asked != "y26") {
+    std::string no_cudnn;
+    if (!gpu->has_cudnn(&no_cudnn)) throw Error("--kernels " + asked + ": " + no_cudnn);
+  }
+  return asked;
+}
+
 struct Session {
   std::uint64_t last_use = 0;
   graph::Graph graph;
@@ -133,7 +154,12 @@ struct Engine::Impl {
       if (fp16)
         for (auto& cw : s->graph.conv_weights)
           for (float& v : cw.w) v = round_to_half(v);
-      s->exec = std::make_unique<runtime::CpuExecutor>(s->graph, memory::plan_memory(s->graph, batch), *pool, fp16);
+      s->exec = std::make_unique<runtime::CpuExecutor>(
+          s->graph, memory::plan_memory(s->graph, batch), *pool, fp16,
+          options.kernels == "fast" ? runtime::CpuKernels::Fast : runtime::CpuKernels::Reference);
+      if (options.kernels == "fast") {  // packed: the session's FP32 copy of the weights is not read again
+        for (auto& cw : s->graph.conv_weights) std::vector<float>().swap(cw.w);
+      }
     }
     return *s;
   }
@@ -168,11 +194,15 @@ struct Engine::Impl {
     if (es == 2) {  // exactly what the CUDA backend allocates (FP16 weights in kernel layout, FP32 bias)
       for (const auto& w : g.conv_weights)
         r.weights_bytes += kernels::cuda::device_weight_bytes(w.kh, w.kw, w.cin, w.cout, w.groups);
+    } else if (options.kernels == "fast") {  // the fast kernels' packed panels replace the folded weights
+      r.weights_bytes = runtime::CpuExecutor::fast_weight_bytes(g);
+      r.workspace_bytes = runtime::CpuExecutor::fast_scratch_bytes(g, pool ? pool->size() : 1);
     } else {
       r.weights_bytes = g.parameter_count() * es;
     }
-    // The GPU's post-processing scratch and results and the convolutions' split-K scratch; CPU kernels
-    // keep their scratch (an attention row, a conv tile) per thread.
+    // The GPU's post-processing scratch and results and the convolutions' split-K scratch; the fast CPU
+    // kernels' per-thread scratch (a packed row, attention scores); the reference kernels' per-row buffers
+    // are not counted.
     if (es == 2) r.workspace_bytes = runtime::workspace_layout(g, p, device_selection(g)).total;
     for (size_t i = 0; i < g.buffers.size(); ++i) {
       const auto& b = g.buffers[i];
@@ -316,16 +346,10 @@ Engine Engine::load(const std::string& model_path, const Options& options) {
       impl->device_note = impl->cuda() ? "using cuda:" + std::to_string(impl->cuda_device) + " (" + impl->cuda_name + ")"
                                      : "using the CPU: " + why;
   }
-  if (options.kernels != "y26" && options.kernels != "cudnn" && options.kernels != "cudnn-conv")
-    throw Error("--kernels " + options.kernels + ": expected y26, cudnn or cudnn-conv");
-  if (options.kernels != "y26") {
-    if (!impl->cuda()) throw Error("--kernels " + options.kernels + ": needs the CUDA backend (--device cuda)");
-    std::string no_cudnn;
-    if (!impl->backend->has_cudnn(&no_cudnn)) throw Error("--kernels " + options.kernels + ": " + no_cudnn);
-  }
   if (impl->cuda() && options.precision == Precision::FP32)
     throw Error("--precision fp32: the CUDA backend runs FP16 (use fp16 or auto)");
   if (impl->options.precision == Precision::Auto) impl->options.precision = impl->cuda() ? Precision::FP16 : Precision::FP32;
+  impl->options.kernels = resolve_kernels(options.kernels, impl->cuda() ? impl->backend : nullptr, impl->options.precision);
   impl->weights_ptr = std::make_shared<const WeightMap>(load_weights(model_path));
   impl->options.imgsz = round_up_to_stride(options.imgsz != 0 ? options.imgsz : model_imgsz(impl->weights()));
   const graph::Graph first = impl->build(impl->options.imgsz, impl->options.imgsz);  // validates the whole model now
@@ -433,7 +457,11 @@ const Options& Engine::options() const { return impl_->options; }
 std::string Engine::device() const {
   if (impl_->cuda())
     return std::string(impl_->backend->kind()) + ":" + std::to_string(impl_->cuda_device) + " (" + impl_->cuda_name + ")";
-  return "cpu (" + std::to_string(impl_->pool->size()) + " threads)";
+  const bool fast = impl_->options.kernels == "fast";
+  return "cpu (" + std::to_string(impl_->pool->size()) + " threads, " +
+         (fast ? std::string("fast kernels, ") + kernels::cpu::fast::isa_name(kernels::cpu::fast::detect_isa())
+               : std::string("reference kernels")) +
+         ")";
 }
 
 std::int64_t Engine::device_memory_used() const {

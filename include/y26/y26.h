@@ -90,10 +90,15 @@ struct Options {
   // Auto, as Ultralytics: minimal padding ("rect") when every image of a call has the same size, else imgsz x imgsz.
   LetterboxMode letterbox = LetterboxMode::Auto;
   int threads = 0;         // CPU threads; 0: one per hardware thread
-  // GPU convolutions: "y26" (our kernels), "cudnn" (the vendor baseline: each layer in cuDNN's best fused
-  // form, for comparison) or "cudnn-conv" (cuDNN's convolutions alone, without bias, activation or residual:
-  // for timing only, its detections are meaningless). cuDNN 9 is loaded at run time when asked for.
-  std::string kernels = "y26";
+  // The kernel set. "auto": "y26" on the GPU, "fast" on the CPU ("reference" with FP16 storage); after
+  // Engine::load, options().kernels names the set in use.
+  // CPU: "fast" (FMA and AVX-512/AVX2 vector kernels picked for this CPU at run time; FP32 results within
+  // rounding of the reference, README "CPU kernels") or "reference" (the exact kernels, the oracle of the
+  // CUDA kernels; also the only set with FP16 storage).
+  // GPU: "y26" (our kernels), "cudnn" (the vendor baseline: each layer in cuDNN's best fused form, for
+  // comparison) or "cudnn-conv" (cuDNN's convolutions alone, without bias, activation or residual: for
+  // timing only, its detections are meaningless). cuDNN 9 is loaded at run time when asked for.
+  std::string kernels = "auto";
 };
 
 // One activation buffer of a memory plan.

@@ -6,7 +6,7 @@ namespace y26::kernels::cpu {
 
 ThreadPool::ThreadPool(unsigned threads) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  for (unsigned i = 1; i < threads; ++i) workers_.emplace_back([this] { worker_loop(); });
+  for (unsigned i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -18,62 +18,63 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-// Takes the next chunk of the current job, runs it, and reports whether it found one.
-bool ThreadPool::run_one_chunk() {
-  std::int64_t begin, end;
-  const std::function<void(std::int64_t, std::int64_t)>* job;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (job_ == nullptr || next_ >= count_) return false;
-    begin = next_;
-    end = std::min(count_, begin + chunk_);
-    next_ = end;
-    job = job_;
+// Takes chunks from the shared counter until none is left. A worker counts itself active while here,
+// so the job's caller does not return (and start another job, resetting the counter) under its feet.
+void ThreadPool::run_chunks(const ChunkFn& fn, std::int64_t count, std::int64_t chunk, unsigned worker) {
+  while (true) {
+    const std::int64_t begin = next_.fetch_add(chunk, std::memory_order_relaxed);
+    if (begin >= count) return;
+    const std::int64_t end = std::min(count, begin + chunk);
+    fn(begin, end, worker);
+    finished_.fetch_add(end - begin, std::memory_order_acq_rel);
   }
-  (*job)(begin, end);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    finished_ += end - begin;
-    if (finished_ == count_) done_.notify_all();
-  }
-  return true;
 }
 
-void ThreadPool::worker_loop() {
+void ThreadPool::worker_loop(unsigned worker) {
   std::uint64_t seen = 0;
   while (true) {
+    const ChunkFn* job;
+    std::int64_t count, chunk;
     {
       std::unique_lock<std::mutex> lock(mu_);
       wake_.wait(lock, [&] { return stop_ || (generation_ != seen && job_ != nullptr); });
       if (stop_) return;
       seen = generation_;
+      job = job_;
+      count = count_;
+      chunk = chunk_;
+      ++active_;
     }
-    while (run_one_chunk()) {
+    run_chunks(*job, count, chunk, worker);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      --active_;
     }
+    done_.notify_all();
   }
 }
 
-void ThreadPool::parallel_for(std::int64_t count, const std::function<void(std::int64_t, std::int64_t)>& fn) {
+void ThreadPool::run(std::int64_t count, ChunkFn fn) {
   if (count <= 0) return;
   if (workers_.empty() || count == 1) {
-    fn(0, count);
+    fn(0, count, 0);
     return;
   }
+  // Several chunks per thread balance uneven rows.
+  const std::int64_t chunk = std::max<std::int64_t>(1, count / (static_cast<std::int64_t>(size()) * 4));
   {
     std::lock_guard<std::mutex> lock(mu_);
     job_ = &fn;
     count_ = count;
-    next_ = 0;
-    finished_ = 0;
-    // Several chunks per thread balance uneven rows without much locking.
-    chunk_ = std::max<std::int64_t>(1, count / (static_cast<std::int64_t>(size()) * 4));
+    chunk_ = chunk;
+    next_.store(0, std::memory_order_relaxed);
+    finished_.store(0, std::memory_order_relaxed);
     ++generation_;
   }
   wake_.notify_all();
-  while (run_one_chunk()) {
-  }
+  run_chunks(fn, count, chunk, 0);
   std::unique_lock<std::mutex> lock(mu_);
-  done_.wait(lock, [&] { return finished_ == count_; });
+  done_.wait(lock, [&] { return active_ == 0 && finished_.load(std::memory_order_acquire) == count; });
   job_ = nullptr;
 }
 
