@@ -21,7 +21,7 @@ constexpr const char* kUsage =
     "             [--json FILE|-] [--conf 0.001] [--iou 0.7] [--imgsz N] [--nms] [--device ...]\n"
     "                                     (mAP on a labelled YOLO dataset, as yolo val computes it)\n"
     "  y26 bench  -w MODEL [--imgsz N] [--batch N] [--iters N] [--warmup N] [--device ...] [--json FILE|-]\n"
-    "             [--kernels y26|cudnn|cudnn-conv]  (cudnn: every convolution layer through cuDNN, the vendor\n"
+    "             [--kernels auto|fast|reference (CPU) | y26|cudnn|cudnn-conv (GPU)]  (cudnn: every conv layer through cuDNN, the vendor\n"
     "                                     baseline; cudnn-conv: cuDNN's convolutions alone, for timing)\n"
     "             [--ops]                 (each op's time, run one by one)\n"
     "             [--engines N]           (N engines sharing the weights, on N threads at once: throughput)\n"
