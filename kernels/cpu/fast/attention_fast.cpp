@@ -94,8 +94,6 @@ Y26_TARGET_AVX512 void attn512(const AttnJob& j, std::int64_t b, std::int64_t e,
 Y26_TARGET_AVX2 void attn256(const AttnJob& j, std::int64_t b, std::int64_t e, float* s) { attention_jobs<F8>(j, b, e, s); }
 void attn128(const AttnJob& j, std::int64_t b, std::int64_t e, float* s) { attention_jobs<F4>(j, b, e, s); }
 
-int queries_of(Isa isa) { return isa == Isa::Avx512 ? 16 : isa == Isa::Avx2 ? 8 : 4; }
-
 }  // namespace
 
 std::int64_t attention_scratch_floats(const AttentionParams& p, int tokens) {
@@ -108,7 +106,7 @@ void attention(const Context& ctx, const View<const float>& q, const View<const 
   const int tokens = q.h * q.w;
   if (per_worker < attention_scratch_floats(p, tokens)) throw std::logic_error("fast attention: scratch too small");
   const JobsFn fn = isa == Isa::Avx512 ? attn512 : isa == Isa::Avx2 ? attn256 : attn128;
-  const int Q = queries_of(isa), blocks = (tokens + Q - 1) / Q;
+  const int Q = lanes_of(isa)  /* queries per job: one per lane */, blocks = (tokens + Q - 1) / Q;
   const AttnJob job{&q, &k, &v, &out, &p};
   ctx.pool->parallel_for(static_cast<std::int64_t>(q.n) * p.heads * blocks, [&](std::int64_t b, std::int64_t e, unsigned worker) {
     fn(job, b, e, scratch + static_cast<std::int64_t>(worker) * per_worker);

@@ -237,7 +237,6 @@ void dense128_2(const ConvJob& j, std::int64_t b, std::int64_t e, float* a) { de
 void dense128_1(const ConvJob& j, std::int64_t b, std::int64_t e, float* a) { dense_rows<F4, 1, kP128>(j, b, e, a); }
 void dw128(const ConvJob& j, std::int64_t b, std::int64_t e, float*) { depthwise_rows<F4>(j, b, e); }
 
-int lanes_of(Isa isa) { return isa == Isa::Avx512 ? 16 : isa == Isa::Avx2 ? 8 : 4; }
 // Output channels per panel: two vectors, or one when one covers every output channel (the head's
 // narrow layers), or half an AVX-512 vector (8) for 8 channels or fewer.
 int block_of(Isa isa, int cout) {

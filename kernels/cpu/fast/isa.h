@@ -17,3 +17,8 @@
 #define Y26_TARGET_AVX512
 #define Y26_TARGET_AVX2
 #endif
+
+namespace y26::kernels::cpu::fast {
+// Floats per vector register of an ISA's kernels.
+inline int lanes_of(Isa isa) { return isa == Isa::Avx512 ? 16 : isa == Isa::Avx2 ? 8 : 4; }
+}  // namespace y26::kernels::cpu::fast
