@@ -66,6 +66,7 @@ std::vector<fast::Isa> isas_here() {
 struct ConvCase {
   int n, h, w, cin, cout, k, stride;
   bool depthwise, silu, residual;
+  bool dense_in = false;  // the input a whole buffer (pixel stride = channels): kernel rows read as one run
 };
 
 }  // namespace
@@ -108,6 +109,12 @@ TEST_CASE("fast conv2d matches the reference within FP32 summation-order bounds 
       {2, 11, 9, 24, 24, 3, 1, true, true, false},     // depthwise
       {1, 8, 13, 80, 80, 3, 1, true, true, true},      // depthwise, 80 channels (5 vectors), residual
       {1, 7, 10, 19, 19, 5, 2, true, false, false},    // depthwise 5x5 stride 2, channels with a tail
+      {1, 17, 23, 3, 16, 3, 2, false, true, false, true},  // the stem on a whole buffer (taps of a row as one run)
+      {2, 2, 2, 24, 40, 1, 1, false, true, true},         // pointwise, images smaller than a tile
+      {2, 7, 9, 33, 48, 1, 1, false, true, true, true},   // pointwise, 63 pixels: the last tile moved back
+      {1, 10, 30, 16, 32, 1, 2, false, true, false},      // 1x1 stride 2 (by rows)
+      {1, 9, 27, 6, 16, 5, 1, false, true, true},         // 5x5 pad 2: three edge tiles in a row
+      {2, 6, 29, 12, 16, 3, 2, false, true, false, true}, // stride 2, the last tile moved back, direct
   };
   std::mt19937 rng(26);
   cpu::ThreadPool pool(3);
@@ -115,7 +122,7 @@ TEST_CASE("fast conv2d matches the reference within FP32 summation-order bounds 
   for (const ConvCase& cc : cases) {
     const int pad = cc.k / 2;
     const int oh = (cc.h + 2 * pad - cc.k) / cc.stride + 1, ow = (cc.w + 2 * pad - cc.k) / cc.stride + 1;
-    Buf in(cc.n, cc.h, cc.w, cc.cin, 2, 3);
+    Buf in(cc.n, cc.h, cc.w, cc.cin, cc.dense_in ? 0 : 2, cc.dense_in ? 0 : 3);
     in.randomize(rng, 1.0f);
     const int taps = cc.k * cc.k, groups = cc.depthwise ? cc.cin : 1;
     std::vector<float> wts(static_cast<size_t>(taps) * (cc.depthwise ? cc.cout : cc.cin * cc.cout)), bias(static_cast<size_t>(cc.cout));

@@ -28,109 +28,222 @@ struct ConvJob {
   const View<const float>* res;
 };
 
+// Packs the input patches of the P output pixels ox0.. of row (b, oy) (zeros in the padding and
+// past the row's end): a[k * P + t] for k = (ky, kx, ci).
 template <int P>
-int tiles_of(int out_w) {
-  return (out_w + P - 1) / P;
-}
-
-// Packs output row (b, oy)'s input patches: a[(tile * K + k) * P + t].
-template <int P>
-Y26_INLINE void pack_row(const ConvJob& j, int b, int oy, float* a) {
+Y26_INLINE void pack_tile(const ConvJob& j, int b, int oy, int ox0, float* a) {
   const View<const float>& in = *j.in;
   const PackedConv& w = *j.w;
-  const int cin = w.cin, K = w.kh * w.kw * cin, tiles = tiles_of<P>(j.out->w);
-  const int stride = j.p->stride, pad = j.p->pad;
-  const std::int64_t step = stride * in.pixel_stride;  // between the input pixels of neighbouring outputs
-  for (int tile = 0; tile < tiles; ++tile) {
-    float* at = a + static_cast<std::int64_t>(tile) * K * P;
-    const int ix_first = tile * P * stride - pad, ix_last = (tile * P + P - 1) * stride - pad + w.kw - 1;
-    // Inside the image for every tap and pixel: no test per element, P loads a channel (the common case).
-    const bool inside_x = ix_first >= 0 && ix_last < in.w && tile * P + P <= j.out->w;
-    for (int ky = 0; ky < w.kh; ++ky) {
-      const int iy = oy * stride - pad + ky;
-      for (int kx = 0; kx < w.kw; ++kx) {
-        float* dst = at + static_cast<std::int64_t>(ky * w.kw + kx) * cin * P;
-        if (iy < 0 || iy >= in.h) {
-          for (int e = 0; e < cin * P; ++e) dst[e] = 0.0f;
-          continue;
-        }
-        if (inside_x) {
-          const float* src = in.pixel(b, iy, ix_first + kx);
-          for (int ci = 0; ci < cin; ++ci) {
-            for (int t = 0; t < P; ++t) dst[ci * P + t] = src[t * step + ci];
-          }
-          continue;
-        }
-        for (int t = 0; t < P; ++t) {
-          const int ox = tile * P + t;
-          const int ix = ox * j.p->stride - j.p->pad + kx;
-          if (ox < j.out->w && iy >= 0 && iy < in.h && ix >= 0 && ix < in.w) {
-            const float* src = in.pixel(b, iy, ix);
-            for (int ci = 0; ci < cin; ++ci) dst[ci * P + t] = src[ci];
-          } else {
-            for (int ci = 0; ci < cin; ++ci) dst[ci * P + t] = 0.0f;
-          }
+  const int cin = w.cin, stride = j.p->stride, pad = j.p->pad;
+  for (int ky = 0; ky < w.kh; ++ky) {
+    const int iy = oy * stride - pad + ky;
+    for (int kx = 0; kx < w.kw; ++kx) {
+      float* dst = a + static_cast<std::int64_t>(ky * w.kw + kx) * cin * P;
+      for (int t = 0; t < P; ++t) {
+        const int ox = ox0 + t, ix = ox * stride - pad + kx;
+        if (ox < j.out->w && iy >= 0 && iy < in.h && ix >= 0 && ix < in.w) {
+          const float* src = in.pixel(b, iy, ix);
+          for (int ci = 0; ci < cin; ++ci) dst[ci * P + t] = src[ci];
+        } else {
+          for (int ci = 0; ci < cin; ++ci) dst[ci * P + t] = 0.0f;
         }
       }
     }
   }
 }
 
-// Stores accumulators for `count` pixels of the tile (channels c0.. of panel width NV * L).
+// acc[t] += sum over k < n of x_t[k] * w[k] for P pixels whose inputs lie `step` floats apart
+// (x_t = src + t * step): straight from the NHWC activations, each input a broadcast load, no
+// packing. Where a layer has few output channels the packing of its inputs cost as much as
+// the FMAs themselves (a copy per input per pixel against NV FMAs per input per pixel).
 template <typename V, int NV, int P>
-Y26_INLINE void store_tile(const ConvJob& j, int b, int oy, int ox0, int count, int c0, V (&acc)[P][NV]) {
+Y26_INLINE void sum_direct(const float* src, std::int64_t step, const float* wk, int n, V (&acc)[P][NV]) {
+  constexpr int L = lanes<V>, B = NV * L;
+  for (int k = 0; k < n; ++k, ++src, wk += B) {
+    V wv[NV];
+    for (int v = 0; v < NV; ++v) wv[v] = load<V>(wk + v * L);
+    for (int t = 0; t < P; ++t) {
+      const float s = src[t * step];
+      for (int v = 0; v < NV; ++v) acc[t][v] += s * wv[v];  // one FMA (-ffp-contract=fast)
+    }
+  }
+}
+
+// The same sum over a packed tile (a[k * P + t]).
+template <typename V, int NV, int P>
+Y26_INLINE void sum_packed(const float* at, const float* wk, int n, V (&acc)[P][NV]) {
+  constexpr int L = lanes<V>, B = NV * L;
+  for (int k = 0; k < n; ++k, at += P, wk += B) {
+    V wv[NV];
+    for (int v = 0; v < NV; ++v) wv[v] = load<V>(wk + v * L);
+    for (int t = 0; t < P; ++t) {
+      const float s = at[t];
+      for (int v = 0; v < NV; ++v) acc[t][v] += s * wv[v];
+    }
+  }
+}
+
+template <typename V, int NV, int P>
+Y26_INLINE void init_acc(const float* bias, V (&acc)[P][NV]) {
   constexpr int L = lanes<V>;
-  const int cout = j.w->cout;
-  const bool silu = j.p->act == Activation::SiLU;
+  for (int v = 0; v < NV; ++v) {
+    const V bv = load<V>(bias + v * L);
+    for (int t = 0; t < P; ++t) acc[t][v] = bv;
+  }
+}
+
+// Stores pixels [first, count) of a tile, channels c0.. of a panel of NV vectors: o and r point at
+// pixel 0's channel c0 of the output and the residual (r may be null), ostep/rstep floats apart.
+template <typename V, int NV, int P>
+Y26_INLINE void store_tile(float* o, std::int64_t ostep, const float* r, std::int64_t rstep, int first, int count,
+                           int channels, bool silu, V (&acc)[P][NV]) {
+  constexpr int L = lanes<V>;
   for (int t = 0; t < P; ++t) {
     if (t >= count) break;
-    float* o = j.out->pixel(b, oy, ox0 + t) + c0;
-    const float* r = j.res ? j.res->pixel(b, oy, ox0 + t) + c0 : nullptr;
+    if (t < first) continue;
+    float* ot = o + t * ostep;
+    const float* rt = r ? r + t * rstep : nullptr;
     for (int v = 0; v < NV; ++v) {
       V x = acc[t][v];
       if (silu) x = silu_v(x);
       const int ch = v * L;
-      if (c0 + ch + L <= cout) {
-        if (r) x += load<V>(r + ch);
-        store(o + ch, x);
+      if (ch + L <= channels) {
+        if (rt) x += load<V>(rt + ch);
+        store(ot + ch, x);
       } else {
         float lane[L];
         store(lane, x);
-        for (int i = 0; i < L && c0 + ch + i < cout; ++i) o[ch + i] = r ? lane[i] + r[ch + i] : lane[i];
+        for (int i = 0; i < L && ch + i < channels; ++i) ot[ch + i] = rt ? lane[i] + rt[ch + i] : lane[i];
       }
     }
   }
 }
 
+// Where a row's tiles start: P apart, the last one moved back to end at the row's end (it recomputes
+// a few pixels of its neighbour and stores only its own) so that it is full and can read directly;
+// a row narrower than P has one partial tile.
+struct RowTiles {
+  int count, last_start, last_first;
+};
+template <int P>
+RowTiles row_tiles(int w) {
+  const int full = w / P;
+  if (w % P == 0) return {full, (full - 1) * P, 0};
+  if (w < P) return {1, 0, 0};
+  return {full + 1, w - P, full * P - (w - P)};
+}
+
+// A tile reads directly when every input pixel of every tap lies inside the row (no padding).
+bool tile_inside(const ConvJob& j, int ox0, int P) {
+  const int ix_first = ox0 * j.p->stride - j.p->pad, ix_last = (ox0 + P - 1) * j.p->stride - j.p->pad + j.w->kw - 1;
+  return ox0 + P <= j.out->w && ix_first >= 0 && ix_last < j.in->w;
+}
+
+// Dense k x k (or strided, or padded) convolution, a unit of work per output row: the row's edge
+// tiles are packed once (into a: one slot of K x P per tile), then each panel of B output channels
+// sweeps the tiles with P x B accumulators in registers over all of K.
 template <typename V, int NV, int P>
 Y26_INLINE void dense_rows(const ConvJob& j, std::int64_t begin, std::int64_t end, float* a) {
   constexpr int L = lanes<V>, B = NV * L;
+  const View<const float>& in = *j.in;
   const PackedConv& w = *j.w;
-  const int K = w.kh * w.kw * w.cin, oh = j.out->h, ow = j.out->w;
-  const int tiles = tiles_of<P>(ow), panels = (w.cout + B - 1) / B;
+  const int cin = w.cin, K = w.kh * w.kw * cin, oh = j.out->h, ow = j.out->w;
+  const int panels = (w.cout + B - 1) / B, stride = j.p->stride, pad = j.p->pad;
+  const bool silu = j.p->act == Activation::SiLU;
+  const RowTiles rt = row_tiles<P>(ow);
+  const std::int64_t step = stride * in.pixel_stride;
+  // Taps of one kernel row are one run of kw * cin inputs when the input's pixels are dense.
+  const bool merge_kx = in.pixel_stride == cin;
   for (std::int64_t row = begin; row < end; ++row) {
     const int b = static_cast<int>(row / oh), oy = static_cast<int>(row % oh);
-    pack_row<P>(j, b, oy, a);
+    int ky_first = 0, ky_end = w.kh;  // the kernel rows inside the image
+    while (ky_first < w.kh && oy * stride - pad + ky_first < 0) ++ky_first;
+    while (ky_end > ky_first && oy * stride - pad + ky_end - 1 >= in.h) --ky_end;
+    for (int tile = 0; tile < rt.count; ++tile) {
+      const int ox0 = tile + 1 == rt.count ? rt.last_start : tile * P;
+      if (!tile_inside(j, ox0, P)) pack_tile<P>(j, b, oy, ox0, a + static_cast<std::int64_t>(tile) * K * P);
+    }
     for (int panel = 0; panel < panels; ++panel) {
       const float* wp = w.w.data() + static_cast<std::int64_t>(panel) * K * B;
-      const float* bias = w.bias.data() + panel * B;
-      for (int tile = 0; tile < tiles; ++tile) {
+      const int c0 = panel * B;
+      for (int tile = 0; tile < rt.count; ++tile) {
+        const bool last = tile + 1 == rt.count;
+        const int ox0 = last ? rt.last_start : tile * P, first = last ? rt.last_first : 0;
         V acc[P][NV];
-        for (int v = 0; v < NV; ++v) {
-          const V bv = load<V>(bias + v * L);
-          for (int t = 0; t < P; ++t) acc[t][v] = bv;
-        }
-        const float* at = a + static_cast<std::int64_t>(tile) * K * P;
-        const float* wk = wp;
-        for (int k = 0; k < K; ++k, at += P, wk += B) {
-          V wv[NV];
-          for (int v = 0; v < NV; ++v) wv[v] = load<V>(wk + v * L);
-          for (int t = 0; t < P; ++t) {
-            const float s = at[t];
-            for (int v = 0; v < NV; ++v) acc[t][v] += s * wv[v];  // one FMA (-ffp-contract=fast)
+        init_acc<V, NV, P>(w.bias.data() + c0, acc);
+        if (tile_inside(j, ox0, P)) {
+          for (int ky = ky_first; ky < ky_end; ++ky) {
+            const float* src = in.pixel(b, oy * stride - pad + ky, ox0 * stride - pad);
+            const float* wk = wp + static_cast<std::int64_t>(ky * w.kw) * cin * B;
+            if (merge_kx) {
+              sum_direct<V, NV, P>(src, step, wk, w.kw * cin, acc);
+            } else {
+              for (int kx = 0; kx < w.kw; ++kx) {
+                sum_direct<V, NV, P>(src + kx * in.pixel_stride, step, wk + static_cast<std::int64_t>(kx) * cin * B, cin, acc);
+              }
+            }
           }
+        } else {
+          sum_packed<V, NV, P>(a + static_cast<std::int64_t>(tile) * K * P, wp, K, acc);
         }
-        store_tile<V, NV, P>(j, b, oy, tile * P, std::min(P, ow - tile * P), panel * B, acc);
+        const int count = std::min(P, ow - ox0);
+        store_tile<V, NV, P>(j.out->pixel(b, oy, ox0) + c0, j.out->pixel_stride,
+                             j.res ? j.res->pixel(b, oy, ox0) + c0 : nullptr, j.res ? j.res->pixel_stride : 0, first, count,
+                             std::min(B, w.cout - c0), silu, acc);
+      }
+    }
+  }
+}
+
+// 1x1 convolution with stride 1: an image's pixels are one run pixel_stride apart whatever the
+// row, so tiles run over the flattened image (only its last tile can be short), a unit of work
+// being kPointTiles tiles; each panel sweeps the unit's tiles.
+constexpr int kPointTiles = 8;
+
+std::int64_t point_units(int pixels, int P) {
+  const int tiles = (pixels + P - 1) / P;
+  return (tiles + kPointTiles - 1) / kPointTiles;
+}
+
+template <typename V, int NV, int P>
+Y26_INLINE void pointwise_units(const ConvJob& j, std::int64_t begin, std::int64_t end, float* a) {
+  constexpr int L = lanes<V>, B = NV * L;
+  const View<const float>& in = *j.in;
+  const View<float>& out = *j.out;
+  const PackedConv& w = *j.w;
+  const int cin = w.cin, panels = (w.cout + B - 1) / B, pixels = out.h * out.w;
+  const bool silu = j.p->act == Activation::SiLU;
+  const std::int64_t per_image = point_units(pixels, P);
+  const int tiles = (pixels + P - 1) / P;
+  for (std::int64_t unit = begin; unit < end; ++unit) {
+    const int b = static_cast<int>(unit / per_image);
+    const int tile0 = static_cast<int>(unit % per_image) * kPointTiles, tile_end = std::min(tiles, tile0 + kPointTiles);
+    const float* in0 = in.data + b * in.image_stride;
+    // A short last tile moves back to end at the image's end, or, in an image of fewer than P
+    // pixels, is packed (zeros past the end).
+    const bool short_tail = pixels % P != 0, tiny = pixels < P;
+    if (tiny) {
+      for (int ci = 0; ci < cin; ++ci) {
+        for (int t = 0; t < P; ++t) a[ci * P + t] = t < pixels ? in0[t * in.pixel_stride + ci] : 0.0f;
+      }
+    }
+    for (int panel = 0; panel < panels; ++panel) {
+      const float* wp = w.w.data() + static_cast<std::int64_t>(panel) * cin * B;
+      const int c0 = panel * B;
+      for (int tile = tile0; tile < tile_end; ++tile) {
+        const bool last = tile + 1 == tiles && short_tail;
+        const int p0 = last && !tiny ? pixels - P : tile * P, first = last && !tiny ? tile * P - p0 : 0;
+        V acc[P][NV];
+        init_acc<V, NV, P>(w.bias.data() + c0, acc);
+        if (tiny) {
+          sum_packed<V, NV, P>(a, wp, cin, acc);
+        } else {
+          sum_direct<V, NV, P>(in0 + p0 * in.pixel_stride, in.pixel_stride, wp, cin, acc);
+        }
+        store_tile<V, NV, P>(out.data + b * out.image_stride + p0 * out.pixel_stride + c0, out.pixel_stride,
+                             j.res ? j.res->data + b * j.res->image_stride + p0 * j.res->pixel_stride + c0 : nullptr,
+                             j.res ? j.res->pixel_stride : 0, first, std::min(P, pixels - p0), std::min(B, w.cout - c0),
+                             silu, acc);
       }
     }
   }
@@ -226,15 +339,24 @@ constexpr int kP512 = 12, kP256 = 6, kP128 = 6;
 
 using RowsFn = void (*)(const ConvJob&, std::int64_t, std::int64_t, float*);
 
-Y26_TARGET_AVX512 void dense512_2(const ConvJob& j, std::int64_t b, std::int64_t e, float* a) { dense_rows<F16, 2, kP512>(j, b, e, a); }
-Y26_TARGET_AVX512 void dense512_1(const ConvJob& j, std::int64_t b, std::int64_t e, float* a) { dense_rows<F16, 1, kP512>(j, b, e, a); }
-Y26_TARGET_AVX512 void dense512_h(const ConvJob& j, std::int64_t b, std::int64_t e, float* a) { dense_rows<F8, 1, kP512>(j, b, e, a); }
+// Each ISA's instantiations: [pointwise?][panel kind] with panel kinds 0 = two vectors, 1 = one,
+// 2 = half an AVX-512 vector (8 channels).
+#define Y26_DENSE_FNS(TARGET, NAME, V, VH, P)                                                                      \
+  TARGET void NAME##_rows2(const ConvJob& j, std::int64_t b, std::int64_t e, float* a) { dense_rows<V, 2, P>(j, b, e, a); } \
+  TARGET void NAME##_rows1(const ConvJob& j, std::int64_t b, std::int64_t e, float* a) { dense_rows<V, 1, P>(j, b, e, a); } \
+  TARGET void NAME##_rowsh(const ConvJob& j, std::int64_t b, std::int64_t e, float* a) { dense_rows<VH, 1, P>(j, b, e, a); } \
+  TARGET void NAME##_pt2(const ConvJob& j, std::int64_t b, std::int64_t e, float* a) { pointwise_units<V, 2, P>(j, b, e, a); } \
+  TARGET void NAME##_pt1(const ConvJob& j, std::int64_t b, std::int64_t e, float* a) { pointwise_units<V, 1, P>(j, b, e, a); } \
+  TARGET void NAME##_pth(const ConvJob& j, std::int64_t b, std::int64_t e, float* a) { pointwise_units<VH, 1, P>(j, b, e, a); } \
+  constexpr RowsFn NAME##_fns[2][3] = {{NAME##_rows2, NAME##_rows1, NAME##_rowsh}, {NAME##_pt2, NAME##_pt1, NAME##_pth}};
+
+Y26_DENSE_FNS(Y26_TARGET_AVX512, d512, F16, F8, kP512)
+Y26_DENSE_FNS(Y26_TARGET_AVX2, d256, F8, F8, kP256)
+Y26_DENSE_FNS(, d128, F4, F4, kP128)
+#undef Y26_DENSE_FNS
+
 Y26_TARGET_AVX512 void dw512(const ConvJob& j, std::int64_t b, std::int64_t e, float*) { depthwise_rows<F16>(j, b, e); }
-Y26_TARGET_AVX2 void dense256_2(const ConvJob& j, std::int64_t b, std::int64_t e, float* a) { dense_rows<F8, 2, kP256>(j, b, e, a); }
-Y26_TARGET_AVX2 void dense256_1(const ConvJob& j, std::int64_t b, std::int64_t e, float* a) { dense_rows<F8, 1, kP256>(j, b, e, a); }
 Y26_TARGET_AVX2 void dw256(const ConvJob& j, std::int64_t b, std::int64_t e, float*) { depthwise_rows<F8>(j, b, e); }
-void dense128_2(const ConvJob& j, std::int64_t b, std::int64_t e, float* a) { dense_rows<F4, 2, kP128>(j, b, e, a); }
-void dense128_1(const ConvJob& j, std::int64_t b, std::int64_t e, float* a) { dense_rows<F4, 1, kP128>(j, b, e, a); }
 void dw128(const ConvJob& j, std::int64_t b, std::int64_t e, float*) { depthwise_rows<F4>(j, b, e); }
 
 // Output channels per panel: two vectors, or one when one covers every output channel (the head's
@@ -245,6 +367,8 @@ int block_of(Isa isa, int cout) {
   return cout <= L ? L : 2 * L;
 }
 int pixels_of(Isa isa) { return isa == Isa::Avx512 ? kP512 : isa == Isa::Avx2 ? kP256 : kP128; }
+
+bool pointwise(const PackedConv& w, const ConvParams& p) { return w.kh == 1 && w.kw == 1 && p.stride == 1 && p.pad == 0; }
 
 }  // namespace
 
@@ -287,22 +411,27 @@ std::int64_t packed_bytes(const ConvWeights& w, Isa isa) {
 
 std::int64_t conv_scratch_floats(const PackedConv& w, int out_w) {
   if (w.groups > 1) return 0;
-  const int P = pixels_of(w.isa);
-  return static_cast<std::int64_t>((out_w + P - 1) / P) * P * w.kh * w.kw * w.cin;
+  // A row's tiles (one more than out_w / P when the last is moved back), or a pointwise conv's
+  // one packed tile (an image of fewer than P pixels): K x P floats each.
+  const std::int64_t P = pixels_of(w.isa);
+  return (out_w / P + 1) * P * w.kh * w.kw * w.cin;
 }
 
 void conv2d(const Context& ctx, const View<const float>& in, const View<float>& out, const PackedConv& w,
             const ConvParams& p, const View<const float>* residual, float* scratch, std::int64_t per_worker) {
   if (per_worker < conv_scratch_floats(w, out.w)) throw std::logic_error("fast conv2d: scratch too small");
   const ConvJob job{&in, &out, &w, &p, residual};
-  const bool two = w.block == 2 * lanes_of(w.isa);
+  const int kind = w.block == 2 * lanes_of(w.isa) ? 0 : w.block == lanes_of(w.isa) ? 1 : 2;
+  const bool point = pointwise(w, p);
   RowsFn fn = nullptr;
   switch (w.isa) {
-    case Isa::Avx512: fn = w.groups > 1 ? dw512 : two ? dense512_2 : w.block == 8 ? dense512_h : dense512_1; break;
-    case Isa::Avx2: fn = w.groups > 1 ? dw256 : two ? dense256_2 : dense256_1; break;
-    case Isa::Baseline: fn = w.groups > 1 ? dw128 : two ? dense128_2 : dense128_1; break;
+    case Isa::Avx512: fn = w.groups > 1 ? dw512 : d512_fns[point][kind]; break;
+    case Isa::Avx2: fn = w.groups > 1 ? dw256 : d256_fns[point][kind]; break;
+    case Isa::Baseline: fn = w.groups > 1 ? dw128 : d128_fns[point][kind]; break;
   }
-  ctx.pool->parallel_for(static_cast<std::int64_t>(out.n) * out.h, [&](std::int64_t b, std::int64_t e, unsigned worker) {
+  const std::int64_t units = w.groups == 1 && point ? out.n * point_units(out.h * out.w, pixels_of(w.isa))
+                                                    : static_cast<std::int64_t>(out.n) * out.h;
+  ctx.pool->parallel_for(units, [&](std::int64_t b, std::int64_t e, unsigned worker) {
     fn(job, b, e, scratch + static_cast<std::int64_t>(worker) * per_worker);
   });
 }
