@@ -28,30 +28,6 @@ struct ConvJob {
   const View<const float>* res;
 };
 
-// Packs the input patches of the P output pixels ox0.. of row (b, oy) (zeros in the padding and
-// past the row's end): a[k * P + t] for k = (ky, kx, ci).
-template <int P>
-Y26_INLINE void pack_tile(const ConvJob& j, int b, int oy, int ox0, float* a) {
-  const View<const float>& in = *j.in;
-  const PackedConv& w = *j.w;
-  const int cin = w.cin, stride = j.p->stride, pad = j.p->pad;
-  for (int ky = 0; ky < w.kh; ++ky) {
-    const int iy = oy * stride - pad + ky;
-    for (int kx = 0; kx < w.kw; ++kx) {
-      float* dst = a + static_cast<std::int64_t>(ky * w.kw + kx) * cin * P;
-      for (int t = 0; t < P; ++t) {
-        const int ox = ox0 + t, ix = ox * stride - pad + kx;
-        if (ox < j.out->w && iy >= 0 && iy < in.h && ix >= 0 && ix < in.w) {
-          const float* src = in.pixel(b, iy, ix);
-          for (int ci = 0; ci < cin; ++ci) dst[ci * P + t] = src[ci];
-        } else {
-          for (int ci = 0; ci < cin; ++ci) dst[ci * P + t] = 0.0f;
-        }
-      }
-    }
-  }
-}
-
 // acc[t] += sum over k < n of x_t[k] * w[k] for P pixels whose inputs lie `step` floats apart
 // (x_t = src + t * step): straight from the NHWC activations, each input a broadcast load, no
 // packing. Where a layer has few output channels the packing of its inputs cost as much as
@@ -69,15 +45,16 @@ Y26_INLINE void sum_direct(const float* src, std::int64_t step, const float* wk,
   }
 }
 
-// The same sum over a packed tile (a[k * P + t]).
+// The same sum for P pixels anywhere (src[t]; a row of zeros for a pixel in the padding or past
+// the end): the edge tiles, read without packing them.
 template <typename V, int NV, int P>
-Y26_INLINE void sum_packed(const float* at, const float* wk, int n, V (&acc)[P][NV]) {
+Y26_INLINE void sum_gather(const float* const (&src)[P], const float* wk, int n, V (&acc)[P][NV]) {
   constexpr int L = lanes<V>, B = NV * L;
-  for (int k = 0; k < n; ++k, at += P, wk += B) {
+  for (int k = 0; k < n; ++k, wk += B) {
     V wv[NV];
     for (int v = 0; v < NV; ++v) wv[v] = load<V>(wk + v * L);
     for (int t = 0; t < P; ++t) {
-      const float s = at[t];
+      const float s = src[t][k];
       for (int v = 0; v < NV; ++v) acc[t][v] += s * wv[v];
     }
   }
@@ -120,37 +97,36 @@ Y26_INLINE void store_tile(float* o, std::int64_t ostep, const float* r, std::in
 }
 
 // Where a row's tiles start: P apart, the last one moved back to end at the row's end (it recomputes
-// a few pixels of its neighbour and stores only its own) so that it is full and can read directly;
-// a row narrower than P has one partial tile.
+// a few pixels of its neighbour and stores only its own) so that it is full and reads directly; a
+// row narrower than P has one partial tile.
 struct RowTiles {
   int count, last_start, last_first;
 };
-template <int P>
-RowTiles row_tiles(int w) {
+RowTiles row_tiles(int w, int P) {
   const int full = w / P;
   if (w % P == 0) return {full, (full - 1) * P, 0};
   if (w < P) return {1, 0, 0};
   return {full + 1, w - P, full * P - (w - P)};
 }
 
-// A tile reads directly when every input pixel of every tap lies inside the row (no padding).
+// A tile reads with one stride when every input pixel of every tap lies inside the row.
 bool tile_inside(const ConvJob& j, int ox0, int P) {
   const int ix_first = ox0 * j.p->stride - j.p->pad, ix_last = (ox0 + P - 1) * j.p->stride - j.p->pad + j.w->kw - 1;
   return ox0 + P <= j.out->w && ix_first >= 0 && ix_last < j.in->w;
 }
 
-// Dense k x k (or strided, or padded) convolution, a unit of work per output row: the row's edge
-// tiles are packed once (into a: one slot of K x P per tile), then each panel of B output channels
-// sweeps the tiles with P x B accumulators in registers over all of K.
+// Dense k x k (or strided, or padded) convolution, a unit of work per output row: each panel of B
+// output channels sweeps the row's tiles with P x B accumulators in registers over all of K,
+// skipping the kernel rows that fall outside the image. `zeros` holds cin zeros (the padding).
 template <typename V, int NV, int P>
-Y26_INLINE void dense_rows(const ConvJob& j, std::int64_t begin, std::int64_t end, float* a) {
+Y26_INLINE void dense_rows(const ConvJob& j, std::int64_t begin, std::int64_t end, const float* zeros) {
   constexpr int L = lanes<V>, B = NV * L;
   const View<const float>& in = *j.in;
   const PackedConv& w = *j.w;
   const int cin = w.cin, K = w.kh * w.kw * cin, oh = j.out->h, ow = j.out->w;
   const int panels = (w.cout + B - 1) / B, stride = j.p->stride, pad = j.p->pad;
   const bool silu = j.p->act == Activation::SiLU;
-  const RowTiles rt = row_tiles<P>(ow);
+  const RowTiles rt = row_tiles(ow, P);
   const std::int64_t step = stride * in.pixel_stride;
   // Taps of one kernel row are one run of kw * cin inputs when the input's pixels are dense.
   const bool merge_kx = in.pixel_stride == cin;
@@ -159,10 +135,6 @@ Y26_INLINE void dense_rows(const ConvJob& j, std::int64_t begin, std::int64_t en
     int ky_first = 0, ky_end = w.kh;  // the kernel rows inside the image
     while (ky_first < w.kh && oy * stride - pad + ky_first < 0) ++ky_first;
     while (ky_end > ky_first && oy * stride - pad + ky_end - 1 >= in.h) --ky_end;
-    for (int tile = 0; tile < rt.count; ++tile) {
-      const int ox0 = tile + 1 == rt.count ? rt.last_start : tile * P;
-      if (!tile_inside(j, ox0, P)) pack_tile<P>(j, b, oy, ox0, a + static_cast<std::int64_t>(tile) * K * P);
-    }
     for (int panel = 0; panel < panels; ++panel) {
       const float* wp = w.w.data() + static_cast<std::int64_t>(panel) * K * B;
       const int c0 = panel * B;
@@ -171,20 +143,27 @@ Y26_INLINE void dense_rows(const ConvJob& j, std::int64_t begin, std::int64_t en
         const int ox0 = last ? rt.last_start : tile * P, first = last ? rt.last_first : 0;
         V acc[P][NV];
         init_acc<V, NV, P>(w.bias.data() + c0, acc);
-        if (tile_inside(j, ox0, P)) {
-          for (int ky = ky_first; ky < ky_end; ++ky) {
-            const float* src = in.pixel(b, oy * stride - pad + ky, ox0 * stride - pad);
-            const float* wk = wp + static_cast<std::int64_t>(ky * w.kw) * cin * B;
-            if (merge_kx) {
-              sum_direct<V, NV, P>(src, step, wk, w.kw * cin, acc);
-            } else {
-              for (int kx = 0; kx < w.kw; ++kx) {
-                sum_direct<V, NV, P>(src + kx * in.pixel_stride, step, wk + static_cast<std::int64_t>(kx) * cin * B, cin, acc);
-              }
-            }
+        const bool inside = tile_inside(j, ox0, P);
+        for (int ky = ky_first; ky < ky_end; ++ky) {
+          const int iy = oy * stride - pad + ky;
+          const float* wk = wp + static_cast<std::int64_t>(ky * w.kw) * cin * B;
+          if (inside && merge_kx) {
+            sum_direct<V, NV, P>(in.pixel(b, iy, ox0 * stride - pad), step, wk, w.kw * cin, acc);
+            continue;
           }
-        } else {
-          sum_packed<V, NV, P>(a + static_cast<std::int64_t>(tile) * K * P, wp, K, acc);
+          for (int kx = 0; kx < w.kw; ++kx, wk += static_cast<std::int64_t>(cin) * B) {
+            const int ix0 = ox0 * stride - pad + kx;
+            if (inside) {
+              sum_direct<V, NV, P>(in.pixel(b, iy, ix0), step, wk, cin, acc);
+              continue;
+            }
+            const float* src[P];
+            for (int t = 0; t < P; ++t) {
+              const int ix = ix0 + t * stride;
+              src[t] = ox0 + t < ow && ix >= 0 && ix < in.w ? in.pixel(b, iy, ix) : zeros;
+            }
+            sum_gather<V, NV, P>(src, wk, cin, acc);
+          }
         }
         const int count = std::min(P, ow - ox0);
         store_tile<V, NV, P>(j.out->pixel(b, oy, ox0) + c0, j.out->pixel_stride,
@@ -206,7 +185,7 @@ std::int64_t point_units(int pixels, int P) {
 }
 
 template <typename V, int NV, int P>
-Y26_INLINE void pointwise_units(const ConvJob& j, std::int64_t begin, std::int64_t end, float* a) {
+Y26_INLINE void pointwise_units(const ConvJob& j, std::int64_t begin, std::int64_t end, const float* zeros) {
   constexpr int L = lanes<V>, B = NV * L;
   const View<const float>& in = *j.in;
   const View<float>& out = *j.out;
@@ -215,18 +194,13 @@ Y26_INLINE void pointwise_units(const ConvJob& j, std::int64_t begin, std::int64
   const bool silu = j.p->act == Activation::SiLU;
   const std::int64_t per_image = point_units(pixels, P);
   const int tiles = (pixels + P - 1) / P;
+  // A short last tile moves back to end at the image's end; in an image of fewer than P pixels
+  // the missing ones read zeros.
+  const bool short_tail = pixels % P != 0, tiny = pixels < P;
   for (std::int64_t unit = begin; unit < end; ++unit) {
     const int b = static_cast<int>(unit / per_image);
     const int tile0 = static_cast<int>(unit % per_image) * kPointTiles, tile_end = std::min(tiles, tile0 + kPointTiles);
     const float* in0 = in.data + b * in.image_stride;
-    // A short last tile moves back to end at the image's end, or, in an image of fewer than P
-    // pixels, is packed (zeros past the end).
-    const bool short_tail = pixels % P != 0, tiny = pixels < P;
-    if (tiny) {
-      for (int ci = 0; ci < cin; ++ci) {
-        for (int t = 0; t < P; ++t) a[ci * P + t] = t < pixels ? in0[t * in.pixel_stride + ci] : 0.0f;
-      }
-    }
     for (int panel = 0; panel < panels; ++panel) {
       const float* wp = w.w.data() + static_cast<std::int64_t>(panel) * cin * B;
       const int c0 = panel * B;
@@ -236,7 +210,9 @@ Y26_INLINE void pointwise_units(const ConvJob& j, std::int64_t begin, std::int64
         V acc[P][NV];
         init_acc<V, NV, P>(w.bias.data() + c0, acc);
         if (tiny) {
-          sum_packed<V, NV, P>(a, wp, cin, acc);
+          const float* src[P];
+          for (int t = 0; t < P; ++t) src[t] = t < pixels ? in0 + t * in.pixel_stride : zeros;
+          sum_gather<V, NV, P>(src, wp, cin, acc);
         } else {
           sum_direct<V, NV, P>(in0 + p0 * in.pixel_stride, in.pixel_stride, wp, cin, acc);
         }
@@ -334,30 +310,53 @@ Y26_INLINE void depthwise_rows(const ConvJob& j, std::int64_t begin, std::int64_
   }
 }
 
-// Tile widths per ISA (pixels P; panels of NV vectors).
-constexpr int kP512 = 12, kP256 = 6, kP128 = 6;
+// Tile widths per ISA, in pixels: a row's tile is the width of these that computes the fewest
+// pixels past the row's end (the 640 model's rows, 320 .. 20 wide, take 10 on AVX-512: 12 would
+// recompute 20% of the 40- and 20-wide ones); a pointwise conv's tiles run over whole images and
+// take the widest. AVX-512: up to 12 x 2 accumulators + 2 weights of 32 zmm; AVX2 and SSE: 6 x 2
+// + 2 of 16.
+constexpr int kPixels512[3] = {12, 10, 8}, kPixels256[3] = {6, 5, 4};
 
-using RowsFn = void (*)(const ConvJob&, std::int64_t, std::int64_t, float*);
+using RowsFn = void (*)(const ConvJob&, std::int64_t, std::int64_t, const float*);
 
-// Each ISA's instantiations: [pointwise?][panel kind] with panel kinds 0 = two vectors, 1 = one,
-// 2 = half an AVX-512 vector (8 channels).
-#define Y26_DENSE_FNS(TARGET, NAME, V, VH, P)                                                                      \
-  TARGET void NAME##_rows2(const ConvJob& j, std::int64_t b, std::int64_t e, float* a) { dense_rows<V, 2, P>(j, b, e, a); } \
-  TARGET void NAME##_rows1(const ConvJob& j, std::int64_t b, std::int64_t e, float* a) { dense_rows<V, 1, P>(j, b, e, a); } \
-  TARGET void NAME##_rowsh(const ConvJob& j, std::int64_t b, std::int64_t e, float* a) { dense_rows<VH, 1, P>(j, b, e, a); } \
-  TARGET void NAME##_pt2(const ConvJob& j, std::int64_t b, std::int64_t e, float* a) { pointwise_units<V, 2, P>(j, b, e, a); } \
-  TARGET void NAME##_pt1(const ConvJob& j, std::int64_t b, std::int64_t e, float* a) { pointwise_units<V, 1, P>(j, b, e, a); } \
-  TARGET void NAME##_pth(const ConvJob& j, std::int64_t b, std::int64_t e, float* a) { pointwise_units<VH, 1, P>(j, b, e, a); } \
-  constexpr RowsFn NAME##_fns[2][3] = {{NAME##_rows2, NAME##_rows1, NAME##_rowsh}, {NAME##_pt2, NAME##_pt1, NAME##_pth}};
+// Each ISA's instantiations: rows[tile width][panel kind] and point[panel kind], panel kinds being
+// 0 = two vectors, 1 = one, 2 = half an AVX-512 vector (8 channels).
+#define Y26_ROWS(TARGET, NAME, V, NV, P) \
+  TARGET void NAME(const ConvJob& j, std::int64_t b, std::int64_t e, const float* z) { dense_rows<V, NV, P>(j, b, e, z); }
+#define Y26_POINT(TARGET, NAME, V, NV, P) \
+  TARGET void NAME(const ConvJob& j, std::int64_t b, std::int64_t e, const float* z) { pointwise_units<V, NV, P>(j, b, e, z); }
+#define Y26_DENSE_FNS(TARGET, NAME, V, VH, PX)                                                                       \
+  Y26_ROWS(TARGET, NAME##_r02, V, 2, PX[0]) Y26_ROWS(TARGET, NAME##_r01, V, 1, PX[0]) Y26_ROWS(TARGET, NAME##_r0h, VH, 1, PX[0]) \
+  Y26_ROWS(TARGET, NAME##_r12, V, 2, PX[1]) Y26_ROWS(TARGET, NAME##_r11, V, 1, PX[1]) Y26_ROWS(TARGET, NAME##_r1h, VH, 1, PX[1]) \
+  Y26_ROWS(TARGET, NAME##_r22, V, 2, PX[2]) Y26_ROWS(TARGET, NAME##_r21, V, 1, PX[2]) Y26_ROWS(TARGET, NAME##_r2h, VH, 1, PX[2]) \
+  Y26_POINT(TARGET, NAME##_p2, V, 2, PX[0]) Y26_POINT(TARGET, NAME##_p1, V, 1, PX[0]) Y26_POINT(TARGET, NAME##_ph, VH, 1, PX[0]) \
+  constexpr RowsFn NAME##_rows[3][3] = {                                                                              \
+      {NAME##_r02, NAME##_r01, NAME##_r0h}, {NAME##_r12, NAME##_r11, NAME##_r1h}, {NAME##_r22, NAME##_r21, NAME##_r2h}}; \
+  constexpr RowsFn NAME##_point[3] = {NAME##_p2, NAME##_p1, NAME##_ph};
 
-Y26_DENSE_FNS(Y26_TARGET_AVX512, d512, F16, F8, kP512)
-Y26_DENSE_FNS(Y26_TARGET_AVX2, d256, F8, F8, kP256)
-Y26_DENSE_FNS(, d128, F4, F4, kP128)
+Y26_DENSE_FNS(Y26_TARGET_AVX512, d512, F16, F8, kPixels512)
+Y26_DENSE_FNS(Y26_TARGET_AVX2, d256, F8, F8, kPixels256)
+Y26_DENSE_FNS(, d128, F4, F4, kPixels256)
 #undef Y26_DENSE_FNS
+#undef Y26_POINT
+#undef Y26_ROWS
 
-Y26_TARGET_AVX512 void dw512(const ConvJob& j, std::int64_t b, std::int64_t e, float*) { depthwise_rows<F16>(j, b, e); }
-Y26_TARGET_AVX2 void dw256(const ConvJob& j, std::int64_t b, std::int64_t e, float*) { depthwise_rows<F8>(j, b, e); }
-void dw128(const ConvJob& j, std::int64_t b, std::int64_t e, float*) { depthwise_rows<F4>(j, b, e); }
+Y26_TARGET_AVX512 void dw512(const ConvJob& j, std::int64_t b, std::int64_t e, const float*) { depthwise_rows<F16>(j, b, e); }
+Y26_TARGET_AVX2 void dw256(const ConvJob& j, std::int64_t b, std::int64_t e, const float*) { depthwise_rows<F8>(j, b, e); }
+void dw128(const ConvJob& j, std::int64_t b, std::int64_t e, const float*) { depthwise_rows<F4>(j, b, e); }
+
+const int* pixel_choices(Isa isa) { return isa == Isa::Avx512 ? kPixels512 : kPixels256; }
+
+// Which of the ISA's tile widths a row of out_w pixels takes (index into pixel_choices).
+int row_choice(Isa isa, int out_w) {
+  const int* px = pixel_choices(isa);
+  int best = 0;
+  for (int c = 1; c < 3; ++c) {
+    const auto computed = [&](int P) { return (out_w + P - 1) / P * P; };
+    if (computed(px[c]) < computed(px[best])) best = c;
+  }
+  return best;
+}
 
 // Output channels per panel: two vectors, or one when one covers every output channel (the head's
 // narrow layers), or half an AVX-512 vector (8) for 8 channels or fewer.
@@ -366,8 +365,6 @@ int block_of(Isa isa, int cout) {
   if (isa == Isa::Avx512 && cout <= 8) return 8;
   return cout <= L ? L : 2 * L;
 }
-int pixels_of(Isa isa) { return isa == Isa::Avx512 ? kP512 : isa == Isa::Avx2 ? kP256 : kP128; }
-
 bool pointwise(const PackedConv& w, const ConvParams& p) { return w.kh == 1 && w.kw == 1 && p.stride == 1 && p.pad == 0; }
 
 }  // namespace
@@ -409,12 +406,8 @@ std::int64_t packed_bytes(const ConvWeights& w, Isa isa) {
   return static_cast<std::int64_t>(panels) * B * (taps * w.cin + 1) * 4;
 }
 
-std::int64_t conv_scratch_floats(const PackedConv& w, int out_w) {
-  if (w.groups > 1) return 0;
-  // A row's tiles (one more than out_w / P when the last is moved back), or a pointwise conv's
-  // one packed tile (an image of fewer than P pixels): K x P floats each.
-  const std::int64_t P = pixels_of(w.isa);
-  return (out_w / P + 1) * P * w.kh * w.kw * w.cin;
+std::int64_t conv_scratch_floats(const PackedConv& w, int /*out_w*/) {
+  return w.groups > 1 ? 0 : w.cin;  // a pixel of zeros: what the padding reads
 }
 
 void conv2d(const Context& ctx, const View<const float>& in, const View<float>& out, const PackedConv& w,
@@ -423,17 +416,17 @@ void conv2d(const Context& ctx, const View<const float>& in, const View<float>& 
   const ConvJob job{&in, &out, &w, &p, residual};
   const int kind = w.block == 2 * lanes_of(w.isa) ? 0 : w.block == lanes_of(w.isa) ? 1 : 2;
   const bool point = pointwise(w, p);
+  const int choice = row_choice(w.isa, out.w);
   RowsFn fn = nullptr;
   switch (w.isa) {
-    case Isa::Avx512: fn = w.groups > 1 ? dw512 : d512_fns[point][kind]; break;
-    case Isa::Avx2: fn = w.groups > 1 ? dw256 : d256_fns[point][kind]; break;
-    case Isa::Baseline: fn = w.groups > 1 ? dw128 : d128_fns[point][kind]; break;
+    case Isa::Avx512: fn = w.groups > 1 ? dw512 : point ? d512_point[kind] : d512_rows[choice][kind]; break;
+    case Isa::Avx2: fn = w.groups > 1 ? dw256 : point ? d256_point[kind] : d256_rows[choice][kind]; break;
+    case Isa::Baseline: fn = w.groups > 1 ? dw128 : point ? d128_point[kind] : d128_rows[choice][kind]; break;
   }
-  const std::int64_t units = w.groups == 1 && point ? out.n * point_units(out.h * out.w, pixels_of(w.isa))
+  std::fill_n(scratch, conv_scratch_floats(w, out.w), 0.0f);
+  const std::int64_t units = w.groups == 1 && point ? out.n * point_units(out.h * out.w, pixel_choices(w.isa)[0])
                                                     : static_cast<std::int64_t>(out.n) * out.h;
-  ctx.pool->parallel_for(units, [&](std::int64_t b, std::int64_t e, unsigned worker) {
-    fn(job, b, e, scratch + static_cast<std::int64_t>(worker) * per_worker);
-  });
+  ctx.pool->parallel_for(units, [&](std::int64_t b, std::int64_t e, unsigned) { fn(job, b, e, scratch); });
 }
 
 }  // namespace y26::kernels::cpu::fast
