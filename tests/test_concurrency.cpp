@@ -4,10 +4,13 @@
 // result must equal the single-threaded one bit for bit.
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "kernels/cpu/thread_pool.h"
 #include "tests/support/detections.h"
 #include "tests/support/fixtures.h"
 #include "y26/y26.h"
@@ -26,6 +29,29 @@ Options small(int threads) {
 }
 
 }  // namespace
+
+TEST_CASE("the thread pool covers every index once, back to back and after its workers fell asleep", "[concurrency]") {
+  // Jobs back to back (workers still spinning: joined by CAS), one-chunk jobs, and jobs after a pause
+  // longer than the spin (workers asleep: woken through the mutex); every index exactly once, and
+  // each job's writes visible to the caller when parallel_for returns.
+  kernels::cpu::ThreadPool pool(3);
+  std::vector<int> hits(1000);
+  std::vector<int> worker_ok(1000);
+  for (int job = 0; job < 300; ++job) {
+    const int count = job % 7 == 0 ? 1 : 1 + (job * 37) % 1000;
+    std::fill(hits.begin(), hits.end(), 0);
+    pool.parallel_for(count, [&](std::int64_t b, std::int64_t e, unsigned worker) {
+      for (std::int64_t i = b; i < e; ++i) {
+        ++hits[static_cast<size_t>(i)];
+        worker_ok[static_cast<size_t>(i)] = worker < pool.size();
+      }
+    });
+    int wrong = 0;
+    for (int i = 0; i < 1000; ++i) wrong += hits[static_cast<size_t>(i)] != (i < count ? 1 : 0) || (i < count && !worker_ok[static_cast<size_t>(i)]);
+    REQUIRE(wrong == 0);
+    if (job % 50 == 49) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
 
 TEST_CASE("the thread pool's kernels compute on 4 threads what 1 thread computes", "[concurrency]") {
   const Image scene = load_image(test::fixture("scene-640x456.png"));

@@ -1,8 +1,35 @@
 #include "kernels/cpu/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
 
 namespace y26::kernels::cpu {
+namespace {
+
+// How long an idle thread polls before it sleeps: longer than the gap between two jobs of an
+// inference, far shorter than the gap between two images of a video or a server's requests.
+constexpr auto kSpin = std::chrono::microseconds(300);
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// Polls `ready` for kSpin; true as soon as it holds.
+template <typename F>
+bool spin_until(F&& ready) {
+  const auto until = std::chrono::steady_clock::now() + kSpin;
+  while (true) {
+    for (int i = 0; i < 64; ++i) {
+      if (ready()) return true;
+      cpu_relax();
+    }
+    if (std::chrono::steady_clock::now() >= until) return false;
+  }
+}
+
+}  // namespace
 
 ThreadPool::ThreadPool(unsigned threads) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
@@ -12,45 +39,59 @@ ThreadPool::ThreadPool(unsigned threads) {
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
+    stop_.store(true);
   }
   wake_.notify_all();
   for (auto& t : workers_) t.join();
 }
 
-// Takes chunks from the shared counter until none is left. A worker counts itself active while here,
-// so the job's caller does not return (and start another job, resetting the counter) under its feet.
+// Takes chunks from the shared counter until none is left.
 void ThreadPool::run_chunks(const ChunkFn& fn, std::int64_t count, std::int64_t chunk, unsigned worker) {
   while (true) {
     const std::int64_t begin = next_.fetch_add(chunk, std::memory_order_relaxed);
     if (begin >= count) return;
     const std::int64_t end = std::min(count, begin + chunk);
     fn(begin, end, worker);
-    finished_.fetch_add(end - begin, std::memory_order_acq_rel);
+    // seq_cst with the caller's store of caller_sleeping_ and its load of finished_: of the two,
+    // one sees the other (store-load ordering; acquire/release alone would let both miss).
+    if (finished_.fetch_add(end - begin) + (end - begin) == count && caller_sleeping_.load() != 0) {
+      std::lock_guard<std::mutex> lock(mu_);  // the caller checks under mu_ before it sleeps
+      done_.notify_all();
+    }
+  }
+}
+
+bool ThreadPool::join_next(std::uint64_t& seen) {
+  const auto try_join = [&] {
+    std::uint64_t s = state_.load(std::memory_order_acquire);
+    while ((s >> kGenShift) != seen) {
+      if (!(s & kOpen)) {  // a job that ended before this worker came: not to be joined
+        seen = s >> kGenShift;
+        return false;
+      }
+      if (state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
+        seen = s >> kGenShift;
+        return true;
+      }
+    }
+    return false;
+  };
+  while (true) {
+    if (stop_.load(std::memory_order_acquire)) return false;
+    if (spin_until([&] { return try_join() || stop_.load(std::memory_order_relaxed); })) {
+      if (stop_.load(std::memory_order_acquire)) return false;
+      return true;
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    wake_.wait(lock, [&] { return stop_.load() || (state_.load() >> kGenShift) != seen; });
   }
 }
 
 void ThreadPool::worker_loop(unsigned worker) {
   std::uint64_t seen = 0;
-  while (true) {
-    const ChunkFn* job;
-    std::int64_t count, chunk;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      wake_.wait(lock, [&] { return stop_ || (generation_ != seen && job_ != nullptr); });
-      if (stop_) return;
-      seen = generation_;
-      job = job_;
-      count = count_;
-      chunk = chunk_;
-      ++active_;
-    }
-    run_chunks(*job, count, chunk, worker);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      --active_;
-    }
-    done_.notify_all();
+  while (join_next(seen)) {
+    run_chunks(*job_, count_, chunk_, worker);
+    state_.fetch_sub(1, std::memory_order_acq_rel);  // leaves the job
   }
 }
 
@@ -62,20 +103,31 @@ void ThreadPool::run(std::int64_t count, ChunkFn fn) {
   }
   // Several chunks per thread balance uneven rows.
   const std::int64_t chunk = std::max<std::int64_t>(1, count / (static_cast<std::int64_t>(size()) * 4));
+  // No worker is inside a job here (the last run waited), so the fields are the caller's to write.
+  job_ = &fn;
+  count_ = count;
+  chunk_ = chunk;
+  next_.store(0, std::memory_order_relaxed);
+  finished_.store(0, std::memory_order_relaxed);
+  const std::uint64_t generation = (state_.load(std::memory_order_relaxed) >> kGenShift) + 1;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    job_ = &fn;
-    count_ = count;
-    chunk_ = chunk;
-    next_.store(0, std::memory_order_relaxed);
-    finished_.store(0, std::memory_order_relaxed);
-    ++generation_;
+    std::lock_guard<std::mutex> lock(mu_);  // a worker about to sleep checks state_ under mu_
+    state_.store(generation << kGenShift | kOpen, std::memory_order_release);
   }
   wake_.notify_all();
   run_chunks(fn, count, chunk, 0);
-  std::unique_lock<std::mutex> lock(mu_);
-  done_.wait(lock, [&] { return active_ == 0 && finished_.load(std::memory_order_acquire) == count; });
-  job_ = nullptr;
+  const auto all_done = [&] { return finished_.load() == count; };
+  if (!spin_until(all_done)) {
+    std::unique_lock<std::mutex> lock(mu_);
+    caller_sleeping_.store(1);
+    done_.wait(lock, all_done);
+    caller_sleeping_.store(0);
+  }
+  // Close the job, then wait for the workers still inside it (they find no chunk left and leave).
+  std::uint64_t s = state_.load(std::memory_order_acquire);
+  while (!state_.compare_exchange_weak(s, s & ~kOpen, std::memory_order_acq_rel, std::memory_order_acquire)) {
+  }
+  while ((state_.load(std::memory_order_acquire) & kActive) != 0) std::this_thread::yield();
 }
 
 }  // namespace y26::kernels::cpu
