@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <map>
+#include <utility>
 #include <random>
 
 #include "common/half.h"
@@ -27,12 +28,12 @@ struct Run {
 
 // Builds the graph at the goldens' size, runs it on the goldens' letterboxed input.
 Run run_on_golden_input(const WeightMap& w, const WeightMap& goldens, bool end2end, bool fp16,
-                        kernels::cpu::ThreadPool& pool) {
+                        kernels::cpu::ThreadPool& pool, runtime::CpuKernels kernels = runtime::CpuKernels::Reference) {
   const Tensor& u8 = goldens.at("input.letterboxed_u8");
   const int h = static_cast<int>(u8.shape[0]), wd = static_cast<int>(u8.shape[1]);
   Run r;
   r.g = graph::build_yolo26(w, {h, wd, end2end});
-  r.exec = std::make_unique<runtime::CpuExecutor>(r.g, memory::plan_memory(r.g, 1, memory::Strategy::Naive), pool, fp16);
+  r.exec = std::make_unique<runtime::CpuExecutor>(r.g, memory::plan_memory(r.g, 1, memory::Strategy::Naive), pool, fp16, kernels);
   r.exec->poison();
   const auto in = r.exec->view(r.g.whole(r.g.input));
   for (int y = 0; y < h; ++y) {
@@ -67,15 +68,21 @@ std::vector<float> head_part(const runtime::CpuExecutor& e, const graph::Head& h
 
 }  // namespace
 
+// Both CPU kernel sets: the reference and the fast kernels are FP32 sums in different orders (and
+// PyTorch's in a third), each within the same 1e-4 of the goldens (tests/test_cpu_fast.cpp bounds
+// the fast set against the reference op by op).
+const runtime::CpuKernels kCpuSets[] = {runtime::CpuKernels::Reference, runtime::CpuKernels::Fast};
+
 TEST_CASE("CPU FP32 matches the Ultralytics goldens layer by layer", "[parity]") {
   kernels::cpu::ThreadPool pool;
   for (const auto& model : test::fixture_models()) {
     SECTION(model) {
       const WeightMap w = load_weights(test::fixture(model + ".pt"));
       const WeightMap goldens = load_weights(test::fixture(model + ".goldens.safetensors"));
-      for (bool e2e : {true, false}) {
-        INFO((e2e ? "one-to-one head" : "one-to-many head"));
-        Run r = run_on_golden_input(w, goldens, e2e, false, pool);
+      for (const auto& [e2e, kernels] : {std::pair{true, kCpuSets[0]}, std::pair{false, kCpuSets[0]},
+                                        std::pair{true, kCpuSets[1]}, std::pair{false, kCpuSets[1]}}) {
+        INFO((e2e ? "one-to-one head, " : "one-to-many head, ") << runtime::cpu_kernels_name(kernels) << " kernels");
+        Run r = run_on_golden_input(w, goldens, e2e, false, pool, kernels);
         REQUIRE(r.g.head.end2end == e2e);
         int layers = 0;
         for (const auto& [name, t] : goldens.tensors) {
@@ -105,31 +112,34 @@ TEST_CASE("end-to-end top-k matches Ultralytics' decoded predictions", "[parity]
     SECTION(model) {
       const WeightMap w = load_weights(test::fixture(model + ".pt"));
       const WeightMap goldens = load_weights(test::fixture(model + ".goldens.safetensors"));
-      Run r = run_on_golden_input(w, goldens, true, false, pool);
-      const auto head = r.exec->view(r.g.whole(r.g.head.output));
-      const auto dets = runtime::select_end2end(head.data, head.pixel_stride, r.g.head, {0.0f, 0.7f, 300});
-      const Tensor& ref_t = goldens.at("head.one2one.decoded");  // (1, k, 6)
-      const auto ref = ref_t.to_float();
-      const size_t k = static_cast<size_t>(ref_t.shape[1]);
-      REQUIRE(dets.size() == k);
-      // Same (class, box) set with scores within 1e-4; ties at equal scores may reorder.
-      std::multimap<int, size_t> unmatched;
-      for (size_t i = 0; i < k; ++i) unmatched.emplace(static_cast<int>(ref[i * 6 + 5]), i);
-      size_t matched = 0;
-      for (const auto& d : dets) {
-        auto range = unmatched.equal_range(d.cls);
-        for (auto it = range.first; it != range.second; ++it) {
-          const float* e = &ref[it->second * 6];
-          bool same = std::abs(d.score - e[4]) <= 1e-4f;
-          for (int j = 0; j < 4; ++j) same = same && std::abs(d.box[j] - e[j]) <= 0.05f;
-          if (same) {
-            unmatched.erase(it);
-            ++matched;
-            break;
+      for (const runtime::CpuKernels kernels : kCpuSets) {
+        INFO(runtime::cpu_kernels_name(kernels) << " kernels");
+        Run r = run_on_golden_input(w, goldens, true, false, pool, kernels);
+        const auto head = r.exec->view(r.g.whole(r.g.head.output));
+        const auto dets = runtime::select_end2end(head.data, head.pixel_stride, r.g.head, {0.0f, 0.7f, 300});
+        const Tensor& ref_t = goldens.at("head.one2one.decoded");  // (1, k, 6)
+        const auto ref = ref_t.to_float();
+        const size_t k = static_cast<size_t>(ref_t.shape[1]);
+        REQUIRE(dets.size() == k);
+        // Same (class, box) set with scores within 1e-4; ties at equal scores may reorder.
+        std::multimap<int, size_t> unmatched;
+        for (size_t i = 0; i < k; ++i) unmatched.emplace(static_cast<int>(ref[i * 6 + 5]), i);
+        size_t matched = 0;
+        for (const auto& d : dets) {
+          auto range = unmatched.equal_range(d.cls);
+          for (auto it = range.first; it != range.second; ++it) {
+            const float* e = &ref[it->second * 6];
+            bool same = std::abs(d.score - e[4]) <= 1e-4f;
+            for (int j = 0; j < 4; ++j) same = same && std::abs(d.box[j] - e[j]) <= 0.05f;
+            if (same) {
+              unmatched.erase(it);
+              ++matched;
+              break;
+            }
           }
         }
+        CHECK(matched == k);
       }
-      CHECK(matched == k);
     }
   }
 }

@@ -1,0 +1,79 @@
+// The CPU executor on the fast kernels (the CPU default) allocates nothing while it runs: their
+// packed weights and every kernel's scratch are made with the executor, so a steady stream of
+// inferences never touches the heap. (The reference kernels, the oracle, keep chunk-local vectors:
+// thousands of allocations a run, not asserted here.) Counted by replacing the global operator new for this test binary (every std::vector,
+// std::function or string the kernels or the thread pool could make goes through it), on all
+// threads, while a run is in flight.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <random>
+
+#include "graph/yolo26.h"
+#include "loader/weight_map.h"
+#include "memory/planner.h"
+#include "runtime/cpu_executor.h"
+#include "tests/support/fixtures.h"
+
+namespace {
+std::atomic<bool> counting{false};
+std::atomic<long> allocations{0};
+}  // namespace
+
+// Replaceable allocation functions ([new.delete]): the sized, aligned and nothrow forms all end here or in
+// the default forms that call these.
+void* operator new(std::size_t bytes) {
+  if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(bytes ? bytes : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t bytes) { return operator new(bytes); }
+void* operator new(std::size_t bytes, std::align_val_t align) {
+  if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
+  const std::size_t a = static_cast<std::size_t>(align);
+  if (void* p = std::aligned_alloc(a, (bytes + a - 1) / a * a)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t bytes, std::align_val_t align) { return operator new(bytes, align); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+
+using namespace y26;
+
+TEST_CASE("the CPU executor allocates nothing inside run() on the fast kernels", "[alloc]") {
+  const WeightMap w = load_weights(test::fixture("yolo26n-rand.pt"));
+  for (const bool end2end : {true, false}) {
+    INFO((end2end ? "one-to-one head" : "one-to-many head"));
+    const graph::Graph g = graph::build_yolo26(w, {160, 224, end2end});
+    kernels::cpu::ThreadPool pool(2);
+    runtime::CpuExecutor e(g, memory::plan_memory(g, 2, memory::Strategy::GreedyBySize), pool, false,
+                           runtime::CpuKernels::Fast);
+    e.poison();
+    const auto in = e.view(g.whole(g.input));
+    std::mt19937 rng(5);
+    std::uniform_real_distribution<float> u(0.0f, 1.0f);
+    for (int b = 0; b < in.n; ++b)
+      for (int y = 0; y < in.h; ++y)
+        for (int x = 0; x < in.w; ++x)
+          for (int c = 0; c < 3; ++c) in.pixel(b, y, x)[c] = u(rng);
+    e.run();  // the first run: lazily made statics (ISA detection) are made here, not counted
+    allocations = 0;
+    counting = true;
+    e.run();
+    counting = false;
+    CHECK(allocations.load() == 0);
+    // The counter counts: a vector made while counting is seen.
+    counting = true;
+    { std::vector<int> v(3); }
+    counting = false;
+    CHECK(allocations.load() == 1);
+  }
+}
