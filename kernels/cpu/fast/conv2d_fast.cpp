@@ -1,14 +1,19 @@
 // Fast convolutions, NHWC, on strided views (concat slices in and out, as the reference).
 //
-// Dense: per output row, the row's input patches are packed once into tiles of P pixels,
-// a[tile][k][P] for k = (ky, kx, ci) (zeros in the padding), then every panel of B output
-// channels sweeps the tiles: P x B accumulators stay in registers over all of K, each step
-// one load of B weights and P broadcast FMAs. AVX-512: P = 12, B = 32 (24 of 32 zmm
-// registers); AVX2: P = 6, B = 16 (12 of 16 ymm); baseline SSE: P = 6, B = 8. Panels of
-// B / 2 for layers with few output channels (the head's class branch), so as little of
-// a panel as possible is zero padding. The packed row is reused by every panel from L1/L2,
-// the panel's weights by every tile. Bias, SiLU (vector exp) and the residual are applied
-// as the accumulators are stored.
+// Dense: a tile of P output pixels of one row times a panel of B output channels is held in
+// P x B accumulators over all of K = (ky, kx, ci); each step loads B weights (packed once per
+// panel, w[k][B]) and broadcasts one input per pixel straight from the NHWC view: pixel t's
+// input for tap (ky, kx) lies t * stride * pixel_stride floats after pixel 0's, so no input is
+// ever copied (packing them cost as much as the FMAs in the layers with few output channels).
+// Tiles whose taps reach into the padding read through per-pixel pointers, a row of zeros
+// standing in for the padding; kernel rows above or below the image are skipped. A row's last
+// tile is moved back to end at the row's end (full, so it reads directly; it stores only its own
+// pixels), and the tile width is the one of 12/10/8 (AVX-512) or 6/5/4 (AVX2, SSE) that computes
+// the fewest pixels past the end. 1x1 stride-1 convs tile the flattened image instead of rows.
+// AVX-512: B = 32 (24 of 32 zmm registers at P = 12); AVX2: B = 16; SSE: B = 8; panels of one
+// vector (or 8 channels on AVX-512) for layers with few output channels (the head), so as little
+// of a panel as possible is zero padding. Bias, SiLU (vector exp) and the residual are applied as
+// the accumulators are stored.
 //
 // Depthwise: per output pixel, blocks of L channels accumulate the k x k taps in a register.
 #include <algorithm>

@@ -70,11 +70,10 @@ Y26_INLINE V vmin(V a, V b) {
   return a < b ? a : b;
 }
 
+// e^x = 2^n e^r for x in [-87.33654, 88.72283]: p = e^r and n returned apart.
 template <typename V>
-Y26_INLINE V exp_v(V x) {
+Y26_INLINE V exp_reduced(V x, IntOf<V>& n_out) {
   using I = IntOf<V>;
-  // e^88.72 is FP32's largest; below -87.3 the result is denormal (flushed here to e^-87.3, ~1e-38).
-  x = vmin(vmax(x, splat<V>(-87.33654f)), splat<V>(88.72283f));
   // n = round(x / ln2) by the 1.5 * 2^23 trick: the sum's low mantissa bits hold n as an integer.
   const V magic = splat<V>(12582912.0f);
   const V t = x * splat<V>(1.44269504088896341f) + magic;
@@ -82,7 +81,7 @@ Y26_INLINE V exp_v(V x) {
   I ni;
   std::memcpy(&ni, &t, sizeof ni);
   const I magic_bits = I{} + 0x4B400000;  // the bit pattern of 1.5 * 2^23
-  ni -= magic_bits;
+  n_out = ni - magic_bits;
   // r = x - n ln2 in two parts, so r keeps its low bits.
   V r = x - n * splat<V>(0.693359375f);
   r = r - n * splat<V>(-2.12194440e-4f);
@@ -92,24 +91,41 @@ Y26_INLINE V exp_v(V x) {
   p = p * r + splat<V>(4.1665795894e-2f);
   p = p * r + splat<V>(1.6666665459e-1f);
   p = p * r + splat<V>(5.0000001201e-1f);
-  p = p * (r * r) + r + splat<V>(1.0f);
-  // 2^n: n + 127 into the exponent field. n is in [-126, 128]; 2^128 is split as 2 * 2^127.
-  const I hi = ni > (I{} + 127);
-  ni = ni + hi;  // hi is -1 where n = 128: n - 1 = 127
-  I bits = (ni + 127) << 23;
+  return p * (r * r) + r + splat<V>(1.0f);
+}
+
+// 2^n for n in [-126, 127]: n + 127 into the exponent field.
+template <typename V>
+Y26_INLINE V pow2_v(IntOf<V> n) {
+  const IntOf<V> bits = (n + 127) << 23;
   V scale;
   std::memcpy(&scale, &bits, sizeof scale);
-  V result = p * scale;
+  return scale;
+}
+
+template <typename V>
+Y26_INLINE V exp_v(V x) {
+  using I = IntOf<V>;
+  // e^88.72 is FP32's largest; below -87.3 the result is denormal (flushed here to e^-87.3, ~1e-38).
+  x = vmin(vmax(x, splat<V>(-87.33654f)), splat<V>(88.72283f));
+  I n;
+  const V p = exp_reduced(x, n);
+  // n is in [-126, 128]; 2^128 is split as 2 * 2^127.
+  const I hi = n > (I{} + 127);
+  const V result = p * pow2_v<V>(n + hi);  // hi is -1 where n = 128: n - 1 = 127
   V two;
   const I two_bits = I{} + 0x40000000;
   std::memcpy(&two, &two_bits, sizeof two);
   return hi != I{} ? result * two : result;
 }
 
-// x * sigmoid(x) = x / (1 + e^-x), as the reference computes it (one division).
+// x * sigmoid(x) = x / (1 + e^-x), as the reference computes it (one division). e^-x saturates at
+// e^88 (n <= 127, no 2^128 case to mend): where -x > 88, SiLU is below 1e-36 either way.
 template <typename V>
 Y26_INLINE V silu_v(V x) {
-  return x / (splat<V>(1.0f) + exp_v(-x));
+  IntOf<V> n;
+  const V p = exp_reduced(vmin(vmax(-x, splat<V>(-87.33654f)), splat<V>(88.0f)), n);
+  return x / (splat<V>(1.0f) + p * pow2_v<V>(n));
 }
 
 }  // namespace y26::kernels::cpu::fast
