@@ -23,28 +23,30 @@ std::atomic<long> allocations{0};
 }  // namespace
 
 // Replaceable allocation functions ([new.delete]): the sized, aligned and nothrow forms all end here or in
-// the default forms that call these.
-void* operator new(std::size_t bytes) {
+// the default forms that call these. Not inlined: GCC would otherwise see free() of what a new-expression
+// returned (-Wmismatched-new-delete).
+#define Y26_REPLACED __attribute__((noinline))
+Y26_REPLACED void* operator new(std::size_t bytes) {
   if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(bytes ? bytes : 1)) return p;
   throw std::bad_alloc();
 }
-void* operator new[](std::size_t bytes) { return operator new(bytes); }
-void* operator new(std::size_t bytes, std::align_val_t align) {
+Y26_REPLACED void* operator new[](std::size_t bytes) { return operator new(bytes); }
+Y26_REPLACED void* operator new(std::size_t bytes, std::align_val_t align) {
   if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
   const std::size_t a = static_cast<std::size_t>(align);
   if (void* p = std::aligned_alloc(a, (bytes + a - 1) / a * a)) return p;
   throw std::bad_alloc();
 }
-void* operator new[](std::size_t bytes, std::align_val_t align) { return operator new(bytes, align); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+Y26_REPLACED void* operator new[](std::size_t bytes, std::align_val_t align) { return operator new(bytes, align); }
+Y26_REPLACED void operator delete(void* p) noexcept { std::free(p); }
+Y26_REPLACED void operator delete[](void* p) noexcept { std::free(p); }
+Y26_REPLACED void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+Y26_REPLACED void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+Y26_REPLACED void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+Y26_REPLACED void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+Y26_REPLACED void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+Y26_REPLACED void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 
 using namespace y26;
 
