@@ -34,7 +34,7 @@ std::int64_t CpuExecutor::fast_per_worker(const graph::Graph& g) {
       shape.kh = w.kh;
       shape.kw = w.kw;
       shape.groups = w.groups;
-      floats = std::max(floats, fast::conv_scratch_floats(shape, n.output.w));
+      floats = std::max(floats, fast::conv_scratch_floats(shape));
     } else if (n.kind == graph::OpKind::Attention) {
       floats = std::max(floats, fast::attention_scratch_floats(n.attention, n.inputs[0].h * n.inputs[0].w));
     }

@@ -150,7 +150,7 @@ TEST_CASE("fast conv2d matches the reference within FP32 summation-order bounds 
       INFO(what);
       const fast::PackedConv pc = fast::pack_conv(w, isa);
       CHECK(pc.bytes() == fast::packed_bytes(w, isa));
-      const std::int64_t per_worker = fast::conv_scratch_floats(pc, ow);
+      const std::int64_t per_worker = fast::conv_scratch_floats(pc);
       std::vector<float> scratch(static_cast<size_t>(per_worker) * pool.size() + 1);
       Buf got(cc.n, oh, ow, cc.cout, 3, 1);
       fast::conv2d(ctx, in.cview(), got.view(), pc, p, cc.residual ? &rv : nullptr, scratch.data(), per_worker);

@@ -411,13 +411,13 @@ std::int64_t packed_bytes(const ConvWeights& w, Isa isa) {
   return static_cast<std::int64_t>(panels) * B * (taps * w.cin + 1) * 4;
 }
 
-std::int64_t conv_scratch_floats(const PackedConv& w, int /*out_w*/) {
+std::int64_t conv_scratch_floats(const PackedConv& w) {
   return w.groups > 1 ? 0 : w.cin;  // a pixel of zeros: what the padding reads
 }
 
 void conv2d(const Context& ctx, const View<const float>& in, const View<float>& out, const PackedConv& w,
             const ConvParams& p, const View<const float>* residual, float* scratch, std::int64_t per_worker) {
-  if (per_worker < conv_scratch_floats(w, out.w)) throw std::logic_error("fast conv2d: scratch too small");
+  if (per_worker < conv_scratch_floats(w)) throw std::logic_error("fast conv2d: scratch too small");
   const ConvJob job{&in, &out, &w, &p, residual};
   const int kind = w.block == 2 * lanes_of(w.isa) ? 0 : w.block == lanes_of(w.isa) ? 1 : 2;
   const bool point = pointwise(w, p);
@@ -428,7 +428,7 @@ void conv2d(const Context& ctx, const View<const float>& in, const View<float>& 
     case Isa::Avx2: fn = w.groups > 1 ? dw256 : point ? d256_point[kind] : d256_rows[choice][kind]; break;
     case Isa::Baseline: fn = w.groups > 1 ? dw128 : point ? d128_point[kind] : d128_rows[choice][kind]; break;
   }
-  std::fill_n(scratch, conv_scratch_floats(w, out.w), 0.0f);
+  std::fill_n(scratch, conv_scratch_floats(w), 0.0f);
   const std::int64_t units = w.groups == 1 && point ? out.n * point_units(out.h * out.w, pixel_choices(w.isa)[0])
                                                     : static_cast<std::int64_t>(out.n) * out.h;
   ctx.pool->parallel_for(units, [&](std::int64_t b, std::int64_t e, unsigned) { fn(job, b, e, scratch); });

@@ -34,9 +34,11 @@ PackedConv pack_conv(const ConvWeights& w, Isa isa);
 // What pack_conv(w, isa).bytes() will be, without packing.
 std::int64_t packed_bytes(const ConvWeights& w, Isa isa);
 
-// Floats of scratch one worker needs to compute a conv whose output is out_w pixels wide.
-std::int64_t conv_scratch_floats(const PackedConv& w, int out_w);
-// out = act(conv(in, w) + bias) [+ residual]; scratch: pool size x per_worker floats.
+// Floats of scratch a conv needs: one input pixel of zeros (what the padding reads), shared by the
+// pool's threads.
+std::int64_t conv_scratch_floats(const PackedConv& w);
+// out = act(conv(in, w) + bias) [+ residual]; scratch: the executor's pool size x per_worker floats
+// (per_worker >= conv_scratch_floats; conv2d writes its zeros).
 void conv2d(const Context& ctx, const View<const float>& in, const View<float>& out, const PackedConv& w,
             const ConvParams& p, const View<const float>* residual, float* scratch, std::int64_t per_worker);
 
