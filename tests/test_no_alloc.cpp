@@ -39,7 +39,31 @@ Y26_REPLACED void* operator new(std::size_t bytes, std::align_val_t align) {
   throw std::bad_alloc();
 }
 Y26_REPLACED void* operator new[](std::size_t bytes, std::align_val_t align) { return operator new(bytes, align); }
+// The nothrow forms too (std::stable_sort's temporary buffer uses them): a sanitizer's own would
+// otherwise allocate what ours frees.
+Y26_REPLACED void* operator new(std::size_t bytes, const std::nothrow_t&) noexcept {
+  try {
+    return operator new(bytes);
+  } catch (...) {
+    return nullptr;
+  }
+}
+Y26_REPLACED void* operator new[](std::size_t bytes, const std::nothrow_t& t) noexcept { return operator new(bytes, t); }
+Y26_REPLACED void* operator new(std::size_t bytes, std::align_val_t align, const std::nothrow_t&) noexcept {
+  try {
+    return operator new(bytes, align);
+  } catch (...) {
+    return nullptr;
+  }
+}
+Y26_REPLACED void* operator new[](std::size_t bytes, std::align_val_t align, const std::nothrow_t& t) noexcept {
+  return operator new(bytes, align, t);
+}
 Y26_REPLACED void operator delete(void* p) noexcept { std::free(p); }
+Y26_REPLACED void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+Y26_REPLACED void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+Y26_REPLACED void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+Y26_REPLACED void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
 Y26_REPLACED void operator delete[](void* p) noexcept { std::free(p); }
 Y26_REPLACED void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 Y26_REPLACED void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
