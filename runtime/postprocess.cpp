@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <functional>
 #include <numeric>
 
 #include "y26/y26.h"
@@ -13,6 +15,30 @@ constexpr int kMaxNms = 30000;    // Ultralytics: boxes considered by NMS
 constexpr float kMaxWh = 7680.0f;  // Ultralytics: per-class coordinate offset for class-aware NMS
 
 float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+
+// The largest of n >= 1 values, 8 lanes at a time: one chain of n dependent compares (80 classes x
+// 8400 anchors) was 0.5 ms of a 20 ms CPU inference. The maximum is the same in any order (NaN
+// aside, which no order makes meaningful).
+float max_of(const float* s, int n) {
+  typedef float F4 __attribute__((vector_size(16)));  // SSE on any x86-64: no runtime dispatch needed here
+  int c = 0;
+  float best = s[0];
+  if (n >= 8) {
+    F4 m0, m1;
+    std::memcpy(&m0, s, sizeof m0);
+    std::memcpy(&m1, s + 4, sizeof m1);
+    for (c = 8; c + 8 <= n; c += 8) {
+      F4 x0, x1;
+      std::memcpy(&x0, s + c, sizeof x0);
+      std::memcpy(&x1, s + c + 4, sizeof x1);
+      m0 = x0 > m0 ? x0 : m0;
+      m1 = x1 > m1 ? x1 : m1;
+    }
+    for (int j = 0; j < 4; ++j) best = std::max({best, m0[j], m1[j]});
+  }
+  for (; c < n; ++c) best = s[c] > best ? s[c] : best;
+  return best;
+}
 
 struct AnchorPoint {
   float x, y, stride;
@@ -32,37 +58,70 @@ std::vector<AnchorPoint> anchor_points(const graph::Head& head) {
 }  // namespace
 
 std::vector<int> top_k_indices(const std::vector<float>& v, int k) {
-  std::vector<int> idx(v.size());
-  std::iota(idx.begin(), idx.end(), 0);
-  k = std::min<int>(k, static_cast<int>(v.size()));
-  std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), [&](int a, int b) { return v[a] != v[b] ? v[a] > v[b] : a < b; });
-  idx.resize(static_cast<size_t>(k));
+  const int n = static_cast<int>(v.size());
+  k = std::clamp(k, 0, n);
+  if (k == 0) return {};
+  // The k-th largest value by selection (O(n)), then the k indices in order: all above it, and as many
+  // of those equal to it as fit, lowest index first. The same indices and order as partial-sorting
+  // all n by (value desc, index asc), at a fraction of the comparisons (24,000 class scores: 0.3 ms
+  // -> 0.05 ms). NaN counts as -inf, so a broken score cannot break the ordering.
+  const auto key = [&](int i) { return std::isnan(v[static_cast<size_t>(i)]) ? -INFINITY : v[static_cast<size_t>(i)]; };
+  std::vector<float> keys(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) keys[static_cast<size_t>(i)] = key(i);
+  std::vector<float> work(keys);
+  std::nth_element(work.begin(), work.begin() + (k - 1), work.end(), std::greater<float>());
+  const float kth = work[static_cast<size_t>(k - 1)];
+  std::vector<int> idx;
+  idx.reserve(static_cast<size_t>(k));
+  for (int i = 0; i < n; ++i) {
+    if (keys[static_cast<size_t>(i)] > kth) idx.push_back(i);
+  }
+  for (int i = 0; i < n && static_cast<int>(idx.size()) < k; ++i) {
+    if (keys[static_cast<size_t>(i)] == kth) idx.push_back(i);
+  }
+  std::sort(idx.begin(), idx.end(), [&](int a, int b) {
+    const float ka = keys[static_cast<size_t>(a)], kb = keys[static_cast<size_t>(b)];
+    return ka != kb ? ka > kb : a < b;
+  });
   return idx;
 }
 
 std::vector<RawDetection> select_end2end(const float* rows, std::int64_t row_stride, const graph::Head& head,
                                          const SelectOptions& opt) {
   const int anchors = head.anchors(), nc = head.nc;
-  // The predictor runs the head's top-k with max(max_det, 300) candidates, then filters.
+  // The predictor runs the head's top-k with max(max_det, 300) candidates, then filters by conf.
+  // Filtering first gives the same detections in the same order and skips most of the work: an
+  // anchor whose best score is not above conf yields no detection, and it ranks below every anchor
+  // that does, so dropping it moves no kept anchor's rank (nor a kept pair's index i * nc + c, the
+  // tie-break); likewise the pairs. (24,000 pairs ranked: 0.6 ms; those above 0.25: tens.)
   const int k = std::min(std::max(opt.max_det, 300), anchors);
-  std::vector<float> best(static_cast<size_t>(anchors));
+  std::vector<float> best;
+  std::vector<int> best_anchor;
   for (int a = 0; a < anchors; ++a) {
-    const float* s = rows + a * row_stride + 4;
-    best[static_cast<size_t>(a)] = sigmoid(*std::max_element(s, s + nc));  // sigmoid is monotonic
+    const float score = sigmoid(max_of(rows + a * row_stride + 4, nc));  // sigmoid is monotonic
+    if (!(score > opt.conf)) continue;
+    best.push_back(score);
+    best_anchor.push_back(a);
   }
-  const std::vector<int> top_anchors = top_k_indices(best, k);
-  std::vector<float> pairs(static_cast<size_t>(k) * nc);
-  for (int i = 0; i < k; ++i) {
-    const float* s = rows + top_anchors[static_cast<size_t>(i)] * row_stride + 4;
-    for (int c = 0; c < nc; ++c) pairs[static_cast<size_t>(i) * nc + c] = sigmoid(s[c]);
+  const std::vector<int> top = top_k_indices(best, k);  // ties: lower anchor first, as unfiltered
+  std::vector<float> pairs;
+  std::vector<int> pair_of;  // (rank among the top anchors) * nc + class: increasing, the tie-break
+  for (size_t i = 0; i < top.size(); ++i) {
+    const float* s = rows + best_anchor[static_cast<size_t>(top[i])] * row_stride + 4;
+    for (int c = 0; c < nc; ++c) {
+      const float score = sigmoid(s[c]);
+      if (!(score > opt.conf)) continue;
+      pairs.push_back(score);
+      pair_of.push_back(static_cast<int>(i) * nc + c);
+    }
   }
   const auto points = anchor_points(head);
   std::vector<RawDetection> out;
-  for (int p : top_k_indices(pairs, k)) {
-    const float score = pairs[static_cast<size_t>(p)];
-    if (!(score > opt.conf)) continue;
+  for (int q : top_k_indices(pairs, k)) {
+    const float score = pairs[static_cast<size_t>(q)];
     if (static_cast<int>(out.size()) >= opt.max_det) break;
-    const int a = top_anchors[static_cast<size_t>(p / nc)];
+    const int p = pair_of[static_cast<size_t>(q)];
+    const int a = best_anchor[static_cast<size_t>(top[static_cast<size_t>(p / nc)])];
     const float* r = rows + a * row_stride;
     const AnchorPoint& ap = points[static_cast<size_t>(a)];
     RawDetection d;
