@@ -40,7 +40,29 @@ Y26_INLINE void attention_jobs(const AttnJob& j, std::int64_t begin, std::int64_
       for (int d = 0; d < p.key_dim; ++d) qs_t[d * Q + t] = qrow ? qrow[d] * p.scale : 0.0f;
     }
     V best = splat<V>(-3.0e38f);
-    for (int m = 0; m < tokens; ++m) {
+    // Four keys at a time: four independent FMA chains over key_dim (one chain stalls on FMA latency).
+    int m = 0;
+    for (; m + 4 <= tokens; m += 4) {
+      const float* k0 = token(*j.k, b, m) + h * p.key_dim;
+      const float* k1 = token(*j.k, b, m + 1) + h * p.key_dim;
+      const float* k2 = token(*j.k, b, m + 2) + h * p.key_dim;
+      const float* k3 = token(*j.k, b, m + 3) + h * p.key_dim;
+      V s0 = {}, s1 = {}, s2 = {}, s3 = {};
+      for (int d = 0; d < p.key_dim; ++d) {
+        const V qd = load<V>(qs_t + d * Q);
+        s0 += qd * k0[d];
+        s1 += qd * k1[d];
+        s2 += qd * k2[d];
+        s3 += qd * k3[d];
+      }
+      float* sm = scores + static_cast<std::int64_t>(m) * Q;
+      store(sm, s0);
+      store(sm + Q, s1);
+      store(sm + 2 * Q, s2);
+      store(sm + 3 * Q, s3);
+      best = vmax(vmax(best, s0), vmax(s1, vmax(s2, s3)));
+    }
+    for (; m < tokens; ++m) {
       const float* krow = token(*j.k, b, m) + h * p.key_dim;
       V s = {};
       for (int d = 0; d < p.key_dim; ++d) s += load<V>(qs_t + d * Q) * krow[d];
@@ -48,7 +70,7 @@ Y26_INLINE void attention_jobs(const AttnJob& j, std::int64_t begin, std::int64_
       best = vmax(best, s);
     }
     V sum = {};
-    for (int m = 0; m < tokens; ++m) {
+    for (m = 0; m < tokens; ++m) {
       float* sm = scores + static_cast<std::int64_t>(m) * Q;
       const V e = exp_v(load<V>(sm) - best);
       store(sm, e);
@@ -60,7 +82,7 @@ Y26_INLINE void attention_jobs(const AttnJob& j, std::int64_t begin, std::int64_
     for (int d0 = 0; d0 < hd; d0 += Q) {
       V acc[Q];
       for (int t = 0; t < Q; ++t) acc[t] = V{};
-      for (int m = 0; m < tokens; ++m) {
+      for (m = 0; m < tokens; ++m) {
         const float* vrow = token(*j.v, b, m) + h * hd + d0;
         V vv;
         if (d0 < full) {
