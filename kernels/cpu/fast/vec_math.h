@@ -70,34 +70,36 @@ Y26_INLINE V vmin(V a, V b) {
   return a < b ? a : b;
 }
 
-// e^x = 2^n e^r for x in [-87.33654, 88.72283]: p = e^r and n returned apart.
+// e^x = 2^n e^r for x in [-87.33654, 88.72283]: returns p = e^r, and n + 127 (the biased exponent
+// of 2^n) in `biased`.
 template <typename V>
-Y26_INLINE V exp_reduced(V x, IntOf<V>& n_out) {
+Y26_INLINE V exp_reduced(V x, IntOf<V>& biased) {
   using I = IntOf<V>;
   // n = round(x / ln2) by the 1.5 * 2^23 trick: the sum's low mantissa bits hold n as an integer.
   const V magic = splat<V>(12582912.0f);
   const V t = x * splat<V>(1.44269504088896341f) + magic;
   const V n = t - magic;
-  I ni;
-  std::memcpy(&ni, &t, sizeof ni);
-  const I magic_bits = I{} + 0x4B400000;  // the bit pattern of 1.5 * 2^23
-  n_out = ni - magic_bits;
+  I ti;
+  std::memcpy(&ti, &t, sizeof ti);
+  biased = ti - (I{} + (0x4B400000 - 127));  // 0x4B400000: the bit pattern of 1.5 * 2^23
   // r = x - n ln2 in two parts, so r keeps its low bits.
   V r = x - n * splat<V>(0.693359375f);
   r = r - n * splat<V>(-2.12194440e-4f);
+  // e^r = 1 + r + r^2 P(r) (Cephes' P), as 1 + r (1 + r P): Horner to the end, one FMA a step.
   V p = splat<V>(1.9875691500e-4f);
   p = p * r + splat<V>(1.3981999507e-3f);
   p = p * r + splat<V>(8.3334519073e-3f);
   p = p * r + splat<V>(4.1665795894e-2f);
   p = p * r + splat<V>(1.6666665459e-1f);
   p = p * r + splat<V>(5.0000001201e-1f);
-  return p * (r * r) + r + splat<V>(1.0f);
+  p = p * r + splat<V>(1.0f);
+  return p * r + splat<V>(1.0f);
 }
 
-// 2^n for n in [-126, 127]: n + 127 into the exponent field.
+// 2^(biased - 127) for biased in [1, 254]: the exponent field.
 template <typename V>
-Y26_INLINE V pow2_v(IntOf<V> n) {
-  const IntOf<V> bits = (n + 127) << 23;
+Y26_INLINE V pow2_v(IntOf<V> biased) {
+  const IntOf<V> bits = biased << 23;
   V scale;
   std::memcpy(&scale, &bits, sizeof scale);
   return scale;
@@ -108,11 +110,11 @@ Y26_INLINE V exp_v(V x) {
   using I = IntOf<V>;
   // e^88.72 is FP32's largest; below -87.3 the result is denormal (flushed here to e^-87.3, ~1e-38).
   x = vmin(vmax(x, splat<V>(-87.33654f)), splat<V>(88.72283f));
-  I n;
-  const V p = exp_reduced(x, n);
+  I biased;
+  const V p = exp_reduced(x, biased);
   // n is in [-126, 128]; 2^128 is split as 2 * 2^127.
-  const I hi = n > (I{} + 127);
-  const V result = p * pow2_v<V>(n + hi);  // hi is -1 where n = 128: n - 1 = 127
+  const I hi = biased > (I{} + 254);
+  const V result = p * pow2_v<V>(biased + hi);  // hi is -1 where n = 128: n - 1 = 127
   V two;
   const I two_bits = I{} + 0x40000000;
   std::memcpy(&two, &two_bits, sizeof two);
@@ -123,9 +125,9 @@ Y26_INLINE V exp_v(V x) {
 // e^88 (n <= 127, no 2^128 case to mend): where -x > 88, SiLU is below 1e-36 either way.
 template <typename V>
 Y26_INLINE V silu_v(V x) {
-  IntOf<V> n;
-  const V p = exp_reduced(vmin(vmax(-x, splat<V>(-87.33654f)), splat<V>(88.0f)), n);
-  return x / (splat<V>(1.0f) + p * pow2_v<V>(n));
+  IntOf<V> biased;
+  const V p = exp_reduced(vmin(vmax(-x, splat<V>(-87.33654f)), splat<V>(88.0f)), biased);
+  return x / (splat<V>(1.0f) + p * pow2_v<V>(biased));
 }
 
 }  // namespace y26::kernels::cpu::fast
