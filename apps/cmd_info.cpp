@@ -44,6 +44,8 @@ int run_info(int argc, char** argv) {
   std::printf("reg_max:     %s\n", m.reg_max ? std::to_string(*m.reg_max).c_str() : "unknown");
   if (m.batchnorm_eps) std::printf("bn eps:      %g\n", *m.batchnorm_eps);
   if (m.extra.count("date")) std::printf("saved:       %s\n", m.extra.at("date").c_str());
+  std::printf("task:        %s%s\n", m.task.c_str(),
+              m.head_module.empty() ? "" : (" (head " + m.head_layer + ": " + m.head_module + ")").c_str());
   // what a trained checkpoint says of its training and its last validation
   const auto extra = [&](const std::string& k) { return m.extra.count(k) ? m.extra.at(k) : std::string("?"); };
   if (m.extra.count("train_args.epochs"))
@@ -53,6 +55,10 @@ int run_info(int argc, char** argv) {
     std::printf("val mAP:     %s (50-95), %s (50), at the end of training\n", extra("train_metrics.metrics/mAP50-95(B)").c_str(),
                 extra("train_metrics.metrics/mAP50(B)").c_str());
 
+  if (m.task != "detect") {  // described, not built: Engine::load refuses it (and says why)
+    std::printf("graph:       none: y26 runs detection models only\n");
+    return 0;
+  }
   // The graph y26 builds from it (BatchNorm folded, the one-to-one head).
   Options o;
   o.device = "cpu";

@@ -74,6 +74,7 @@ def main() -> None:
     ap.add_argument("--iters", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--skip", nargs="*", default=[], help="runtimes to leave out (pytorch, openvino, ...)")
+    ap.add_argument("--settle", type=float, default=1.0, help="seconds of idle before each runtime's turn")
     ap.add_argument("--json", type=Path)
     a = ap.parse_args()
     a.reps = max(a.reps, 1)
@@ -142,6 +143,9 @@ def main() -> None:
     for rep in range(a.reps):
         for b in a.batches:
             for n in names:
+                # Let the last runtime's threads go idle first (ONNX Runtime's and OpenMP's spin a while
+                # after a call): measured, they took ~15% from the next runtime's first calls.
+                time.sleep(a.settle)
                 if n.startswith("y26-"):
                     total, network = y26_bench(a, b, n[4:])
                     samples[n][b].append(total)

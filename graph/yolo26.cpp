@@ -2,6 +2,8 @@
 // checkpoint's state-dict prefix, so this file reads like yolo26.yaml.
 #include "graph/yolo26.h"
 
+#include "graph/task.h"
+
 #include <cmath>
 #include <functional>
 
@@ -40,6 +42,7 @@ class Builder {
   void c2psa(int layer, const Slice& in, const Slice& out);
   void upsample(int layer, const Slice& in, const Slice& out);
   void detect(int layer, const std::vector<Slice>& levels);
+  void refuse_other_tasks() const;
 
   const WeightMap& w_;
   BuildOptions opt_;
@@ -338,6 +341,24 @@ void Builder::detect(int layer, const std::vector<Slice>& levels) {
   }
 }
 
+// A segmentation, pose, oriented-box or classification checkpoint carries a detection head's
+// tensors too (all but the classifier): built as a detector it would "detect" without a word and
+// return boxes without their masks, keypoints or angles. Refused here, by what the file says.
+void Builder::refuse_other_tasks() const {
+  const HeadKind head = head_kind(w_);
+  if (head.task == Task::Detect || (head.task == Task::Unknown && head.module.empty())) return;
+  const char* what = head.task == Task::Segment   ? "an instance segmentation"
+                     : head.task == Task::Pose     ? "a pose (keypoint)"
+                     : head.task == Task::Obb      ? "an oriented-box (OBB)"
+                     : head.task == Task::Classify ? "an image classification"
+                                                   : nullptr;
+  if (what) {
+    fail(std::string(what) + " model (its head '" + head.layer + "' is " + head.module +
+         "): y26 runs detection models only (task " + task_name(head.task) + " is not supported yet)");
+  }
+  fail("its head '" + head.layer + "' is " + head.module + ", not a YOLO detection head (Detect): not supported");
+}
+
 Graph Builder::build() {
   const int H = opt_.height, W = opt_.width;
   if (H <= 0 || W <= 0 || H % kMaxStride || W % kMaxStride) {
@@ -345,6 +366,7 @@ Graph Builder::build() {
                 std::to_string(kMaxStride));
   }
   if (!has("model.0.conv.weight")) fail("no 'model.0.conv.weight': not an Ultralytics YOLO detection model");
+  refuse_other_tasks();
   if (!has("model.23.cv2.0.2.weight") && !has("model.23.one2one_cv2.0.2.weight")) {
     fail("no detection head under 'model.23': not a YOLO26 detection model (other tasks are not supported)");
   }

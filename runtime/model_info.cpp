@@ -1,4 +1,5 @@
-// Public model inspection and conversion: thin wrappers over the loader.
+// Public model inspection and conversion: thin wrappers over the loader (and the head's task).
+#include "graph/task.h"
 #include "loader/safetensors.h"
 #include "loader/weight_map.h"
 #include "y26/y26.h"
@@ -24,6 +25,10 @@ ModelInfo inspect_model(const std::string& path) {
   info.reg_max = w.meta.reg_max;
   info.batchnorm_eps = w.meta.uniform_bn_eps();
   info.extra = w.meta.extra;
+  const graph::HeadKind head = graph::head_kind(w);
+  info.task = graph::task_name(head.task);
+  info.head_module = head.module;
+  info.head_layer = head.layer;
   return info;
 }
 

@@ -57,6 +57,11 @@ struct ModelInfo {
   std::optional<int> reg_max;
   std::optional<double> batchnorm_eps; // set when every BatchNorm uses the same eps
   std::map<std::string, std::string> extra;  // e.g. "version" -> Ultralytics version
+  // The task its head is for, from the model yaml and the head's tensors: "detect", "segment", "pose",
+  // "obb", "classify" or "unknown"; Engine::load runs "detect" only and refuses the rest by name.
+  std::string task;
+  std::string head_module;  // e.g. "Detect", "Segment26"; "" when no head was found
+  std::string head_layer;   // its state-dict prefix, e.g. "model.23"
 };
 
 // Reads a model file (.pt or .safetensors) and describes it. Throws Error naming the file.
