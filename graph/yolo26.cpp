@@ -367,6 +367,10 @@ Graph Builder::build() {
   }
   if (!has("model.0.conv.weight")) fail("no 'model.0.conv.weight': not an Ultralytics YOLO detection model");
   refuse_other_tasks();
+  if (const HeadKind head = head_kind(w_); head.task == Task::Detect && head.layer != "model.23") {
+    fail("a detection model with its head at '" + head.layer + "' (a P2 or P6 variant?): y26 builds the standard "
+         "YOLO26 layout only (head at 'model.23' on P3-P5)");
+  }
   if (!has("model.23.cv2.0.2.weight") && !has("model.23.one2one_cv2.0.2.weight")) {
     fail("no detection head under 'model.23': not a YOLO26 detection model (other tasks are not supported)");
   }

@@ -135,3 +135,17 @@ TEST_CASE("heads y26 does not know are refused whatever their tensors; the tenso
   CHECK(k.module == "Segment (the yaml says Detect)");
   CHECK_THROWS_WITH(graph::build_yolo26(w, {640, 640, true}), Catch::Contains("task segment is not supported"));
 }
+
+TEST_CASE("a detection head elsewhere than model.23 (YOLO26's P2/P6 variants) is refused as such", "[tasks]") {
+  WeightMap w = load_weights(test::fixture("yolo26n-rand.pt"));
+  // the head moved to layer 29, as yolo26-p2.yaml has it
+  std::map<std::string, Tensor> moved;
+  for (auto& [name, t] : w.tensors) {
+    moved[name.rfind("model.23.", 0) == 0 ? "model.29." + name.substr(9) : name] = std::move(t);
+  }
+  w.tensors = std::move(moved);
+  const graph::HeadKind k = graph::head_kind(w);
+  CHECK(k.task == graph::Task::Detect);
+  CHECK(k.layer == "model.29");
+  CHECK_THROWS_WITH(graph::build_yolo26(w, {640, 640, true}), Catch::Contains("its head at 'model.29'"));
+}
