@@ -78,6 +78,14 @@ import json, sys
 d = json.load(sys.stdin)
 assert d["engines"] == 3 and d["images_per_s"] > 0 and d["latency_ms_median"] > 0' && ok || bad "bench --engines 3"
 expect_error "bad engines" "--engines" -- "$Y26" bench -w "$M" --engines 0
+# --kernels auto on the CPU: fast where there is AVX2 or AVX-512, the reference on an SSE-only CPU (Y26_CPU_ISA caps it)
+native=reference
+grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && native=fast
+for isa_want in "baseline reference" "native $native"; do
+  set -- $isa_want
+  Y26_CPU_ISA=$1 "$Y26" bench -w "$M" --imgsz 64 --iters 1 --warmup 0 --device cpu --json - 2>/dev/null |
+    python3 -c "import json, sys; assert json.load(sys.stdin)['kernels'] == '$2'" && ok || bad "--kernels auto with Y26_CPU_ISA=$1"
+done
 
 # --device emu: the CUDA engine on the emulator gives the CPU FP16 oracle's detections within the bounds of
 # val: the table and a JSON matching yolo val's goldens; COCO results; bad datasets are one line, no partial file

@@ -95,8 +95,8 @@ struct Options {
   // Auto, as Ultralytics: minimal padding ("rect") when every image of a call has the same size, else imgsz x imgsz.
   LetterboxMode letterbox = LetterboxMode::Auto;
   int threads = 0;         // CPU threads; 0: one per hardware thread
-  // The kernel set. "auto": "y26" on the GPU, "fast" on the CPU ("reference" with FP16 storage); after
-  // Engine::load, options().kernels names the set in use.
+  // The kernel set. "auto": "y26" on the GPU, "fast" on the CPU ("reference" with FP16 storage, or on a
+  // CPU without AVX2, where it is the faster); after Engine::load, options().kernels names the set in use.
   // CPU: "fast" (FMA and AVX-512/AVX2 vector kernels picked for this CPU at run time; FP32 results within
   // rounding of the reference, README "CPU kernels") or "reference" (the exact kernels, the oracle of the
   // CUDA kernels; also the only set with FP16 storage).
