@@ -10,6 +10,7 @@
 #include "kernels/cpu/cpu_ops.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/cpu/store.h"
+#include "kernels/cpu/thread_buffer.h"
 
 namespace y26::kernels::cpu {
 
@@ -47,9 +48,10 @@ void attention(const Context& ctx, const View<const float>& q, const View<const 
   const std::int64_t jobs = static_cast<std::int64_t>(q.n) * p.heads * blocks;
   auto token = [](const View<const float>& t, int b, int n) { return t.pixel(b, n / t.w, n % t.w); };
   ctx.pool->parallel_for(jobs, [&](std::int64_t begin, std::int64_t end) {
-    std::vector<float> scores(static_cast<size_t>(tokens) * kQueries);
-    std::vector<float> qs_t(static_cast<size_t>(p.key_dim) * kQueries);  // [d][query]
-    std::vector<float> row(static_cast<size_t>(tokens)), acc(static_cast<size_t>(p.head_dim));
+    float* const scores = thread_buffer<float, 4>(static_cast<size_t>(tokens) * kQueries);
+    float* const qs_t = thread_buffer<float, 5>(static_cast<size_t>(p.key_dim) * kQueries);  // [d][query]
+    float* const row = thread_buffer<float, 6>(static_cast<size_t>(tokens));
+    float* const acc = thread_buffer<float, 7>(static_cast<size_t>(p.head_dim));
     for (std::int64_t job = begin; job < end; ++job) {
       const int n0 = static_cast<int>(job % blocks) * kQueries;
       const int h = static_cast<int>((job / blocks) % p.heads);
@@ -63,14 +65,14 @@ void attention(const Context& ctx, const View<const float>& q, const View<const 
         }
       }
       float peak[kQueries];
-      score_block(qs_t.data(), k, b, h, p.key_dim, tokens, scores.data(), peak);
+      score_block(qs_t, k, b, h, p.key_dim, tokens, scores, peak);
       for (int t = 0; t < count; ++t) {  // softmax and the weighted sum of values, per query
         float sum = 0.0f;
         for (int m = 0; m < tokens; ++m) {
           row[static_cast<size_t>(m)] = std::exp(scores[static_cast<size_t>(m) * kQueries + t] - peak[t]);
           sum += row[static_cast<size_t>(m)];
         }
-        std::fill(acc.begin(), acc.end(), 0.0f);
+        std::fill_n(acc, p.head_dim, 0.0f);
         for (int m = 0; m < tokens; ++m) {
           const float* vrow = token(v, b, m) + h * p.head_dim;
           const float wgt = row[static_cast<size_t>(m)];

@@ -10,6 +10,7 @@
 #include "kernels/cpu/cpu_ops.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/cpu/store.h"
+#include "kernels/cpu/thread_buffer.h"
 
 namespace y26::kernels::cpu {
 namespace {
@@ -26,9 +27,10 @@ Y26_CPU_CLONES void dense_row(const Context& ctx, const View<const float>& in, c
   const int taps = w.kh * w.kw, cin = w.cin, cout = w.cout;
   // rows[tap * kTile + t]: where pixel t of the tile reads tap (ky, kx) - the input pixel, or zeros in
   // the padding and past the row's end (those pixels are computed, never stored). No copy of the input.
-  const std::vector<float> zeros(static_cast<size_t>(cin), 0.0f);
-  std::vector<const float*> rows(static_cast<size_t>(taps) * kTile);
-  std::vector<float> acc(static_cast<size_t>(kTile) * cout);
+  float* const zeros = thread_buffer<float, 0>(static_cast<size_t>(cin));
+  std::fill_n(zeros, cin, 0.0f);
+  const float** const rows = thread_buffer<const float*, 1>(static_cast<size_t>(taps) * kTile);
+  float* const acc = thread_buffer<float, 2>(static_cast<size_t>(kTile) * cout);
   for (int ox0 = 0; ox0 < out.w; ox0 += kTile) {
     const int tile = std::min(kTile, out.w - ox0);
     for (int ky = 0; ky < w.kh; ++ky) {
@@ -37,7 +39,7 @@ Y26_CPU_CLONES void dense_row(const Context& ctx, const View<const float>& in, c
         for (int t = 0; t < kTile; ++t) {
           const int ix = (ox0 + t) * p.stride - p.pad + kx;
           const bool inside = t < tile && iy >= 0 && iy < in.h && ix >= 0 && ix < in.w;
-          rows[static_cast<size_t>(ky * w.kw + kx) * kTile + t] = inside ? in.pixel(b, iy, ix) : zeros.data();
+          rows[static_cast<size_t>(ky * w.kw + kx) * kTile + t] = inside ? in.pixel(b, iy, ix) : zeros;
         }
       }
     }
@@ -51,14 +53,14 @@ Y26_CPU_CLONES void dense_row(const Context& ctx, const View<const float>& in, c
       for (int t = 0; t < kTile; ++t) a[t] = bias;
       const float* wk = w.w + co0;
       for (int tap = 0; tap < taps; ++tap) {
-        const float* const* r = rows.data() + static_cast<size_t>(tap) * kTile;
+        const float* const* r = rows + static_cast<size_t>(tap) * kTile;
         for (int ci = 0; ci < cin; ++ci, wk += cout) {
           Vec8 wv;
           std::memcpy(&wv, wk, sizeof wv);
           for (int t = 0; t < kTile; ++t) a[t] += r[t][ci] * wv;  // per lane: acc + v * w, two roundings
         }
       }
-      for (int t = 0; t < kTile; ++t) std::memcpy(acc.data() + static_cast<size_t>(t) * cout + co0, &a[t], sizeof a[t]);
+      for (int t = 0; t < kTile; ++t) std::memcpy(acc + static_cast<size_t>(t) * cout + co0, &a[t], sizeof a[t]);
     }
     for (int co = co0; co < cout; ++co) {  // the channels past the last full block
       for (int t = 0; t < kTile; ++t) {
@@ -73,7 +75,7 @@ Y26_CPU_CLONES void dense_row(const Context& ctx, const View<const float>& in, c
     }
     for (int t = 0; t < tile; ++t) {
       float* o = out.pixel(b, oy, ox0 + t);
-      const float* a = acc.data() + static_cast<size_t>(t) * cout;
+      const float* a = acc + static_cast<size_t>(t) * cout;
       const float* r = res ? res->pixel(b, oy, ox0 + t) : nullptr;
       for (int co = 0; co < cout; ++co) {
         float v = epilogue(a[co], p.act);
@@ -87,9 +89,9 @@ Y26_CPU_CLONES void dense_row(const Context& ctx, const View<const float>& in, c
 Y26_CPU_CLONES void depthwise_row(const Context& ctx, const View<const float>& in, const View<float>& out, const ConvWeights& w,
                    const ConvParams& p, const View<const float>* res, int b, int oy) {
   const int c = w.cout;
-  std::vector<float> acc(static_cast<size_t>(c));
+  float* const acc = thread_buffer<float, 3>(static_cast<size_t>(c));
   for (int ox = 0; ox < out.w; ++ox) {
-    std::copy_n(w.bias, c, acc.data());
+    std::copy_n(w.bias, c, acc);
     for (int ky = 0; ky < w.kh; ++ky) {
       const int iy = oy * p.stride - p.pad + ky;
       if (iy < 0 || iy >= in.h) continue;

@@ -5,15 +5,16 @@
 
 #include "kernels/cpu/cpu_ops.h"
 #include "kernels/cpu/store.h"
+#include "kernels/cpu/thread_buffer.h"
 
 namespace y26::kernels::cpu {
 
 void max_pool2d(const Context& ctx, const View<const float>& in, const View<float>& out, const PoolParams& p) {
   const int c = out.c;
   for_each_row(ctx, out.n, out.h, [&](int b, int oy) {
-    std::vector<float> best(static_cast<size_t>(c));
+    float* const best = thread_buffer<float, 8>(static_cast<size_t>(c));
     for (int ox = 0; ox < out.w; ++ox) {
-      std::fill(best.begin(), best.end(), -std::numeric_limits<float>::infinity());
+      std::fill_n(best, c, -std::numeric_limits<float>::infinity());
       for (int ky = 0; ky < p.k; ++ky) {
         const int iy = oy * p.stride - p.pad + ky;
         if (iy < 0 || iy >= in.h) continue;
