@@ -343,9 +343,14 @@ void Builder::detect(int layer, const std::vector<Slice>& levels) {
 
 // A segmentation, pose, oriented-box or classification checkpoint carries a detection head's
 // tensors too (all but the classifier): built as a detector it would "detect" without a word and
-// return boxes without their masks, keypoints or angles. Refused here, by what the file says.
+// return boxes without their masks, keypoints or angles. Refused here, by what the file says, as is
+// a detection head at another layer than the standard layout's (the P2/P6 variants).
 void Builder::refuse_other_tasks() const {
   const HeadKind head = head_kind(w_);
+  if (head.task == Task::Detect && head.layer != "model.23") {
+    fail("a detection model with its head at '" + head.layer + "' (a P2 or P6 variant?): y26 builds the standard "
+         "YOLO26 layout only (head at 'model.23' on P3-P5)");
+  }
   if (head.task == Task::Detect || (head.task == Task::Unknown && head.module.empty())) return;
   const char* what = head.task == Task::Segment   ? "an instance segmentation"
                      : head.task == Task::Pose     ? "a pose (keypoint)"
@@ -367,10 +372,6 @@ Graph Builder::build() {
   }
   if (!has("model.0.conv.weight")) fail("no 'model.0.conv.weight': not an Ultralytics YOLO detection model");
   refuse_other_tasks();
-  if (const HeadKind head = head_kind(w_); head.task == Task::Detect && head.layer != "model.23") {
-    fail("a detection model with its head at '" + head.layer + "' (a P2 or P6 variant?): y26 builds the standard "
-         "YOLO26 layout only (head at 'model.23' on P3-P5)");
-  }
   if (!has("model.23.cv2.0.2.weight") && !has("model.23.one2one_cv2.0.2.weight")) {
     fail("no detection head under 'model.23': not a YOLO26 detection model (other tasks are not supported)");
   }

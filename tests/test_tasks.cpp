@@ -89,7 +89,7 @@ TEST_CASE("segmentation, pose, OBB and classification checkpoints are refused by
       w.meta.yaml_json = with_yaml ? yaml_with_head(base.meta.yaml_json, c.yaml_module) : "";
       const graph::HeadKind k = graph::head_kind(w);
       CHECK(k.task == c.task);
-      CHECK(k.module == (with_yaml ? std::string(c.yaml_module) : k.module));
+      if (with_yaml) CHECK(k.module == c.yaml_module);
       // Through the user's door: a file, Engine::load, one line naming the file and the task.
       const std::string path = dir.file(std::string(c.name) + (with_yaml ? "-yaml" : "") + ".safetensors");
       loader::write_safetensors(w, path);
