@@ -21,11 +21,11 @@ for san in "${sanitizers[@]}"; do
   flags=$san
   [ "$san" = address ] && flags="address,undefined"
   echo "== the tests under -fsanitize=$flags ($dir)"
-  # -O1 -g1 (line tables: what a report's stack needs), not RelWithDebInfo's -O2 -g: UBSan's checks at -O2
+  # -O1 (with Y26_SANITIZE's -g1, CMakeLists.txt), not RelWithDebInfo's -O2 -g: UBSan's checks at -O2
   # made the build 3x slower (loader/safetensors.cpp: 103 s -> 33 s under address,undefined), and this
   # build was the longest stage of CI. -O1 is what the sanitizers' own documentation suggests.
   cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DY26_CUDA=OFF -DY26_CUDA_EMU=AUTO \
-    -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
+    -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -DNDEBUG" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -DNDEBUG" \
     -DY26_SANITIZE="$flags" >/dev/null
   cmake --build "$dir" -j "$(nproc)" --target y26_tests y26_cli
   tests="$dir/tests/y26_tests"
