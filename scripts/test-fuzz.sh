@@ -23,9 +23,9 @@ dir=build-fuzz
 cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DY26_FUZZ=ON -DY26_CUDA=OFF -DY26_CUDA_EMU=OFF \
   -DY26_BUILD_TESTS=ON -DY26_WERROR=OFF -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null
 cmake --build "$dir" -j "$(nproc)" --target "${targets[@]/#/fuzz_}"
-failed=()
-for t in "${targets[@]}"; do
-  work="$dir/corpus/$t"
+# Each target is one process on one core: nproc of them fuzz at a time.
+fuzz_one() {  # fuzz_one TARGET: its verdict line in $dir/verdict-TARGET (ok: or FAILED)
+  local t=$1 work="$dir/corpus/$1" inputs
   rm -rf "$work" "$dir/findings/$t"
   mkdir -p "$work" "$dir/findings/$t"
   cp tests/fuzz/corpus/"$t"/* "$work/"
@@ -33,10 +33,22 @@ for t in "${targets[@]}"; do
   [ -d "tests/fuzz/regressions/$t" ] && inputs+=("tests/fuzz/regressions/$t")
   if "$dir/tests/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 \
        -artifact_prefix="$dir/findings/$t/" "${inputs[@]}" >"$dir/fuzz-$t.log" 2>&1; then
-    echo "fuzz_$t: $(grep -m1 -oE 'stat::number_of_executed_units: *[0-9]+' "$dir/fuzz-$t.log" | grep -oE '[0-9]+$') runs in ${seconds} s, no finding"
+    echo "ok: fuzz_$t: $(grep -m1 -oE 'stat::number_of_executed_units: *[0-9]+' "$dir/fuzz-$t.log" | grep -oE '[0-9]+$') runs in ${seconds} s, no finding"
   else
-    echo "fuzz_$t: FAILED — $(grep -m1 -E 'ERROR|SUMMARY|crash|leak|timeout|out-of-memory' "$dir/fuzz-$t.log"); input in $dir/findings/$t/"
-    failed+=("$t")
-  fi
+    echo "FAILED: fuzz_$t — $(grep -m1 -E 'ERROR|SUMMARY|crash|leak|timeout|out-of-memory' "$dir/fuzz-$t.log"); input in $dir/findings/$t/"
+  fi >"$dir/verdict-$t"
+}
+running=0
+for t in "${targets[@]}"; do
+  if [ "$running" -ge "$(nproc)" ]; then wait -n || true; running=$((running - 1)); fi
+  fuzz_one "$t" &
+  running=$((running + 1))
 done
+wait
+failed=()
+for t in "${targets[@]}"; do
+  if [ -f "$dir/verdict-$t" ]; then sed 's/^ok: //' "$dir/verdict-$t"; else echo "FAILED: fuzz_$t gave no verdict"; fi
+  grep -q "^ok: " "$dir/verdict-$t" 2>/dev/null || failed+=("$t")
+done
+rm -f "$dir"/verdict-*
 [ "${#failed[@]}" -eq 0 ] || { echo "fuzzing found bugs in: ${failed[*]} (logs: $dir/fuzz-<target>.log)"; exit 1; }

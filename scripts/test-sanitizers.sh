@@ -34,23 +34,35 @@ for san in "${sanitizers[@]}"; do
   "$tests" --list-test-names-only "[emu]" >"$dir/emu-tests.txt" || true
   has_emu=0
   grep -q "emu" "$dir/emu-tests.txt" && has_emu=1
-  # Everything but the planted bugs must run clean: any sanitizer report fails the run (TSan exits 66).
+  # Everything but the planted bugs must run clean: any sanitizer report fails its case (TSan exits 66).
+  # The cases run a process each, nproc at a time (scripts/catch-parallel.sh: Catch2 2.13 runs one case
+  # after another on one core), beside the CLI's own run.
+  emu_spec="[emu]~[e2e]~[emu-checks],CUDA engine: graph replay*"
+  side=$(mktemp)
   if [ "$san" = address ]; then
     # [heavy]: more of what a lighter case already ran through the same code (another head, FP16, the
     # trained model's 48 detections), left to the main build's ctest to keep CI within its 30 minutes
-    "$tests" "~[emu]~[cuda]~[heavy]" --durations no | tail -2
-    bash tests/test_cli.sh "$dir/y26" weights/fixtures | tail -1
+    spec="~[emu]~[cuda]~[heavy]"
+    bash tests/test_cli.sh "$dir/y26" weights/fixtures >"$side" 2>&1 &
   else
-    "$tests" "[concurrency]" | tail -2
+    spec="[concurrency]"
     # detect's decode and write workers (apps/cmd_detect.cpp): the fixtures' images, two a batch, annotated
-    out=$(mktemp -d)
-    "$dir/y26" detect -w weights/fixtures/yolo26n-rand.pt -i weights/fixtures -o "$out" --batch 2 --imgsz 160 --device cpu \
-      --json "$out/detections.json" >/dev/null
-    echo "y26 detect's workers: $(ls "$out" | wc -l) files written, no report"
-    rm -rf "$out"
+    (out=$(mktemp -d)
+     "$dir/y26" detect -w weights/fixtures/yolo26n-rand.pt -i weights/fixtures -o "$out" --batch 2 --imgsz 160 \
+       --device cpu --json "$out/detections.json" >/dev/null &&
+     echo "y26 detect's workers: $(ls "$out" | wc -l) files written, no report"; rc=$?
+     rm -rf "$out"; exit $rc) >"$side" 2>&1 &
   fi
+  side_pid=$!
+  [ $has_emu = 1 ] && spec="$spec,$emu_spec"
+  cases_ok=1
+  bash scripts/catch-parallel.sh "$tests" "$spec" || cases_ok=0
+  side_ok=1
+  wait $side_pid || side_ok=0
+  if [ $side_ok = 1 ]; then tail -1 "$side"; else cat "$side"; echo "FAILED under $flags: the run beside the test cases (above)"; fi
+  rm -f "$side"
+  [ $cases_ok = 1 ] && [ $side_ok = 1 ] || exit 1
   if [ $has_emu = 1 ]; then
-    "$tests" "[emu]~[e2e]~[emu-checks],CUDA engine: graph replay*" | tail -2
     # The planted bugs: each test asserts its own report; TSan's exit status would count them as failures.
     TSAN_OPTIONS="exitcode=0 ${TSAN_OPTIONS:-}" "$tests" "[emu-checks]" | tail -2
   fi

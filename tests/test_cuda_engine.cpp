@@ -114,6 +114,12 @@ TEST_CASE(Y26_TEST_NAME("CUDA engine: graph replay computes what kernel-by-kerne
   const Image scene = load_image(test::fixture("scene-640x456.png"));
   Options o;
   o.device = Y26_TEST_DEVICE;
+  // At 160 the graph has every node, stream and event it has at 640 (the 640 oracle test above runs that
+  // size) with 1/16 of the blocks: under ThreadSanitizer, which runs this case for the races between the
+  // replayed branches' streams, 640 took 10 minutes of CI. The random network's scores at 160 stay under
+  // 0.25, so the threshold is lowered: the 300 detections kept are compared bit for bit.
+  o.imgsz = 160;
+  o.conf = 0.05f;
   Engine graphs = Engine::load(test::fixture("yolo26n-rand.pt"), o);
   const auto replayed = graphs.detect(scene);
   setenv("Y26_CUDA_GRAPHS", "0", 1);  // read when an executor is made
