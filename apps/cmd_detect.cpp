@@ -141,7 +141,13 @@ int run_detect(int argc, char** argv) {
       std::map<std::string, int> counts;
       for (const auto& d : dets[k]) {
         const std::string& name = names[static_cast<size_t>(d.cls)];
-        jd.push_back({{"cls", d.cls}, {"name", name}, {"score", d.score}, {"box", {d.x1, d.y1, d.x2, d.y2}}});
+        nlohmann::json j = {{"cls", d.cls}, {"name", name}, {"score", d.score}, {"box", {d.x1, d.y1, d.x2, d.y2}}};
+        if (d.obb) {  // Ultralytics' obb.xywhr and obb.xyxyxyxy; "box" holds the corners' bounds
+          const auto c = d.corners();
+          j["obb"] = {{"cx", d.cx}, {"cy", d.cy}, {"w", d.w}, {"h", d.h}, {"angle", d.angle},
+                      {"corners", {{c[0][0], c[0][1]}, {c[1][0], c[1][1]}, {c[2][0], c[2][1]}, {c[3][0], c[3][1]}}}};
+        }
+        jd.push_back(std::move(j));
         ++counts[name];
       }
       results.push_back({{"file", file}, {"width", images[k].width}, {"height", images[k].height}, {"detections", jd}});

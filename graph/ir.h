@@ -65,15 +65,23 @@ struct HeadLevel {
   int anchor_offset = 0;  // first anchor (pixel of the head buffer) of this level
 };
 
-// The detection head's output: buffer `output` holds, per image, one row per anchor
-// of [4 * reg_max box distances (l, t, r, b), nc class logits], levels in order.
+// Which YOLO task a head is for (graph/task.h reads it from a checkpoint).
+enum class Task { Detect, Segment, Pose, Obb, Classify, Unknown };
+const char* task_name(Task t);  // "detect", "segment", "pose", "obb", "classify", "unknown"
+
+// The head's output: buffer `output` holds, per image, one row per anchor of [4 * reg_max box
+// distances (l, t, r, b), nc class logits, `extra` task channels], levels in order. The extra
+// channels: Task::Obb, one angle in radians (OBB26's raw output, no sigmoid).
 struct Head {
   int output = -1;
+  Task task = Task::Detect;
   int nc = 0;
+  int extra = 0;
   int reg_max = 1;
   bool end2end = true;  // which head was built: one-to-one (top-k) or one-to-many (NMS)
   std::vector<HeadLevel> levels;
   int anchors() const;
+  int row() const { return 4 * reg_max + nc + extra; }  // floats per anchor
 };
 
 struct Graph {

@@ -8,12 +8,10 @@
 
 #include <string>
 
+#include "graph/ir.h"
 #include "loader/weight_map.h"
 
 namespace y26::graph {
-
-enum class Task { Detect, Segment, Pose, Obb, Classify, Unknown };
-const char* task_name(Task t);  // "detect", "segment", "pose", "obb", "classify", "unknown"
 
 struct HeadKind {
   Task task = Task::Unknown;

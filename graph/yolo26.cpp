@@ -42,7 +42,8 @@ class Builder {
   void c2psa(int layer, const Slice& in, const Slice& out);
   void upsample(int layer, const Slice& in, const Slice& out);
   void detect(int layer, const std::vector<Slice>& levels);
-  void refuse_other_tasks() const;
+  void angle_branch(const std::string& p, const Slice& x, const Slice& out);
+  Task supported_task() const;
 
   const WeightMap& w_;
   BuildOptions opt_;
@@ -307,8 +308,16 @@ void Builder::detect(int layer, const std::vector<Slice>& levels) {
     head.levels.push_back({s.h, s.w, static_cast<float>(opt_.height) / static_cast<float>(s.h), anchors});
     anchors += s.h * s.w;
   }
-  const int no = reg4 + nc;
-  head.output = g_.add_buffer(p + (e2e ? ".one2one" : ".one2many"), 1, anchors, no);
+  std::string angle;  // OBB26's angle branch: cv4 (one2one_cv4 for the one-to-one head)
+  if (head.task == Task::Obb) {
+    angle = p + (e2e ? ".one2one_cv4." : ".cv4.");
+    for (size_t l = 0; l < levels.size(); ++l) {
+      if (!has(angle + std::to_string(l) + ".2.weight")) fail("tensor '" + angle + std::to_string(l) + ".2.weight' is missing");
+    }
+    // one angle: graph::head_kind reads a cv4 of more outputs as a pose head, refused above
+    head.extra = static_cast<int>(w_.at(angle + "0.2.weight").shape.at(0));
+  }
+  head.output = g_.add_buffer(p + (e2e ? ".one2one" : ".one2many"), 1, anchors, head.row());
   for (size_t l = 0; l < levels.size(); ++l) {
     const Slice& x = levels[l];
     const HeadLevel& hl = head.levels[l];
@@ -338,30 +347,42 @@ void Builder::detect(int layer, const std::vector<Slice>& levels) {
       y = cur;
     }
     conv(c + ".2", y, head_slice(reg4, nc), 1, Activation::None);
+    if (!angle.empty()) angle_branch(angle + std::to_string(l), x, head_slice(reg4 + nc, head.extra));
   }
 }
 
-// A segmentation, pose, oriented-box or classification checkpoint carries a detection head's
-// tensors too (all but the classifier): built as a detector it would "detect" without a word and
-// return boxes without their masks, keypoints or angles. Refused here, by what the file says, as is
-// a detection head at another layer than the standard layout's (the P2/P6 variants).
-void Builder::refuse_other_tasks() const {
+// OBB's cv4 at one level: Conv 3x3, Conv 3x3 (SiLU both), then a plain 1x1 conv to the angle,
+// written into the head row after the class logits.
+void Builder::angle_branch(const std::string& p, const Slice& x, const Slice& out) {
+  const Slice a1 = temp(p + ".0", x.h, x.w, out_channels(p + ".0"));
+  conv(p + ".0", x, a1, 1, Activation::SiLU);
+  const Slice a2 = temp(p + ".1", x.h, x.w, out_channels(p + ".1"));
+  conv(p + ".1", a1, a2, 1, Activation::SiLU);
+  conv(p + ".2", a2, out, 1, Activation::None);
+}
+
+// A segmentation, pose or classification checkpoint carries a detection head's tensors too (all but
+// the classifier): built as a detector it would "detect" without a word and return boxes without
+// their masks or keypoints. Refused here, by what the file says, as is a head at another layer than
+// the standard layout's (the P2/P6 variants). Detection and oriented boxes are built.
+Task Builder::supported_task() const {
   const HeadKind head = head_kind(w_);
-  if (head.task == Task::Detect && head.layer != "model.23") {
-    fail("a detection model with its head at '" + head.layer + "' (a P2 or P6 variant?): y26 builds the standard "
-         "YOLO26 layout only (head at 'model.23' on P3-P5)");
+  const bool built = head.task == Task::Detect || head.task == Task::Obb;
+  if (built && head.layer != "model.23") {
+    fail(std::string(head.task == Task::Obb ? "an oriented-box" : "a detection") + " model with its head at '" +
+         head.layer + "' (a P2 or P6 variant?): y26 builds the standard YOLO26 layout only (head at 'model.23' on P3-P5)");
   }
-  if (head.task == Task::Detect || (head.task == Task::Unknown && head.module.empty())) return;
+  if (built) return head.task;
+  if (head.task == Task::Unknown && head.module.empty()) return Task::Detect;  // no head found: said below
   const char* what = head.task == Task::Segment   ? "an instance segmentation"
                      : head.task == Task::Pose     ? "a pose (keypoint)"
-                     : head.task == Task::Obb      ? "an oriented-box (OBB)"
                      : head.task == Task::Classify ? "an image classification"
                                                    : nullptr;
   if (what) {
     fail(std::string(what) + " model (its head '" + head.layer + "' is " + head.module +
-         "): y26 runs detection models only (task " + task_name(head.task) + " is not supported yet)");
+         "): y26 runs detection and oriented-box models (task " + task_name(head.task) + " is not supported yet)");
   }
-  fail("its head '" + head.layer + "' is " + head.module + ", not a YOLO detection head (Detect): not supported");
+  fail("its head '" + head.layer + "' is " + head.module + ", not a YOLO detection head (Detect or OBB): not supported");
 }
 
 Graph Builder::build() {
@@ -371,7 +392,7 @@ Graph Builder::build() {
                 std::to_string(kMaxStride));
   }
   if (!has("model.0.conv.weight")) fail("no 'model.0.conv.weight': not an Ultralytics YOLO detection model");
-  refuse_other_tasks();
+  g_.head.task = supported_task();
   if (!has("model.23.cv2.0.2.weight") && !has("model.23.one2one_cv2.0.2.weight")) {
     fail("no detection head under 'model.23': not a YOLO26 detection model (other tasks are not supported)");
   }

@@ -47,9 +47,12 @@ struct DeviceSelection {
   int rows() const { return nms ? max_det : end2end_k; }  // result rows per image
 };
 
-// What runs on the device for this head and these options (nothing when it would not fit).
+// What runs on the device for this head and these options (nothing when it would not fit). The device's
+// top-k and NMS read detection rows (4 + nc): an oriented-box head's rows (+ the angle) are selected
+// on the host, from the downloaded head, until the device's selection decodes angles too.
 inline DeviceSelection choose_device_selection(const graph::Head& head, float conf, float iou, int max_det) {
   DeviceSelection s;
+  if (head.task != graph::Task::Detect) return s;
   const int k = std::min(std::max(max_det, 300), head.anchors());  // the predictor's max(max_det, 300) candidates
   if (head.end2end && k <= kernels::cuda::kTopKMax) s.end2end_k = k;
   s.nms = !head.end2end && max_det <= 4096;

@@ -1,4 +1,4 @@
-// Annotated output images: boxes and "name score" labels in a built-in bitmap
+// Annotated output images: boxes (rotated ones corner to corner) and "name score" labels in a built-in bitmap
 // font (runtime/font6x11.inc), colours from Ultralytics' palette.
 #include <stb_image_write.h>
 
@@ -44,6 +44,19 @@ void draw_text(Image& img, int x0, int y0, const std::string& text, int scale, s
   }
 }
 
+// A line `thick` pixels wide: a square brush stepped one pixel at a time along the longer axis.
+void draw_line(Image& img, float x0, float y0, float x1, float y1, int thick, std::uint32_t rgb) {
+  const float dx = x1 - x0, dy = y1 - y0;
+  const int steps = std::max(1, static_cast<int>(std::ceil(std::max(std::fabs(dx), std::fabs(dy)))));
+  if (steps > 4 * (img.width + img.height)) return;  // far outside the image (a box of absurd size): nothing to see
+  const int lo = thick / 2;
+  for (int i = 0; i <= steps; ++i) {
+    const int x = static_cast<int>(std::lround(x0 + dx * static_cast<float>(i) / static_cast<float>(steps)));
+    const int y = static_cast<int>(std::lround(y0 + dy * static_cast<float>(i) / static_cast<float>(steps)));
+    fill_rect(img, x - lo, y - lo, x - lo + thick, y - lo + thick, rgb);
+  }
+}
+
 bool ends_with(const std::string& s, const char* suffix) {
   const size_t n = std::strlen(suffix);
   if (s.size() < n) return false;
@@ -72,10 +85,15 @@ void draw_detections(Image& img, const std::vector<Detection>& dets, const std::
     const std::uint32_t colour = kPalette[static_cast<size_t>(d->cls) % std::size(kPalette)];
     const int x1 = static_cast<int>(std::lround(d->x1)), y1 = static_cast<int>(std::lround(d->y1));
     const int x2 = static_cast<int>(std::lround(d->x2)), y2 = static_cast<int>(std::lround(d->y2));
-    fill_rect(img, x1, y1, x2 + 1, y1 + thick, colour);
-    fill_rect(img, x1, y2 - thick + 1, x2 + 1, y2 + 1, colour);
-    fill_rect(img, x1, y1, x1 + thick, y2 + 1, colour);
-    fill_rect(img, x2 - thick + 1, y1, x2 + 1, y2 + 1, colour);
+    if (d->obb) {  // the rotated rectangle, corner to corner
+      const auto c = d->corners();
+      for (size_t k = 0; k < 4; ++k) draw_line(img, c[k][0], c[k][1], c[(k + 1) % 4][0], c[(k + 1) % 4][1], thick, colour);
+    } else {
+      fill_rect(img, x1, y1, x2 + 1, y1 + thick, colour);
+      fill_rect(img, x1, y2 - thick + 1, x2 + 1, y2 + 1, colour);
+      fill_rect(img, x1, y1, x1 + thick, y2 + 1, colour);
+      fill_rect(img, x2 - thick + 1, y1, x2 + 1, y2 + 1, colour);
+    }
     char score[16];
     std::snprintf(score, sizeof score, " %.2f", static_cast<double>(d->score));
     const std::string name = d->cls >= 0 && static_cast<size_t>(d->cls) < names.size() ? names[static_cast<size_t>(d->cls)] : std::to_string(d->cls);

@@ -16,6 +16,7 @@
 #include "runtime/cpu_executor.h"
 #include "runtime/device_selection.h"
 #include "runtime/letterbox.h"
+#include "runtime/obb.h"
 #include "runtime/postprocess.h"
 #include "runtime/roofline.h"
 #include "runtime/gpu_backend.h"
@@ -117,6 +118,7 @@ struct Engine::Impl {
   const WeightMap& weights() const { return *weights_ptr; }
   Options options;
   std::vector<std::string> names;
+  graph::Task task = graph::Task::Detect;  // the head built: Detect or Obb
   std::string device_note;
   const runtime::GpuBackend* backend = nullptr;  // a CUDA backend (GPU or emulator), else the CPU
   bool cuda() const { return backend != nullptr; }
@@ -217,6 +219,19 @@ struct Engine::Impl {
     return r;
   }
 
+  // An oriented box in original pixels (letterboxed ones stay as the head gave them), x1..y2 its corners' bounds.
+  static Detection rotated_detection(const runtime::RawDetection& r, bool letterboxed, int h, int w, const Image& im) {
+    runtime::RotatedBox b{r.box[0], r.box[1], r.box[2], r.box[3], r.angle};
+    if (!letterboxed) runtime::scale_rotated_to_original(b, h, w, im.height, im.width);
+    Detection d{r.cls, r.score};
+    d.obb = true;
+    d.cx = b.cx, d.cy = b.cy, d.w = b.w, d.h = b.h, d.angle = b.angle;
+    const auto c = d.corners();
+    d.x1 = std::min({c[0][0], c[1][0], c[2][0], c[3][0]}), d.x2 = std::max({c[0][0], c[1][0], c[2][0], c[3][0]});
+    d.y1 = std::min({c[0][1], c[1][1], c[2][1], c[3][1]}), d.y2 = std::max({c[0][1], c[1][1], c[2][1], c[3][1]});
+    return d;
+  }
+
   std::vector<std::vector<Detection>> run(const std::vector<const Image*>& images, bool rect, RunMode mode = {}) {
     const auto t0 = Clock::now();
     const int imgsz = options.imgsz;
@@ -252,7 +267,7 @@ struct Engine::Impl {
           const int n = s.gpu->nms_selection() ? s.gpu->host_counts()[i] : k;
           if (n < 0) {  // the device's NMS candidates ran out (kernels/cuda/cuda_ops.h): exact NMS on the host
             const std::vector<float> head = s.gpu->head_image(static_cast<int>(i));
-            raw[i] = runtime::select_nms(head.data(), 4 + s.graph.head.nc, s.graph.head, sel);
+            raw[i] = runtime::select_nms(head.data(), s.graph.head.row(), s.graph.head, sel);
             continue;
           }
           mapped[i] = 1;
@@ -290,6 +305,10 @@ struct Engine::Impl {
     std::vector<std::vector<Detection>> out(images.size());
     for (size_t i = 0; i < images.size(); ++i) {
       for (const auto& r : raw[i]) {
+        if (r.rotated) {
+          out[i].push_back(rotated_detection(r, mode.letterboxed, h, w, *images[i]));
+          continue;
+        }
         float box[4] = {r.box[0], r.box[1], r.box[2], r.box[3]};
         if (!mapped[i] && !mode.letterboxed) runtime::scale_box_to_original(box, h, w, images[i]->height, images[i]->width);
         out[i].push_back({r.cls, r.score, box[0], box[1], box[2], box[3]});
@@ -363,6 +382,7 @@ Engine Engine::load(const std::string& model_path, const Options& options) {
   const auto& names = impl->weights().meta.names;
   const graph::Graph probe = impl->build(graph::kMaxStride, graph::kMaxStride);
   const int head_nc = probe.head.nc;
+  impl->task = probe.head.task;
   if (nc >= 0 && nc != head_nc)
     throw Error(model_path + ": metadata says " + std::to_string(nc) + " classes, the head has " +
                 std::to_string(head_nc));
@@ -459,6 +479,7 @@ std::vector<OpTiming> Engine::profile(const std::vector<Image>& images, int iter
 
 const std::vector<std::string>& Engine::class_names() const { return impl_->names; }
 const Options& Engine::options() const { return impl_->options; }
+std::string Engine::task() const { return graph::task_name(impl_->task); }
 std::string Engine::device() const {
   if (impl_->cuda())
     return std::string(impl_->backend->kind()) + ":" + std::to_string(impl_->cuda_device) + " (" + impl_->cuda_name + ")";

@@ -6,6 +6,7 @@
 #include <functional>
 #include <numeric>
 
+#include "runtime/obb.h"
 #include "y26/y26.h"
 
 namespace y26::runtime {
@@ -53,6 +54,14 @@ std::vector<AnchorPoint> anchor_points(const graph::Head& head) {
     }
   }
   return a;
+}
+
+RawDetection rotated(const float* r, const AnchorPoint& ap, float angle) {
+  const RotatedBox b = decode_rotated(r, ap.x, ap.y, ap.stride, angle);
+  RawDetection d{{b.cx, b.cy, b.w, b.h}, 0.0f, 0};
+  d.rotated = true;
+  d.angle = b.angle;
+  return d;
 }
 
 }  // namespace
@@ -125,10 +134,14 @@ std::vector<RawDetection> select_end2end(const float* rows, std::int64_t row_str
     const float* r = rows + a * row_stride;
     const AnchorPoint& ap = points[static_cast<size_t>(a)];
     RawDetection d;
-    d.box[0] = (ap.x - r[0]) * ap.stride;
-    d.box[1] = (ap.y - r[1]) * ap.stride;
-    d.box[2] = (ap.x + r[2]) * ap.stride;
-    d.box[3] = (ap.y + r[3]) * ap.stride;
+    if (head.task == graph::Task::Obb) {
+      d = rotated(r, ap, r[4 + nc]);
+    } else {
+      d.box[0] = (ap.x - r[0]) * ap.stride;
+      d.box[1] = (ap.y - r[1]) * ap.stride;
+      d.box[2] = (ap.x + r[2]) * ap.stride;
+      d.box[3] = (ap.y + r[3]) * ap.stride;
+    }
     d.score = score;
     d.cls = p % nc;
     out.push_back(d);
@@ -160,6 +173,7 @@ std::vector<RawDetection> select_nms(const float* rows, std::int64_t row_stride,
   // as the device's NMS (kernels/cuda/nms.cu), which marks what fails conf with -1
   if (!(opt.conf >= 0.0f)) throw Error("NMS: conf must not be negative");
   const int anchors = head.anchors(), nc = head.nc;
+  const bool obb = head.task == graph::Task::Obb;
   const auto points = anchor_points(head);
   std::vector<RawDetection> cand;
   for (int a = 0; a < anchors; ++a) {
@@ -167,16 +181,19 @@ std::vector<RawDetection> select_nms(const float* rows, std::int64_t row_stride,
     const float* s = r + 4;
     const int best = static_cast<int>(std::max_element(s, s + nc) - s);
     if (!(sigmoid(s[best]) > opt.conf)) continue;
-    // dist2bbox in xywh, then xywh2xyxy, in the same float steps as Ultralytics
     const AnchorPoint& ap = points[static_cast<size_t>(a)];
-    const float x1 = ap.x - r[0], y1 = ap.y - r[1], x2 = ap.x + r[2], y2 = ap.y + r[3];
-    const float cx = (x1 + x2) / 2 * ap.stride, cy = (y1 + y2) / 2 * ap.stride;
-    const float w = (x2 - x1) * ap.stride, h = (y2 - y1) * ap.stride;
     RawDetection d;
-    d.box[0] = cx - w / 2;
-    d.box[1] = cy - h / 2;
-    d.box[2] = cx + w / 2;
-    d.box[3] = cy + h / 2;
+    if (obb) {  // dist2rbox: xywh and the angle, kept so (rotated NMS takes xywhr)
+      d = rotated(r, ap, r[4 + nc]);
+    } else {  // dist2bbox in xywh, then xywh2xyxy, in the same float steps as Ultralytics
+      const float x1 = ap.x - r[0], y1 = ap.y - r[1], x2 = ap.x + r[2], y2 = ap.y + r[3];
+      const float cx = (x1 + x2) / 2 * ap.stride, cy = (y1 + y2) / 2 * ap.stride;
+      const float w = (x2 - x1) * ap.stride, h = (y2 - y1) * ap.stride;
+      d.box[0] = cx - w / 2;
+      d.box[1] = cy - h / 2;
+      d.box[2] = cx + w / 2;
+      d.box[3] = cy + h / 2;
+    }
     // torch.where(cls > conf) in the multi-label case: anchor by anchor, classes ascending
     for (int c = opt.multi_label ? 0 : best; c < (opt.multi_label ? nc : best + 1); ++c) {
       d.score = sigmoid(s[c]);
@@ -186,12 +203,24 @@ std::vector<RawDetection> select_nms(const float* rows, std::int64_t row_stride,
   }
   std::stable_sort(cand.begin(), cand.end(), [](const RawDetection& a, const RawDetection& b) { return a.score > b.score; });
   if (static_cast<int>(cand.size()) > kMaxNms) cand.resize(kMaxNms);
+  std::vector<RawDetection> out;
+  if (obb) {  // the centres offset by class, as Ultralytics', then fast NMS with the probabilistic IoU
+    std::vector<RotatedBox> offset(cand.size());
+    for (size_t i = 0; i < cand.size(); ++i) {
+      const float o = static_cast<float>(cand[i].cls) * kMaxWh;
+      offset[i] = {cand[i].box[0] + o, cand[i].box[1] + o, cand[i].box[2], cand[i].box[3], cand[i].angle};
+    }
+    for (int i : fast_nms_rotated(offset, opt.iou)) {
+      if (static_cast<int>(out.size()) >= opt.max_det) break;
+      out.push_back(cand[static_cast<size_t>(i)]);
+    }
+    return out;
+  }
   std::vector<std::array<float, 4>> offset(cand.size());
   for (size_t i = 0; i < cand.size(); ++i) {
     const float o = static_cast<float>(cand[i].cls) * kMaxWh;
     offset[i] = {cand[i].box[0] + o, cand[i].box[1] + o, cand[i].box[2] + o, cand[i].box[3] + o};
   }
-  std::vector<RawDetection> out;
   for (int i : nms_sorted(offset, opt.iou)) {
     if (static_cast<int>(out.size()) >= opt.max_det) break;
     out.push_back(cand[static_cast<size_t>(i)]);

@@ -3,7 +3,8 @@
 //    then top-k over those anchors' (anchor, class) pairs, then the confidence filter;
 //  - classic (one-to-many head): confidence filter, best class per anchor,
 //    class-aware NMS (boxes offset by class x 7680, as Ultralytics), max_det.
-// Boxes come out in letterboxed input pixels, xyxy.
+// Boxes come out in letterboxed input pixels, xyxy; an OBB head's rotated, as xywh + angle, suppressed
+// with the probabilistic IoU (runtime/obb.h).
 #pragma once
 
 #include <array>
@@ -15,10 +16,13 @@
 
 namespace y26::runtime {
 
+// box: x1 y1 x2 y2, or for an oriented-box head (rotated) cx cy w h with `angle` in radians.
 struct RawDetection {
   float box[4];
   float score;
   int cls;
+  bool rotated = false;
+  float angle = 0;
 };
 
 struct SelectOptions {
@@ -29,7 +33,7 @@ struct SelectOptions {
   bool multi_label = false;
 };
 
-// `rows`: one image's head output, anchors x (4 + nc) floats, `row_stride` apart.
+// `rows`: one image's head output, anchors x head.row() floats, `row_stride` apart.
 std::vector<RawDetection> select_end2end(const float* rows, std::int64_t row_stride, const graph::Head& head,
                                          const SelectOptions& opt);
 std::vector<RawDetection> select_nms(const float* rows, std::int64_t row_stride, const graph::Head& head,

@@ -4,6 +4,7 @@
 // one line naming the file (or the option) and what is wrong with it.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -58,7 +59,7 @@ struct ModelInfo {
   std::optional<double> batchnorm_eps; // set when every BatchNorm uses the same eps
   std::map<std::string, std::string> extra;  // e.g. "version" -> Ultralytics version
   // The task its head is for, from the model yaml and the head's tensors: "detect", "segment", "pose",
-  // "obb", "classify" or "unknown"; Engine::load runs "detect" only and refuses the rest by name.
+  // "obb", "classify" or "unknown"; Engine::load runs "detect" and "obb" and refuses the rest by name.
   std::string task;
   std::string head_module;  // e.g. "Detect", "Segment26"; "" when no head was found
   std::string head_layer;   // its state-dict prefix, e.g. "model.23"
@@ -71,11 +72,19 @@ ModelInfo inspect_model(const std::string& path);
 // the same tensor names and the model metadata. Writes atomically: on error no file is left.
 void convert_model(const std::string& input_path, const std::string& output_path);
 
-// One detected object, in original image pixels (clipped to the image).
+// One detected object, in original image pixels.
 struct Detection {
   int cls = 0;  // class index; Engine::class_names() names it
   float score = 0;
+  // The box, clipped to the image; for an oriented box the bounds of its corners, unclipped (as
+  // Ultralytics' obb.xyxy).
   float x1 = 0, y1 = 0, x2 = 0, y2 = 0;
+  // Oriented-box models (task "obb"): the rotated box as Ultralytics' xywhr, its centre, width, height
+  // and angle in radians (the rotation from the image's x axis towards its y axis, y pointing down).
+  bool obb = false;
+  float cx = 0, cy = 0, w = 0, h = 0, angle = 0;
+  // The four corners (x, y) in Ultralytics' xyxyxyxy order: of the rotated box, or of x1..y2 when !obb.
+  std::array<std::array<float, 2>, 4> corners() const;
 };
 
 // Auto: FP32 on the CPU, FP16 on the GPU. FP16 on the CPU stores activations rounded to half, as the GPU does.
@@ -222,6 +231,8 @@ class Engine {
 
   const std::vector<std::string>& class_names() const;
   const Options& options() const;
+  // The model's task: "detect" (Detection's axis-aligned boxes) or "obb" (oriented boxes, Detection::obb).
+  std::string task() const;
   std::string device() const;       // where it runs, e.g. "cpu (2 threads)" or "cuda:0 (NVIDIA H100 80GB HBM3)"
   // Device bytes the engine holds — weights, arenas, workspaces, as `memory_report` plans them —
   // counted at each allocation; 0 on the CPU. The staging for raw input pixels (sized by the

@@ -16,6 +16,7 @@ inline bool identical(const std::vector<Detection>& a, const std::vector<Detecti
   for (size_t j = 0; j < a.size(); ++j) {
     const auto &x = a[j], &y = b[j];
     if (!(x.cls == y.cls && x.score == y.score && x.x1 == y.x1 && x.y1 == y.y1 && x.x2 == y.x2 && x.y2 == y.y2)) return false;
+    if (!(x.obb == y.obb && x.cx == y.cx && x.cy == y.cy && x.w == y.w && x.h == y.h && x.angle == y.angle)) return false;
   }
   return true;
 }
