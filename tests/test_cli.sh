@@ -53,6 +53,25 @@ M="$FIX/yolo26n-rand.pt"
 # --json - keeps stdout pure JSON
 "$Y26" detect -w "$M" -i "$FIX/scene-640x456.png" --no-draw --json - --device cpu 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d) == 1 and len(d[0]["detections"]) > 0' \
   && ok || bad "detect --json - is not pure JSON"
+# an oriented-box model: rotated boxes in the JSON (xywhr and four corners, "box" their bounds), yolo
+# predict's 29 detections on the scene (weights/fixtures/yolo26n-obb-rand.detections.json), drawn
+OBB_M="$FIX/yolo26n-obb-rand.pt"
+"$Y26" detect -w "$OBB_M" -i "$FIX/scene-640x456.png" -o "$TMP/obb" --json "$TMP/obb.json" --device cpu >/dev/null 2>&1 &&
+  [ -f "$TMP/obb/scene-640x456.png" ] && ! cmp -s "$TMP/obb/scene-640x456.png" "$FIX/scene-640x456.png" &&
+  python3 - "$TMP/obb.json" "$FIX/yolo26n-obb-rand.detections.json" <<'PY' && ok || bad "detect with an OBB model"
+import json, sys
+got = json.load(open(sys.argv[1]))[0]["detections"]
+want = json.load(open(sys.argv[2]))["scene-640x456.png"]["end2end"]["detections"]
+assert len(got) == len(want) == 29, (len(got), len(want))
+for d in got:
+    o = d["obb"]
+    xs, ys = [c[0] for c in o["corners"]], [c[1] for c in o["corners"]]
+    assert len(o["corners"]) == 4 and abs(d["box"][0] - min(xs)) < 1e-3 and abs(d["box"][3] - max(ys)) < 1e-3, d
+assert sorted(round(d["obb"]["angle"], 3) for d in got) == sorted(round(w["xywhr"][4], 3) for w in want)
+PY
+"$Y26" info -w "$OBB_M" >"$TMP/info-obb" 2>&1 && grep -q "^task: *obb (head model.23: OBB26)" "$TMP/info-obb" && grep -q "^graph: .* ops" "$TMP/info-obb" \
+  && ok || bad "info on the OBB fixture: $(cat "$TMP/info-obb")"
+expect_error "val on an OBB model" "y26 val scores detection models only" -- "$Y26" val -w "$OBB_M" --data "$FIX/shapes-val/data.yaml" --device cpu
 # a directory with a corrupt image: one error naming it, no JSON written
 mkdir "$TMP/imgs" && cp "$FIX/scene-500x375.png" "$TMP/imgs/a.png" && head -c 300 "$FIX/scene-640x456.png" >"$TMP/imgs/b.png"
 expect_error "corrupt image in a directory" "$TMP/imgs/b.png:" -- "$Y26" detect -w "$M" -i "$TMP/imgs" --no-draw --json "$TMP/bad.json" --device cpu

@@ -25,68 +25,28 @@
 #include "runtime/postprocess.h"
 #include "tests/support/compare.h"
 #include "tests/support/fixtures.h"
+#include "tests/support/obb_match.h"
 #include "y26/y26.h"
 
 using namespace y26;
 using nlohmann::json;
+using test::from_engine;
+using test::match;
 
 namespace {
 
 const char* kModel = "yolo26n-obb-rand";
 
-struct Obb {
-  int cls;
-  float score;
-  float xywhr[5];
-  std::array<std::array<float, 2>, 4> corners;
-};
-
-std::vector<Obb> from_json(const json& dets) {
-  std::vector<Obb> out;
+std::vector<test::Obb> from_json(const json& dets) {
+  std::vector<test::Obb> out;
   for (const auto& d : dets) {
-    Obb o{d["cls"].get<int>(), d["score"].get<float>(), {}, {}};
+    test::Obb o{d["cls"].get<int>(), d["score"].get<float>(), {}, {}};
     const auto b = d["xywhr"].get<std::vector<float>>();
     for (int j = 0; j < 5; ++j) o.xywhr[j] = b[static_cast<size_t>(j)];
     for (int k = 0; k < 4; ++k) o.corners[static_cast<size_t>(k)] = {d["corners"][k][0].get<float>(), d["corners"][k][1].get<float>()};
     out.push_back(o);
   }
   return out;
-}
-
-std::vector<Obb> from_engine(const std::vector<Detection>& dets) {
-  std::vector<Obb> out;
-  for (const auto& d : dets) {
-    REQUIRE(d.obb);
-    out.push_back({d.cls, d.score, {d.cx, d.cy, d.w, d.h, d.angle}, d.corners()});
-  }
-  return out;
-}
-
-struct Match {
-  size_t matched = 0;
-  float worst_px = 0, worst_angle = 0, worst_score = 0;
-};
-
-// Greedy one-to-one: same class, every corner within px, angle and score within theirs.
-Match match(const std::vector<Obb>& got, const std::vector<Obb>& want, float px, float rad, float score) {
-  Match m;
-  std::vector<char> used(got.size(), 0);
-  for (const Obb& w : want) {
-    for (size_t i = 0; i < got.size(); ++i) {
-      if (used[i] || got[i].cls != w.cls) continue;
-      float dp = 0;
-      for (size_t k = 0; k < 4; ++k)
-        for (size_t j = 0; j < 2; ++j) dp = std::max(dp, std::abs(got[i].corners[k][j] - w.corners[k][j]));
-      const float da = std::abs(got[i].xywhr[4] - w.xywhr[4]), ds = std::abs(got[i].score - w.score);
-      if (dp <= px && da <= rad && ds <= score) {
-        used[i] = 1;
-        ++m.matched;
-        m.worst_px = std::max(m.worst_px, dp), m.worst_angle = std::max(m.worst_angle, da), m.worst_score = std::max(m.worst_score, ds);
-        break;
-      }
-    }
-  }
-  return m;
 }
 
 // The head rows (anchors x (4 + nc + 1)) assembled from Ultralytics' raw outputs: boxes (4, A),
@@ -301,7 +261,7 @@ TEST_CASE("OBB detections at 640 match yolo predict on both scenes, both heads (
       const auto want = from_json(r["detections"]);
       REQUIRE(!want.empty());
       CHECK(got.size() == want.size());
-      const Match m = match(got, want, 0.05f, 1e-4f, 1e-4f);
+      const test::ObbMatch m = match(got, want, 0.05f, 1e-4f, 1e-4f);
       INFO("worst " << m.worst_px << " px, " << m.worst_angle << " rad, score " << m.worst_score);
       CHECK(m.matched == want.size());
       // x1..y2 are the corners' bounds
