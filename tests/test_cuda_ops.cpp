@@ -284,6 +284,9 @@ TEST_CASE(Y26_TEST_NAME("CUDA attention matches the CPU twin"), Y26_TEST_TAGS(""
       // on the emulator (a minute under the sanitizers). It runs on every smaller case; the 1600-token case
       // still runs the other two kernels.
       if (kernel == cuda::AttentionKernel::Warp && tc.h * tc.w > 400) continue;
+      // Auto picks the tile kernel there (as at 400 tokens, where Auto runs): the same kernel on the same
+      // input a second time, the longest case of CI's sanitizer stages
+      if (kernel == cuda::AttentionKernel::Auto && tc.h * tc.w > 400) continue;
 #endif
       DeviceBuffer dout(out.host.size() * 2);
       dout.fill(0xFF);

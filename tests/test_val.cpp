@@ -134,7 +134,9 @@ TEST_CASE("y26 val in FP16 (the GPU's numerics) within 0.005 of yolo val", "[val
   CHECK(std::fabs(r.map50_95 - g["map50_95"].get<double>()) <= 0.005);
 }
 
-TEST_CASE("y26 val --save-json: COCO results in the source images' pixels", "[val]") {
+// [heavy]: the sanitizers leave it to the main build's ctest (CI's ASan stage runs the NMS-free case above
+// and tests/test_cli.sh's `y26 val --save-json`, the same validate() and the same writer)
+TEST_CASE("y26 val --save-json: COCO results in the source images' pixels", "[val][heavy]") {
   test::TempDir dir;
   Engine e = engine(false);
   ValOptions v;
