@@ -119,7 +119,7 @@ void CudaExecutor::init(const graph::Graph& g, ConvKernels kernels) {
   if (!device_selection()) {
     check(cudaMallocHost(reinterpret_cast<void**>(&host_head_), static_cast<size_t>(head_elems_) * 2), "cudaMallocHost");
   } else {
-    check(cudaMallocHost(reinterpret_cast<void**>(&host_selected_), static_cast<size_t>(plan_.batch) * selected_rows() * 6 * 4),
+    check(cudaMallocHost(reinterpret_cast<void**>(&host_selected_), static_cast<size_t>(plan_.batch) * selected_rows() * sel_.row_floats() * 4),
           "cudaMallocHost");
     check(cudaMallocHost(reinterpret_cast<void**>(&host_counts_), static_cast<size_t>(plan_.batch) * 4), "cudaMallocHost");
     check(cudaMallocHost(reinterpret_cast<void**>(&host_maps_), static_cast<size_t>(plan_.batch) * sizeof(kc::BoxMapping)),
@@ -319,11 +319,13 @@ void CudaExecutor::launch_nodes(bool concurrent, const std::function<void(size_t
       kc::select_nms(head, batch, anchors, nc, head_levels(g_.head), sel_.conf, sel_.iou, sel_.max_det, workspace_.get(), rows,
                      counts, stream_);
     } else {
-      kc::select_end2end(head, batch, anchors, nc, sel_.end2end_k, head_levels(g_.head), workspace_.get(), rows, stream_);
+      kc::select_end2end(head, batch, anchors, nc, g_.head.row(), sel_.angle, sel_.end2end_k, head_levels(g_.head),
+                         workspace_.get(), rows, stream_);
     }
     // to the original images' pixels, with this run's letterbox of each image (uploaded before the graph)
-    kc::map_boxes(rows, batch, selected_rows(), 6,
-                  reinterpret_cast<const kc::BoxMapping*>(workspace_.as<char>() + layout_.maps_offset), stream_);
+    kc::map_boxes(rows, batch, selected_rows(), sel_.row_floats(),
+                  reinterpret_cast<const kc::BoxMapping*>(workspace_.as<char>() + layout_.maps_offset), stream_,
+                  sel_.angle >= 0);
   }
 }
 
@@ -409,7 +411,7 @@ void CudaExecutor::run(const std::vector<const Image*>& images, const std::vecto
   }
   if (graphs_) check(cudaGraphLaunch(static_cast<cudaGraphExec_t>(graph_exec_), s), "cudaGraphLaunch");
   if (device_selection()) {
-    const std::size_t row_bytes = static_cast<std::size_t>(plan_.batch) * selected_rows() * 6 * 4;
+    const std::size_t row_bytes = static_cast<std::size_t>(plan_.batch) * selected_rows() * sel_.row_floats() * 4;
     check(cudaMemcpyAsync(host_selected_, workspace_.as<char>() + layout_.rows_offset, row_bytes, cudaMemcpyDeviceToHost, s),
           "download detections");
     if (sel_.nms) {

@@ -61,8 +61,10 @@ class CudaExecutor final : public GpuExecutor {
   std::int64_t head_elements() const override { return head_elems_; }
   // With device selection: per image `selected_rows()` rows of [x1, y1, x2, y2, score, class] in the
   // original image's pixels, best first (pinned); with NMS, `host_counts()[image]` of them are detections.
+  // An OBB head's rows: [cx, cy, w, h, score, class, angle].
   const float* host_selected() const override { return host_selected_; }
   int selected_rows() const override { return sel_.rows(); }
+  int selected_row_floats() const override { return sel_.row_floats(); }
   const int* host_counts() const override { return host_counts_; }
   bool device_selection() const override { return sel_.any(); }
   bool nms_selection() const override { return sel_.nms; }

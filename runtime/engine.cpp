@@ -219,10 +219,11 @@ struct Engine::Impl {
     return r;
   }
 
-  // An oriented box in original pixels (letterboxed ones stay as the head gave them), x1..y2 its corners' bounds.
-  static Detection rotated_detection(const runtime::RawDetection& r, bool letterboxed, int h, int w, const Image& im) {
+  // An oriented box in original pixels (`as_is`: already mapped on the device, or wanted letterboxed), x1..y2
+  // its corners' bounds.
+  static Detection rotated_detection(const runtime::RawDetection& r, bool as_is, int h, int w, const Image& im) {
     runtime::RotatedBox b{r.box[0], r.box[1], r.box[2], r.box[3], r.angle};
-    if (!letterboxed) runtime::scale_rotated_to_original(b, h, w, im.height, im.width);
+    if (!as_is) runtime::scale_rotated_to_original(b, h, w, im.height, im.width);
     Detection d{r.cls, r.score};
     d.obb = true;
     d.cx = b.cx, d.cy = b.cy, d.w = b.w, d.h = b.h, d.angle = b.angle;
@@ -261,9 +262,9 @@ struct Engine::Impl {
         head_rows = gpu_heads(*s.gpu, images.size());
         head_data = head_rows.data(), image_stride = hb.elements(), row_stride = hb.c;
       } else if (s.gpu->device_selection()) {  // selected and mapped on the device: rows per image, best first
-        const int k = s.gpu->selected_rows();
+        const int k = s.gpu->selected_rows(), row_floats = s.gpu->selected_row_floats();
         for (size_t i = 0; i < images.size(); ++i) {
-          const float* rows = s.gpu->host_selected() + static_cast<std::int64_t>(i) * k * 6;
+          const float* rows = s.gpu->host_selected() + static_cast<std::int64_t>(i) * k * row_floats;
           const int n = s.gpu->nms_selection() ? s.gpu->host_counts()[i] : k;
           if (n < 0) {  // the device's NMS candidates ran out (kernels/cuda/cuda_ops.h): exact NMS on the host
             const std::vector<float> head = s.gpu->head_image(static_cast<int>(i));
@@ -272,9 +273,10 @@ struct Engine::Impl {
           }
           mapped[i] = 1;
           for (int j = 0; j < n && static_cast<int>(raw[i].size()) < options.max_det; ++j) {
-            const float* r = rows + j * 6;
+            const float* r = rows + j * row_floats;
             if (!(r[4] > options.conf)) break;  // sorted: nothing after passes either
             raw[i].push_back({{r[0], r[1], r[2], r[3]}, r[4], static_cast<int>(r[5])});
+            if (row_floats == 7) raw[i].back().rotated = true, raw[i].back().angle = r[6];  // cx cy w h, then the angle
           }
         }
       } else {
@@ -306,7 +308,7 @@ struct Engine::Impl {
     for (size_t i = 0; i < images.size(); ++i) {
       for (const auto& r : raw[i]) {
         if (r.rotated) {
-          out[i].push_back(rotated_detection(r, mode.letterboxed, h, w, *images[i]));
+          out[i].push_back(rotated_detection(r, mapped[i] || mode.letterboxed, h, w, *images[i]));
           continue;
         }
         float box[4] = {r.box[0], r.box[1], r.box[2], r.box[3]};

@@ -139,9 +139,12 @@ struct BoxMapping {
   float pad_x = 0, pad_y = 0, gain_x = 1, gain_y = 1, max_x = 0, max_y = 0;
 };
 // rows: batch x rows_per_image rows of [x1, y1, x2, y2, ...] (row_floats floats each), image i mapped
-// with maps[i] (device memory), in place.
+// with maps[i] (device memory), in place. `rotated`: rows of [cx, cy, w, h, ...] mapped as
+// runtime::scale_rotated_to_original maps them: cx' = (cx - pad_x) / gain_x, w' = w / gain_x, y likewise,
+// unclipped (Ultralytics' scale_boxes(xywh=True)).
 Y26_CUDA_VARIANT_BEGIN
-void map_boxes(float* rows, int batch, int rows_per_image, int row_floats, const BoxMapping* maps, void* stream);
+void map_boxes(float* rows, int batch, int rows_per_image, int row_floats, const BoxMapping* maps, void* stream,
+               bool rotated = false);
 Y26_CUDA_VARIANT_END
 
 }  // namespace y26::kernels::cuda
@@ -158,8 +161,10 @@ Y26_CUDA_VARIANT_END
 
 // The end-to-end head's selection on the device (Ultralytics Detect.postprocess): per image, top k
 // anchors by best class score, top k of their (anchor, class) pairs, decoded boxes. `head` is the
-// FP16 head buffer (batch x anchors x (4 + nc)); `out` receives batch x k rows of
-// [x1, y1, x2, y2, score, class] in input pixels, best first. Scratch: end2end_workspace_bytes().
+// FP16 head buffer (batch x anchors x `row`: 4 + nc + the task's extra channels); `out` receives batch x k
+// rows of [x1, y1, x2, y2, score, class] in input pixels, best first; with `angle` >= 0 (an OBB head: the
+// angle's channel in the row) rows of [cx, cy, w, h, score, class, angle], the box decoded as dist2rbox
+// (runtime::decode_rotated). end2end_row_floats() says which. Scratch: end2end_workspace_bytes().
 struct HeadLevels {
   int count = 0;
   int w[4] = {}, anchor_offset[4] = {};
@@ -171,9 +176,10 @@ inline std::int64_t end2end_workspace_bytes(int batch, int anchors, int nc, int 
   return align_device(b * anchors * 4) + align_device(b * k * 4) + align_device(b * k * nc * 4) + align_device(b * k * 4) +
          align_device(b * k * 4);
 }
+inline int end2end_row_floats(int angle) { return angle >= 0 ? 7 : 6; }
 Y26_CUDA_VARIANT_BEGIN
-void select_end2end(const half_bits* head, int batch, int anchors, int nc, int k, const HeadLevels& levels,
-                    void* workspace, float* out, void* stream);
+void select_end2end(const half_bits* head, int batch, int anchors, int nc, int row, int angle, int k,
+                    const HeadLevels& levels, void* workspace, float* out, void* stream);
 Y26_CUDA_VARIANT_END
 
 }  // namespace y26::kernels::cuda

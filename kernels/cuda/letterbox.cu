@@ -63,12 +63,20 @@ __global__ void __launch_bounds__(256) letterbox_kernel(const unsigned char* src
 
 // One thread per row: the four coordinates mapped as scale_box_to_original maps them (std::clamp
 // keeps a NaN, so does this).
-__global__ void map_boxes_kernel(float* rows, int batch, int rows_per_image, int row_floats, const BoxMapping* maps) {
+__global__ void map_boxes_kernel(float* rows, int batch, int rows_per_image, int row_floats, const BoxMapping* maps,
+                                 bool rotated) {
   pdl_prologue();
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= batch * rows_per_image) return;
   const BoxMapping m = maps[i / rows_per_image];
   float* r = rows + static_cast<long long>(i) * row_floats;
+  if (rotated) {  // centre, width and height, unclipped
+    r[0] = __fdiv_rn(__fsub_rn(r[0], m.pad_x), m.gain_x);
+    r[1] = __fdiv_rn(__fsub_rn(r[1], m.pad_y), m.gain_y);
+    r[2] = __fdiv_rn(r[2], m.gain_x);
+    r[3] = __fdiv_rn(r[3], m.gain_y);
+    return;
+  }
   const auto map = [](float v, float pad, float gain, float hi) {
     const float x = __fdiv_rn(__fsub_rn(v, pad), gain);
     return x < 0.0f ? 0.0f : (hi < x ? hi : x);
@@ -81,11 +89,12 @@ __global__ void map_boxes_kernel(float* rows, int batch, int rows_per_image, int
 
 }  // namespace
 
-void map_boxes(float* rows, int batch, int rows_per_image, int row_floats, const BoxMapping* maps, void* stream) {
+void map_boxes(float* rows, int batch, int rows_per_image, int row_floats, const BoxMapping* maps, void* stream,
+               bool rotated) {
   const long long n = static_cast<long long>(batch) * rows_per_image;
   if (n == 0) return;
   launch_kernel("map_boxes_kernel", map_boxes_kernel, blocks_for(n, 256), 256, static_cast<cudaStream_t>(stream), rows,
-                batch, rows_per_image, row_floats, maps);
+                batch, rows_per_image, row_floats, maps, rotated);
 }
 
 void letterbox_to_input(const std::uint8_t* src, const LetterboxGeometry& g, const View<half_bits>& out, int image,

@@ -163,16 +163,16 @@ __global__ void __launch_bounds__(kThreads)
 }
 
 // best[image][anchor] = sigmoid(max class logit)
-__global__ void best_score_kernel(const unsigned short* head, int batch, int anchors, int nc, float* best) {
+__global__ void best_score_kernel(const unsigned short* head, int batch, int anchors, int nc, int row, float* best) {
   pdl_prologue();
   const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= static_cast<long long>(batch) * anchors) return;
-  best[i] = best_class_score(head + i * (4 + nc), nc);
+  best[i] = best_class_score(head + i * row, nc);
 }
 
 // pairs[image][j * nc + c] = sigmoid(logit of anchor top_anchor[image][j], class c)
-__global__ void gather_pairs_kernel(const unsigned short* head, int anchors, int nc, int k, const int* top_anchor, float* pairs,
-                                    long long total) {
+__global__ void gather_pairs_kernel(const unsigned short* head, int anchors, int nc, int row, int k, const int* top_anchor,
+                                    float* pairs, long long total) {
   pdl_prologue();
   const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= total) return;
@@ -180,11 +180,11 @@ __global__ void gather_pairs_kernel(const unsigned short* head, int anchors, int
   const int b = static_cast<int>(i / per_image);
   const int j = static_cast<int>((i % per_image) / nc), c = static_cast<int>(i % nc);
   const int a = top_anchor[b * k + j];
-  pairs[i] = sigmoid(load_half(head + (static_cast<long long>(b) * anchors + a) * (4 + nc) + 4 + c));
+  pairs[i] = sigmoid(load_half(head + (static_cast<long long>(b) * anchors + a) * row + 4 + c));
 }
 
-__global__ void decode_kernel(const unsigned short* head, int batch, int anchors, int nc, int k, HeadLevels lv,
-                              const int* top_anchor, const int* top_pair, const float* pair_score, float* out) {
+__global__ void decode_kernel(const unsigned short* head, int batch, int anchors, int nc, int row, int angle, int k,
+                              HeadLevels lv, const int* top_anchor, const int* top_pair, const float* pair_score, float* out) {
   pdl_prologue();
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= batch * k) return;
@@ -192,12 +192,27 @@ __global__ void decode_kernel(const unsigned short* head, int batch, int anchors
   const int p = top_pair[i];
   const int a = top_anchor[b * k + p / nc];
   const auto [ax, ay, s] = anchor_point(lv, a);
-  const unsigned short* r = head + (static_cast<long long>(b) * anchors + a) * (4 + nc);
-  float* o = out + static_cast<long long>(i) * 6;
-  o[0] = __fmul_rn(__fsub_rn(ax, load_half(r + 0)), s);
-  o[1] = __fmul_rn(__fsub_rn(ay, load_half(r + 1)), s);
-  o[2] = __fmul_rn(__fadd_rn(ax, load_half(r + 2)), s);
-  o[3] = __fmul_rn(__fadd_rn(ay, load_half(r + 3)), s);
+  const unsigned short* r = head + (static_cast<long long>(b) * anchors + a) * row;
+  float* o = out + static_cast<long long>(i) * (angle >= 0 ? 7 : 6);  // end2end_row_floats(), a host function
+  if (angle >= 0) {
+    // dist2rbox, x stride, in runtime::decode_rotated's float steps (cosf/sinf may differ from the
+    // host's libm in the last bit)
+    const float l = load_half(r + 0), t = load_half(r + 1), rr = load_half(r + 2), bb = load_half(r + 3);
+    const float th = load_half(r + angle);
+    const float c = cosf(th), sn = sinf(th);
+    const float xf = __fdiv_rn(__fsub_rn(rr, l), 2.0f), yf = __fdiv_rn(__fsub_rn(bb, t), 2.0f);
+    const float x = __fsub_rn(__fmul_rn(xf, c), __fmul_rn(yf, sn)), y = __fadd_rn(__fmul_rn(xf, sn), __fmul_rn(yf, c));
+    o[0] = __fmul_rn(__fadd_rn(x, ax), s);
+    o[1] = __fmul_rn(__fadd_rn(y, ay), s);
+    o[2] = __fmul_rn(__fadd_rn(l, rr), s);
+    o[3] = __fmul_rn(__fadd_rn(t, bb), s);
+    o[6] = th;
+  } else {
+    o[0] = __fmul_rn(__fsub_rn(ax, load_half(r + 0)), s);
+    o[1] = __fmul_rn(__fsub_rn(ay, load_half(r + 1)), s);
+    o[2] = __fmul_rn(__fadd_rn(ax, load_half(r + 2)), s);
+    o[3] = __fmul_rn(__fadd_rn(ay, load_half(r + 3)), s);
+  }
   o[4] = pair_score[i];
   o[5] = static_cast<float>(p % nc);
 }
@@ -210,8 +225,11 @@ void top_k(const float* keys, std::int64_t n, int k, int batch, int* out_index, 
                 out_value);
 }
 
-void select_end2end(const half_bits* head, int batch, int anchors, int nc, int k, const HeadLevels& levels, void* workspace,
-                    float* out, void* stream) {
+void select_end2end(const half_bits* head, int batch, int anchors, int nc, int row, int angle, int k, const HeadLevels& levels,
+                    void* workspace, float* out, void* stream) {
+  if (row < 4 + nc || angle >= row || (angle >= 0 && angle < 4 + nc))
+    throw Error("CUDA select_end2end: head rows of " + std::to_string(row) + " floats cannot hold 4 + " + std::to_string(nc) +
+                " classes" + (angle >= 0 ? " and an angle at " + std::to_string(angle) : std::string()));
   auto s = static_cast<cudaStream_t>(stream);
   char* ws = static_cast<char*>(workspace);
   const std::int64_t b = batch;
@@ -224,13 +242,13 @@ void select_end2end(const half_bits* head, int batch, int anchors, int nc, int k
   auto* top_pair = reinterpret_cast<int*>(ws);
   ws += align_device(b * k * 4);
   auto* pair_score = reinterpret_cast<float*>(ws);
-  launch_kernel("best_score_kernel", best_score_kernel, blocks_for(b * anchors, 256), 256, s, head, batch, anchors, nc, best);
+  launch_kernel("best_score_kernel", best_score_kernel, blocks_for(b * anchors, 256), 256, s, head, batch, anchors, nc, row, best);
   top_k(best, anchors, k, batch, top_anchor, nullptr, stream);
-  launch_kernel("gather_pairs_kernel", gather_pairs_kernel, blocks_for(b * k * nc, 256), 256, s, head, anchors, nc, k,
+  launch_kernel("gather_pairs_kernel", gather_pairs_kernel, blocks_for(b * k * nc, 256), 256, s, head, anchors, nc, row, k,
                 top_anchor, pairs, b * k * nc);
   top_k(pairs, static_cast<std::int64_t>(k) * nc, k, batch, top_pair, pair_score, stream);
-  launch_kernel("decode_kernel", decode_kernel, blocks_for(b * k, 256), 256, s, head, batch, anchors, nc, k, levels,
-                top_anchor, top_pair, pair_score, out);
+  launch_kernel("decode_kernel", decode_kernel, blocks_for(b * k, 256), 256, s, head, batch, anchors, nc, row, angle, k,
+                levels, top_anchor, top_pair, pair_score, out);
 }
 
 Y26_CUDA_VARIANT_END
