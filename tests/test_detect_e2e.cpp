@@ -6,6 +6,7 @@
 
 #include "tests/support/detections.h"
 #include "tests/support/fixtures.h"
+#include "tests/support/predict_run.h"
 #include "y26/y26.h"
 
 using namespace y26;
@@ -37,13 +38,7 @@ TEST_CASE("detections at 640 match yolo predict (FP32)", "[parity][e2e]") {
     for (const char* key : {"end2end", "end2end_conf0", "nms"}) {
       INFO(model << " " << key);
       const json& r = ref[key];
-      Options o;
-      o.device = "cpu";
-      o.imgsz = 640;
-      o.conf = r["args"]["conf"].get<float>();
-      o.iou = r["args"]["iou"].get<float>();
-      o.max_det = r["args"]["max_det"].get<int>();
-      o.nms = r["head"] == "one2many";
+      const Options o = test::predict_run_options(r);
       Engine e = Engine::load(test::fixture(model + ".pt"), o);
       const auto got = from_engine(e.detect(scene));
       const auto want = from_json(r["detections"]);

@@ -25,6 +25,7 @@
 #include "runtime/postprocess.h"
 #include "tests/support/compare.h"
 #include "tests/support/fixtures.h"
+#include "tests/support/predict_run.h"
 #include "tests/support/obb_match.h"
 #include "y26/y26.h"
 
@@ -249,13 +250,7 @@ TEST_CASE("OBB detections at 640 match yolo predict on both scenes, both heads (
     for (const char* key : {"end2end", "nms", "end2end_conf0.15", "nms_conf0.15"}) {
       INFO(scene << " " << key);
       const json& r = ref[scene][key];
-      Options o;
-      o.device = "cpu";
-      o.imgsz = 640;
-      o.conf = r["args"]["conf"].get<float>();
-      o.iou = r["args"]["iou"].get<float>();
-      o.max_det = r["args"]["max_det"].get<int>();
-      o.nms = r["head"] == "one2many";
+      const Options o = test::predict_run_options(r);
       Engine e = Engine::load(test::fixture(std::string(kModel) + ".pt"), o);
       const auto got = from_engine(e.detect(image));
       const auto want = from_json(r["detections"]);

@@ -305,6 +305,14 @@ def goldens_for(model: DetectionModel, scene: np.ndarray, stride: int) -> dict[s
     return {k: (v.astype(np.float32) if v.dtype != np.uint8 else v) for k, v in g.items()}
 
 
+def predict_once(ckpt_path: Path, image_path: Path, kwargs: dict, task: str | None = None) -> tuple:
+    """`yolo predict` at FULL_IMGSZ on the CPU: the Results and the head it ran ("one2one" or "one2many")."""
+    model = YOLO(str(ckpt_path), task=task)  # fresh: a reused predictor keeps the head chosen by its first call
+    r = model.predict(str(image_path), imgsz=FULL_IMGSZ, device="cpu", verbose=False, max_det=300, **kwargs)[0]
+    head = model.predictor.model.backend.model.model[-1]
+    return r, "one2one" if head.end2end else "one2many"
+
+
 def detections_for(ckpt_path: Path, image_path: Path) -> dict:
     """What `yolo predict` gives a user for this checkpoint and image, with each head.
 
@@ -315,13 +323,11 @@ def detections_for(ckpt_path: Path, image_path: Path) -> dict:
     runs = (("end2end_conf0", dict(conf=0.0, nms=False)), ("end2end", dict(conf=0.25, nms=False)),
             ("nms", dict(conf=0.25, iou=0.7, nms=True)), ("predict_default", dict(conf=0.25)))
     for key, kwargs in runs:
-        model = YOLO(str(ckpt_path))  # fresh: a reused predictor keeps the head chosen by its first call
-        r = model.predict(str(image_path), imgsz=FULL_IMGSZ, device="cpu", verbose=False, max_det=300, **kwargs)[0]
-        head = model.predictor.model.backend.model.model[-1]
+        r, head = predict_once(ckpt_path, image_path, kwargs)
         b = r.boxes
         out[key] = {
             "args": {"conf": kwargs["conf"], "iou": kwargs.get("iou", 0.7), "max_det": 300, "nms": kwargs.get("nms")},
-            "head": "one2one" if head.end2end else "one2many",
+            "head": head,
             "detections": [
                 {"cls": int(c), "score": float(s), "box": [float(v) for v in xyxy]}
                 for xyxy, s, c in zip(b.xyxy.tolist(), b.conf.tolist(), b.cls.tolist())

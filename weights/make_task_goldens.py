@@ -28,7 +28,6 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ultralytics import YOLO
 from ultralytics.cfg import get_cfg
 from ultralytics.nn.tasks import OBBModel, yaml_model_load
 from ultralytics.utils import YAML, ROOT
@@ -99,13 +98,11 @@ def obb_detections(ckpt_path: Path, image_path: Path) -> dict:
             ("end2end_conf0.15", dict(conf=0.15, nms=False)), ("nms_conf0.15", dict(conf=0.15, iou=0.7, nms=True)),
             ("predict_default", dict(conf=0.25)))
     for key, kwargs in runs:
-        model = YOLO(str(ckpt_path), task="obb")  # fresh: a reused predictor keeps its first call's head
-        r = model.predict(str(image_path), imgsz=mg.FULL_IMGSZ, device="cpu", verbose=False, max_det=300, **kwargs)[0]
-        head = model.predictor.model.backend.model.model[-1]
+        r, head = mg.predict_once(ckpt_path, image_path, kwargs, task="obb")
         o = r.obb
         out[key] = {
             "args": {"conf": kwargs["conf"], "iou": kwargs.get("iou", 0.7), "max_det": 300, "nms": kwargs.get("nms")},
-            "head": "one2one" if head.end2end else "one2many",
+            "head": head,
             "detections": [
                 {"cls": int(c), "score": float(s), "xywhr": [float(v) for v in b],
                  "corners": [[float(px), float(py)] for px, py in poly]}
