@@ -316,8 +316,8 @@ void CudaExecutor::launch_nodes(bool concurrent, const std::function<void(size_t
     auto* rows = reinterpret_cast<float*>(workspace_.as<char>() + layout_.rows_offset);
     if (sel_.nms) {
       auto* counts = reinterpret_cast<int*>(workspace_.as<char>() + layout_.counts_offset);
-      kc::select_nms(head, batch, anchors, nc, head_levels(g_.head), sel_.conf, sel_.iou, sel_.max_det, workspace_.get(), rows,
-                     counts, stream_);
+      kc::select_nms(head, batch, anchors, nc, g_.head.row(), sel_.angle, head_levels(g_.head), sel_.conf, sel_.iou,
+                     sel_.max_det, workspace_.get(), rows, counts, stream_);
     } else {
       kc::select_end2end(head, batch, anchors, nc, g_.head.row(), sel_.angle, sel_.end2end_k, head_levels(g_.head),
                          workspace_.get(), rows, stream_);

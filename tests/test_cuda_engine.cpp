@@ -94,11 +94,15 @@ TEST_CASE(Y26_TEST_NAME("CUDA engine detections match the CPU FP16 oracle at 640
     // batch 5 runs in graph order with the sequential plan (batch <= 4: concurrent). The five images are
     // the same and every output is computed the same way whichever tile or image it falls in, so the five
     // results are identical; against the CPU only summation orders differ, as at batch 1.
-    const std::vector<Image> five(5, scene);
-    const auto batch5 = e.detect(five);
-    REQUIRE(batch5.size() == 5);
-    for (size_t i = 1; i < 5; ++i) CHECK(test::identical(batch5[i], batch5[0]));
-    check_against(batch5[0], ref[0], b);
+    // (yolo26n only: the sequential plan's path is the same for the thin model, and on the emulator five
+    // images of the l layout were a minute of CI)
+    if (&b == &kOracles[0]) {
+      const std::vector<Image> five(5, scene);
+      const auto batch5 = e.detect(five);
+      REQUIRE(batch5.size() == 5);
+      for (size_t i = 1; i < 5; ++i) CHECK(test::identical(batch5[i], batch5[0]));
+      check_against(batch5[0], ref[0], b);
+    }
 
     // a share runs on its own streams and arena, with the same device weights (not a second copy)
     const std::int64_t held = kernels::cuda::device_bytes_held();

@@ -194,14 +194,17 @@ namespace y26::kernels::cuda {
 // kNmsCandidates boxes passed conf and the candidates ran out before max_det boxes were kept. The engine
 // then runs that image's NMS on the host.
 inline constexpr int kNmsCandidates = 2048;
-inline std::int64_t nms_workspace_bytes(int batch, int anchors) {
+// `rotated`: an OBB head (select_nms with an angle): boxes of 5 floats.
+inline std::int64_t nms_workspace_bytes(int batch, int anchors, bool rotated = false) {
   const std::int64_t b = batch, k = kNmsCandidates < anchors ? kNmsCandidates : anchors;
-  return align_device(b * anchors * 4) + align_device(b * k * 4) * 3 + align_device(b * k * 4 * 4) +
+  return align_device(b * anchors * 4) + align_device(b * k * 4) * 3 + align_device(b * k * (rotated ? 5 : 4) * 4) +
          align_device(b * k * ((k + 63) / 64) * 8);
 }
+// `row` and `angle` as select_end2end's: with an angle (an OBB head), rows of [cx, cy, w, h, score, class,
+// angle], suppressed with the probabilistic IoU by Ultralytics' fast NMS (runtime::fast_nms_rotated).
 Y26_CUDA_VARIANT_BEGIN
-void select_nms(const half_bits* head, int batch, int anchors, int nc, const HeadLevels& levels, float conf, float iou,
-                int max_det, void* workspace, float* out, int* count, void* stream);
+void select_nms(const half_bits* head, int batch, int anchors, int nc, int row, int angle, const HeadLevels& levels,
+                float conf, float iou, int max_det, void* workspace, float* out, int* count, void* stream);
 Y26_CUDA_VARIANT_END
 
 }  // namespace y26::kernels::cuda

@@ -1,5 +1,7 @@
 // The detection head's rows on the device, as the end-to-end selection (topk.cu) and NMS (nms.cu)
-// both read them: per anchor [4 box distances (l, t, r, b), nc class logits], FP16.
+// both read them: per anchor [4 box distances (l, t, r, b), nc class logits, the task's extra channels
+// (OBB: the angle)], FP16. And the oriented boxes' arithmetic, in the CPU twin's float steps
+// (runtime/obb.cpp), explicit _rn so that nothing is contracted into an FMA.
 #pragma once
 
 #include "kernels/cuda/check.cuh"
@@ -26,6 +28,50 @@ __device__ __forceinline__ AnchorPoint anchor_point(const HeadLevels& lv, int a)
   while (l + 1 < lv.count && a >= lv.anchor_offset[l + 1]) ++l;
   const int local = a - lv.anchor_offset[l];
   return {static_cast<float>(local % lv.w[l]) + 0.5f, static_cast<float>(local / lv.w[l]) + 0.5f, lv.stride[l]};
+}
+
+// runtime::decode_rotated: dist2rbox about the anchor (ax, ay), x stride; the angle is channel `angle` of
+// the row. cosf and sinf may differ from the host's libm in the last bit (the emulator calls the host's).
+struct RotatedBoxD {
+  float cx, cy, w, h, angle;
+};
+__device__ __forceinline__ RotatedBoxD decode_rotated_row(const unsigned short* r, int angle, float ax, float ay, float s) {
+  const float l = load_half(r + 0), t = load_half(r + 1), rr = load_half(r + 2), bb = load_half(r + 3);
+  const float th = load_half(r + angle);
+  const float c = cosf(th), sn = sinf(th);
+  const float xf = __fdiv_rn(__fsub_rn(rr, l), 2.0f), yf = __fdiv_rn(__fsub_rn(bb, t), 2.0f);
+  const float x = __fsub_rn(__fmul_rn(xf, c), __fmul_rn(yf, sn)), y = __fadd_rn(__fmul_rn(xf, sn), __fmul_rn(yf, c));
+  return {__fmul_rn(__fadd_rn(x, ax), s), __fmul_rn(__fadd_rn(y, ay), s), __fmul_rn(__fadd_rn(l, rr), s),
+          __fmul_rn(__fadd_rn(t, bb), s), th};
+}
+
+// runtime::probiou (Ultralytics' batch_probiou) of boxes p and q, each [cx, cy, w, h, angle].
+__device__ __forceinline__ float probiou_d(const float* p, const float* q) {
+  constexpr float eps = 1e-7f;
+  const auto cov = [](const float* r, float& a, float& b, float& c) {
+    const float a0 = __fdiv_rn(__fmul_rn(r[2], r[2]), 12.0f), b0 = __fdiv_rn(__fmul_rn(r[3], r[3]), 12.0f);
+    const float cs = cosf(r[4]), sn = sinf(r[4]);
+    const float cos2 = __fmul_rn(cs, cs), sin2 = __fmul_rn(sn, sn);
+    a = __fadd_rn(__fmul_rn(a0, cos2), __fmul_rn(b0, sin2));
+    b = __fadd_rn(__fmul_rn(a0, sin2), __fmul_rn(b0, cos2));
+    c = __fmul_rn(__fmul_rn(__fsub_rn(a0, b0), cs), sn);
+  };
+  float pa, pb, pc, qa, qb, qc;
+  cov(p, pa, pb, pc);
+  cov(q, qa, qb, qc);
+  const float a = __fadd_rn(pa, qa), b = __fadd_rn(pb, qb), c = __fadd_rn(pc, qc);
+  const float dx = __fsub_rn(p[0], q[0]), dy = __fsub_rn(p[1], q[1]);
+  const float ab_cc = __fsub_rn(__fmul_rn(a, b), __fmul_rn(c, c));
+  const float denom = __fadd_rn(ab_cc, eps);
+  const float t1 = __fmul_rn(__fdiv_rn(__fadd_rn(__fmul_rn(a, __fmul_rn(dy, dy)), __fmul_rn(b, __fmul_rn(dx, dx))), denom), 0.25f);
+  const float t2 = __fmul_rn(__fdiv_rn(__fmul_rn(__fmul_rn(c, __fsub_rn(q[0], p[0])), dy), denom), 0.5f);
+  const float det_p = fmaxf(__fsub_rn(__fmul_rn(pa, pb), __fmul_rn(pc, pc)), 0.0f);
+  const float det_q = fmaxf(__fsub_rn(__fmul_rn(qa, qb), __fmul_rn(qc, qc)), 0.0f);
+  const float t3 =
+      __fmul_rn(logf(__fadd_rn(__fdiv_rn(ab_cc, __fadd_rn(__fmul_rn(4.0f, __fsqrt_rn(__fmul_rn(det_p, det_q))), eps)), eps)), 0.5f);
+  const float bd = fminf(fmaxf(__fadd_rn(__fadd_rn(t1, t2), t3), eps), 100.0f);
+  const float hd = __fsqrt_rn(__fadd_rn(__fsub_rn(1.0f, expf(-bd)), eps));
+  return __fsub_rn(1.0f, hd);
 }
 
 Y26_CUDA_VARIANT_END

@@ -1,6 +1,9 @@
 // Class-aware NMS on the device, the classic head's post-processing. Arithmetic
 // uses explicit _rn intrinsics so that nothing is contracted into an FMA and every
 // box and IoU rounds exactly as the CPU twin (runtime/postprocess.cpp select_nms).
+// An OBB head's (rotated): boxes cx cy w h angle, the probabilistic IoU, and Ultralytics'
+// fast NMS (TorchNMS.fast_nms): a box is dropped when any higher-scoring candidate, kept or
+// not, overlaps it, so the scan ORs the row of every candidate it passes.
 #include "kernels/cuda/head.cuh"
 
 namespace y26::kernels::cuda {
@@ -13,34 +16,42 @@ struct Candidates {
   float* score;  // batch x anchors: sigmoid(best logit) if > conf, else -1
   int* order;    // batch x k: candidates by score (top_k)
   float* top;    // batch x k: their scores, best first (-1: below conf)
-  float* boxes;  // batch x k x 4: xyxy in input pixels (without the class offset)
+  float* boxes;  // batch x k x 4: xyxy in input pixels (without the class offset); rotated x 5: cx cy w h angle
   int* cls;      // batch x k (shares the order buffer's size)
   unsigned long long* mask;  // batch x k x words: bit j of row i: IoU(i, j) > iou
 };
 
-__global__ void nms_scores_kernel(const unsigned short* head, int batch, int anchors, int nc, float conf, float* score) {
+__global__ void nms_scores_kernel(const unsigned short* head, int batch, int anchors, int nc, int row, float conf,
+                                  float* score) {
   pdl_prologue();
   const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= static_cast<long long>(batch) * anchors) return;
-  const float s = best_class_score(head + i * (4 + nc), nc);
+  const float s = best_class_score(head + i * row, nc);
   score[i] = s > conf ? s : -1.0f;
 }
 
 // Decodes each ordered candidate: best class (first maximum, as the CPU's max_element) and the
-// xywh -> xyxy box of Ultralytics' classic path.
-__global__ void nms_decode_kernel(const unsigned short* head, int batch, int anchors, int nc, int k, HeadLevels lv,
-                                  const int* order, float* boxes, int* cls) {
+// xywh -> xyxy box of Ultralytics' classic path (rotated: dist2rbox, xywh and the angle).
+__global__ void nms_decode_kernel(const unsigned short* head, int batch, int anchors, int nc, int row, int angle, int k,
+                                  HeadLevels lv, const int* order, float* boxes, int* cls) {
   pdl_prologue();
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= batch * k) return;
   const int b = i / k, a = order[i];
   const auto [ax, ay, s] = anchor_point(lv, a);
-  const unsigned short* r = head + (static_cast<long long>(b) * anchors + a) * (4 + nc);
+  const unsigned short* r = head + (static_cast<long long>(b) * anchors + a) * row;
   int best = 0;
   float bv = load_half(r + 4);
   for (int c = 1; c < nc; ++c) {
     const float v = load_half(r + 4 + c);
     if (v > bv) bv = v, best = c;
+  }
+  cls[i] = best;
+  if (angle >= 0) {
+    const RotatedBoxD rb = decode_rotated_row(r, angle, ax, ay, s);
+    float* o = boxes + static_cast<long long>(i) * 5;
+    o[0] = rb.cx, o[1] = rb.cy, o[2] = rb.w, o[3] = rb.h, o[4] = rb.angle;
+    return;
   }
   const float x1 = __fsub_rn(ax, load_half(r + 0)), y1 = __fsub_rn(ay, load_half(r + 1));
   const float x2 = __fadd_rn(ax, load_half(r + 2)), y2 = __fadd_rn(ay, load_half(r + 3));
@@ -51,12 +62,38 @@ __global__ void nms_decode_kernel(const unsigned short* head, int batch, int anc
   o[1] = __fsub_rn(cy, __fdiv_rn(h, 2.0f));
   o[2] = __fadd_rn(cx, __fdiv_rn(w, 2.0f));
   o[3] = __fadd_rn(cy, __fdiv_rn(h, 2.0f));
-  cls[i] = best;
 }
 
 __device__ __forceinline__ void offset_box(const float* b, int cls, float* o) {
   const float off = __fmul_rn(static_cast<float>(cls), kMaxWh);
   for (int c = 0; c < 4; ++c) o[c] = __fadd_rn(b[c], off);
+}
+
+// A rotated box with its centre offset by class (Ultralytics: x[:, :2] + c).
+__device__ __forceinline__ void offset_rotated(const float* b, int cls, float* o) {
+  const float off = __fmul_rn(static_cast<float>(cls), kMaxWh);
+  o[0] = __fadd_rn(b[0], off), o[1] = __fadd_rn(b[1], off), o[2] = b[2], o[3] = b[3], o[4] = b[4];
+}
+
+// The rotated twin of nms_mask_kernel: bit j of row i when probiou(i, j) > iou, j > i.
+__global__ void __launch_bounds__(64) nms_mask_rotated_kernel(int k, float iou, const float* boxes, const int* cls,
+                                                              unsigned long long* mask) {
+  pdl_prologue();
+  const int words = (k + 63) / 64;
+  const int tx = static_cast<int>(threadIdx.x);
+  const int b = blockIdx.z, i = blockIdx.y * 64 + tx, j0 = blockIdx.x * 64;
+  __shared__ float cols[64][5];
+  if (j0 + tx < k) offset_rotated(boxes + (static_cast<long long>(b) * k + j0 + tx) * 5, cls[b * k + j0 + tx], cols[tx]);
+  __syncthreads();
+  if (i >= k) return;
+  float bi[5];
+  offset_rotated(boxes + (static_cast<long long>(b) * k + i) * 5, cls[b * k + i], bi);
+  unsigned long long bits = 0;
+  for (int t = 0; t < 64 && j0 + t < k; ++t) {
+    if (j0 + t <= i) continue;
+    if (probiou_d(bi, cols[t]) > iou) bits |= 1ull << t;
+  }
+  mask[(static_cast<long long>(b) * k + i) * words + blockIdx.x] = bits;
 }
 
 // Block (column block, row block, image): thread t compares row box i = row block * 64 + t with the
@@ -91,8 +128,8 @@ __global__ void __launch_bounds__(64) nms_mask_kernel(int k, float iou, const fl
 // One warp per image walks the candidates best first; lane w holds word w of the removed set.
 // count[b] = -1 when the candidates ran out before max_det were kept while more boxes than the
 // candidates passed conf: the kept set could then differ from Ultralytics' (which takes 30000).
-__global__ void nms_scan_kernel(int k, int anchors, int max_det, const float* top, const float* boxes, const int* cls,
-                                const unsigned long long* mask, float* out, int* count) {
+__global__ void nms_scan_kernel(int k, int anchors, int max_det, bool rotated, const float* top, const float* boxes,
+                                const int* cls, const unsigned long long* mask, float* out, int* count) {
   pdl_prologue();
   static_assert(kNmsCandidates <= 2 * 32 * 64, "the scan holds the removed set in two 64-bit words per lane");
   const int b = blockIdx.x, lane = threadIdx.x;
@@ -105,13 +142,17 @@ __global__ void nms_scan_kernel(int k, int anchors, int max_det, const float* to
     if (!(top[b * k + i] > 0.0f)) break;  // -1: below conf; candidates are sorted, so none follow
     const int w = i / 64;
     const unsigned long long word = __shfl_sync(0xffffffffu, w < 32 ? removed_lo : removed_hi, w % 32);
-    if ((word >> (i % 64)) & 1ull) continue;
-    if (lane == 0) {
-      float* o = out + (static_cast<long long>(b) * max_det + kept) * 6;
-      const float* bx = boxes + (static_cast<long long>(b) * k + i) * 4;
-      o[0] = bx[0], o[1] = bx[1], o[2] = bx[2], o[3] = bx[3], o[4] = top[b * k + i], o[5] = static_cast<float>(cls[b * k + i]);
+    const bool removed = (word >> (i % 64)) & 1ull;
+    if (removed && !rotated) continue;  // greedy NMS: a removed box removes nothing (fast NMS: it does)
+    if (!removed) {
+      if (lane == 0) {
+        float* o = out + (static_cast<long long>(b) * max_det + kept) * (rotated ? 7 : 6);
+        const float* bx = boxes + (static_cast<long long>(b) * k + i) * (rotated ? 5 : 4);
+        o[0] = bx[0], o[1] = bx[1], o[2] = bx[2], o[3] = bx[3], o[4] = top[b * k + i], o[5] = static_cast<float>(cls[b * k + i]);
+        if (rotated) o[6] = bx[4];
+      }
+      ++kept;
     }
-    ++kept;
     const unsigned long long* row = mask + (static_cast<long long>(b) * k + i) * words;
     if (lane < words) removed_lo |= row[lane];
     if (lane + 32 < words) removed_hi |= row[lane + 32];
@@ -122,8 +163,12 @@ __global__ void nms_scan_kernel(int k, int anchors, int max_det, const float* to
 
 }  // namespace
 
-void select_nms(const half_bits* head, int batch, int anchors, int nc, const HeadLevels& levels, float conf, float iou,
-                int max_det, void* workspace, float* out, int* count, void* stream) {
+void select_nms(const half_bits* head, int batch, int anchors, int nc, int row, int angle, const HeadLevels& levels,
+                float conf, float iou, int max_det, void* workspace, float* out, int* count, void* stream) {
+  if (row < 4 + nc || angle >= row || (angle >= 0 && angle < 4 + nc))
+    throw Error("CUDA select_nms: head rows of " + std::to_string(row) + " floats cannot hold 4 + " + std::to_string(nc) +
+                " classes" + (angle >= 0 ? " and an angle at " + std::to_string(angle) : std::string()));
+  const bool rotated = angle >= 0;
   // Candidates below conf are marked -1 and the scan stops at the first score not above 0, which agrees
   // with the CPU (score > conf) only for conf >= 0; the Engine refuses a negative conf too.
   if (!(conf >= 0.0f)) throw Error("CUDA select_nms: conf must not be negative");
@@ -136,16 +181,22 @@ void select_nms(const half_bits* head, int batch, int anchors, int nc, const Hea
   c.order = reinterpret_cast<int*>(ws), ws += align_device(b * k * 4);
   c.cls = reinterpret_cast<int*>(ws), ws += align_device(b * k * 4);
   c.top = reinterpret_cast<float*>(ws), ws += align_device(b * k * 4);
-  c.boxes = reinterpret_cast<float*>(ws), ws += align_device(b * k * 4 * 4);
+  c.boxes = reinterpret_cast<float*>(ws), ws += align_device(b * k * (rotated ? 5 : 4) * 4);
   c.mask = reinterpret_cast<unsigned long long*>(ws);
   launch_kernel("nms_scores_kernel", nms_scores_kernel, blocks_for(b * anchors, 256), 256, s, head, batch, anchors, nc,
-                conf, c.score);
+                row, conf, c.score);
   top_k(c.score, anchors, k, batch, c.order, c.top, stream);  // ties: lower anchor first, as the CPU's stable sort
-  launch_kernel("nms_decode_kernel", nms_decode_kernel, blocks_for(b * k, 256), 256, s, head, batch, anchors, nc, k,
-                levels, c.order, c.boxes, c.cls);
+  launch_kernel("nms_decode_kernel", nms_decode_kernel, blocks_for(b * k, 256), 256, s, head, batch, anchors, nc, row,
+                angle, k, levels, c.order, c.boxes, c.cls);
   const int words = (k + 63) / 64;
-  launch_kernel("nms_mask_kernel", nms_mask_kernel, dim3(words, words, batch), 64, s, k, iou, c.boxes, c.cls, c.mask);
-  launch_kernel("nms_scan_kernel", nms_scan_kernel, batch, 32, s, k, anchors, max_det, c.top, c.boxes, c.cls, c.mask, out, count);
+  if (rotated) {
+    launch_kernel("nms_mask_rotated_kernel", nms_mask_rotated_kernel, dim3(words, words, batch), 64, s, k, iou, c.boxes,
+                  c.cls, c.mask);
+  } else {
+    launch_kernel("nms_mask_kernel", nms_mask_kernel, dim3(words, words, batch), 64, s, k, iou, c.boxes, c.cls, c.mask);
+  }
+  launch_kernel("nms_scan_kernel", nms_scan_kernel, batch, 32, s, k, anchors, max_det, rotated, c.top, c.boxes, c.cls, c.mask,
+                out, count);
 }
 
 Y26_CUDA_VARIANT_END

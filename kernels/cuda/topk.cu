@@ -194,19 +194,9 @@ __global__ void decode_kernel(const unsigned short* head, int batch, int anchors
   const auto [ax, ay, s] = anchor_point(lv, a);
   const unsigned short* r = head + (static_cast<long long>(b) * anchors + a) * row;
   float* o = out + static_cast<long long>(i) * (angle >= 0 ? 7 : 6);  // end2end_row_floats(), a host function
-  if (angle >= 0) {
-    // dist2rbox, x stride, in runtime::decode_rotated's float steps (cosf/sinf may differ from the
-    // host's libm in the last bit)
-    const float l = load_half(r + 0), t = load_half(r + 1), rr = load_half(r + 2), bb = load_half(r + 3);
-    const float th = load_half(r + angle);
-    const float c = cosf(th), sn = sinf(th);
-    const float xf = __fdiv_rn(__fsub_rn(rr, l), 2.0f), yf = __fdiv_rn(__fsub_rn(bb, t), 2.0f);
-    const float x = __fsub_rn(__fmul_rn(xf, c), __fmul_rn(yf, sn)), y = __fadd_rn(__fmul_rn(xf, sn), __fmul_rn(yf, c));
-    o[0] = __fmul_rn(__fadd_rn(x, ax), s);
-    o[1] = __fmul_rn(__fadd_rn(y, ay), s);
-    o[2] = __fmul_rn(__fadd_rn(l, rr), s);
-    o[3] = __fmul_rn(__fadd_rn(t, bb), s);
-    o[6] = th;
+  if (angle >= 0) {  // an OBB head: xywh and the angle
+    const RotatedBoxD rb = decode_rotated_row(r, angle, ax, ay, s);
+    o[0] = rb.cx, o[1] = rb.cy, o[2] = rb.w, o[3] = rb.h, o[6] = rb.angle;
   } else {
     o[0] = __fmul_rn(__fsub_rn(ax, load_half(r + 0)), s);
     o[1] = __fmul_rn(__fsub_rn(ay, load_half(r + 1)), s);
