@@ -502,9 +502,15 @@ class Pool {
       tsan::acquire(j->grid->start_sync);
       BlockRun(w, *j->grid, j->order[i], seed).run();
       tsan::release(j->grid->done_sync);
-      if (j->done.fetch_add(1) + 1 == j->order.size()) {
+      // Counted and signalled under the job's lock: run_grid returns, and the job (on its stack) dies, as soon
+      // as it sees the count complete. Counted outside the lock, the waiter could see the last block done
+      // (checking its predicate before a wait, or woken spuriously) and return while the last worker was yet
+      // to lock the job's mutex and notify its condition variable: a use after scope that hung or aborted
+      // the process about once in 30 runs of the conv test ("___pthread_mutex_lock: Assertion
+      // `mutex->__data.__owner == 0' failed", or a join at exit that never returned).
+      {
         std::lock_guard<std::mutex> lock(j->m);
-        j->cv.notify_all();
+        if (j->done.fetch_add(1) + 1 == j->order.size()) j->cv.notify_all();
       }
     }
   }
