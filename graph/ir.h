@@ -81,7 +81,8 @@ struct Head {
   bool end2end = true;  // which head was built: one-to-one (top-k) or one-to-many (NMS)
   std::vector<HeadLevel> levels;
   int anchors() const;
-  int row() const { return 4 * reg_max + nc + extra; }  // floats per anchor
+  int extra_channel() const { return 4 * reg_max + nc; }  // the first extra channel (OBB: the angle)
+  int row() const { return extra_channel() + extra; }      // floats per anchor
 };
 
 struct Graph {

@@ -347,7 +347,7 @@ void Builder::detect(int layer, const std::vector<Slice>& levels) {
       y = cur;
     }
     conv(c + ".2", y, head_slice(reg4, nc), 1, Activation::None);
-    if (!angle.empty()) angle_branch(angle + std::to_string(l), x, head_slice(reg4 + nc, head.extra));
+    if (!angle.empty()) angle_branch(angle + std::to_string(l), x, head_slice(head.extra_channel(), head.extra));
   }
 }
 

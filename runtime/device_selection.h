@@ -58,7 +58,7 @@ inline DeviceSelection choose_device_selection(const graph::Head& head, float co
   const int k = std::min(std::max(max_det, 300), head.anchors());  // the predictor's max(max_det, 300) candidates
   if (head.end2end && k <= kernels::cuda::kTopKMax) s.end2end_k = k;
   s.nms = !head.end2end && max_det <= 4096;
-  if (obb) s.angle = 4 * head.reg_max + head.nc;
+  if (obb) s.angle = head.extra_channel();
   s.conf = conf, s.iou = iou, s.max_det = max_det;
   return s;
 }

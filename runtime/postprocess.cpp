@@ -135,7 +135,7 @@ std::vector<RawDetection> select_end2end(const float* rows, std::int64_t row_str
     const AnchorPoint& ap = points[static_cast<size_t>(a)];
     RawDetection d;
     if (head.task == graph::Task::Obb) {
-      d = rotated(r, ap, r[4 + nc]);
+      d = rotated(r, ap, r[head.extra_channel()]);
     } else {
       d.box[0] = (ap.x - r[0]) * ap.stride;
       d.box[1] = (ap.y - r[1]) * ap.stride;
@@ -184,7 +184,7 @@ std::vector<RawDetection> select_nms(const float* rows, std::int64_t row_stride,
     const AnchorPoint& ap = points[static_cast<size_t>(a)];
     RawDetection d;
     if (obb) {  // dist2rbox: xywh and the angle, kept so (rotated NMS takes xywhr)
-      d = rotated(r, ap, r[4 + nc]);
+      d = rotated(r, ap, r[head.extra_channel()]);
     } else {  // dist2bbox in xywh, then xywh2xyxy, in the same float steps as Ultralytics
       const float x1 = ap.x - r[0], y1 = ap.y - r[1], x2 = ap.x + r[2], y2 = ap.y + r[3];
       const float cx = (x1 + x2) / 2 * ap.stride, cy = (y1 + y2) / 2 * ap.stride;

@@ -64,63 +64,53 @@ __global__ void nms_decode_kernel(const unsigned short* head, int batch, int anc
   o[3] = __fadd_rn(cy, __fdiv_rn(h, 2.0f));
 }
 
+// A candidate offset by its class (Ultralytics' class-aware NMS): an xyxy box's four coordinates, a
+// rotated box's centre only (x[:, :2] + c).
+template <bool kRotated>
 __device__ __forceinline__ void offset_box(const float* b, int cls, float* o) {
   const float off = __fmul_rn(static_cast<float>(cls), kMaxWh);
-  for (int c = 0; c < 4; ++c) o[c] = __fadd_rn(b[c], off);
-}
-
-// A rotated box with its centre offset by class (Ultralytics: x[:, :2] + c).
-__device__ __forceinline__ void offset_rotated(const float* b, int cls, float* o) {
-  const float off = __fmul_rn(static_cast<float>(cls), kMaxWh);
-  o[0] = __fadd_rn(b[0], off), o[1] = __fadd_rn(b[1], off), o[2] = b[2], o[3] = b[3], o[4] = b[4];
-}
-
-// The rotated twin of nms_mask_kernel: bit j of row i when probiou(i, j) > iou, j > i.
-__global__ void __launch_bounds__(64) nms_mask_rotated_kernel(int k, float iou, const float* boxes, const int* cls,
-                                                              unsigned long long* mask) {
-  pdl_prologue();
-  const int words = (k + 63) / 64;
-  const int tx = static_cast<int>(threadIdx.x);
-  const int b = blockIdx.z, i = blockIdx.y * 64 + tx, j0 = blockIdx.x * 64;
-  __shared__ float cols[64][5];
-  if (j0 + tx < k) offset_rotated(boxes + (static_cast<long long>(b) * k + j0 + tx) * 5, cls[b * k + j0 + tx], cols[tx]);
-  __syncthreads();
-  if (i >= k) return;
-  float bi[5];
-  offset_rotated(boxes + (static_cast<long long>(b) * k + i) * 5, cls[b * k + i], bi);
-  unsigned long long bits = 0;
-  for (int t = 0; t < 64 && j0 + t < k; ++t) {
-    if (j0 + t <= i) continue;
-    if (probiou_d(bi, cols[t]) > iou) bits |= 1ull << t;
+  if constexpr (kRotated) {
+    o[0] = __fadd_rn(b[0], off), o[1] = __fadd_rn(b[1], off), o[2] = b[2], o[3] = b[3], o[4] = b[4];
+  } else {
+    for (int c = 0; c < 4; ++c) o[c] = __fadd_rn(b[c], off);
   }
-  mask[(static_cast<long long>(b) * k + i) * words + blockIdx.x] = bits;
 }
 
 // Block (column block, row block, image): thread t compares row box i = row block * 64 + t with the
-// 64 boxes of the column block, writing one 64-bit word of row i.
+// 64 boxes of the column block, writing one 64-bit word of row i: bit t when box j = j0 + t > i
+// overlaps it by more than iou (IoU of xyxy boxes; kRotated: probiou of cx cy w h angle boxes).
+template <bool kRotated>
 __global__ void __launch_bounds__(64) nms_mask_kernel(int k, float iou, const float* boxes, const int* cls,
                                                       unsigned long long* mask) {
   pdl_prologue();
+  constexpr int kFloats = kRotated ? 5 : 4;
   const int words = (k + 63) / 64;
   const int tx = static_cast<int>(threadIdx.x);
   const int b = blockIdx.z, i = blockIdx.y * 64 + tx, j0 = blockIdx.x * 64;
-  __shared__ float cols[64][4];
-  if (j0 + tx < k) offset_box(boxes + (static_cast<long long>(b) * k + j0 + tx) * 4, cls[b * k + j0 + tx], cols[tx]);
+  __shared__ float cols[64][kFloats];
+  if (j0 + tx < k)
+    offset_box<kRotated>(boxes + (static_cast<long long>(b) * k + j0 + tx) * kFloats, cls[b * k + j0 + tx], cols[tx]);
   __syncthreads();
   if (i >= k) return;
-  float bi[4];
-  offset_box(boxes + (static_cast<long long>(b) * k + i) * 4, cls[b * k + i], bi);
-  const float area_i = __fmul_rn(__fsub_rn(bi[2], bi[0]), __fsub_rn(bi[3], bi[1]));
+  float bi[kFloats];
+  offset_box<kRotated>(boxes + (static_cast<long long>(b) * k + i) * kFloats, cls[b * k + i], bi);
+  const float area_i = kRotated ? 0.0f : __fmul_rn(__fsub_rn(bi[2], bi[0]), __fsub_rn(bi[3], bi[1]));
   unsigned long long bits = 0;
   for (int t = 0; t < 64 && j0 + t < k; ++t) {
     const int j = j0 + t;
     if (j <= i) continue;
     const float* bj = cols[t];
-    const float iw = fmaxf(0.0f, __fsub_rn(fminf(bi[2], bj[2]), fmaxf(bi[0], bj[0])));
-    const float ih = fmaxf(0.0f, __fsub_rn(fminf(bi[3], bj[3]), fmaxf(bi[1], bj[1])));
-    const float inter = __fmul_rn(iw, ih);
-    const float area_j = __fmul_rn(__fsub_rn(bj[2], bj[0]), __fsub_rn(bj[3], bj[1]));
-    if (__fdiv_rn(inter, __fsub_rn(__fadd_rn(area_i, area_j), inter)) > iou) bits |= 1ull << t;
+    float overlap;
+    if constexpr (kRotated) {
+      overlap = probiou_d(bi, bj);
+    } else {
+      const float iw = fmaxf(0.0f, __fsub_rn(fminf(bi[2], bj[2]), fmaxf(bi[0], bj[0])));
+      const float ih = fmaxf(0.0f, __fsub_rn(fminf(bi[3], bj[3]), fmaxf(bi[1], bj[1])));
+      const float inter = __fmul_rn(iw, ih);
+      const float area_j = __fmul_rn(__fsub_rn(bj[2], bj[0]), __fsub_rn(bj[3], bj[1]));
+      overlap = __fdiv_rn(inter, __fsub_rn(__fadd_rn(area_i, area_j), inter));
+    }
+    if (overlap > iou) bits |= 1ull << t;
   }
   mask[(static_cast<long long>(b) * k + i) * words + blockIdx.x] = bits;
 }
@@ -189,12 +179,8 @@ void select_nms(const half_bits* head, int batch, int anchors, int nc, int row, 
   launch_kernel("nms_decode_kernel", nms_decode_kernel, blocks_for(b * k, 256), 256, s, head, batch, anchors, nc, row,
                 angle, k, levels, c.order, c.boxes, c.cls);
   const int words = (k + 63) / 64;
-  if (rotated) {
-    launch_kernel("nms_mask_rotated_kernel", nms_mask_rotated_kernel, dim3(words, words, batch), 64, s, k, iou, c.boxes,
-                  c.cls, c.mask);
-  } else {
-    launch_kernel("nms_mask_kernel", nms_mask_kernel, dim3(words, words, batch), 64, s, k, iou, c.boxes, c.cls, c.mask);
-  }
+  launch_kernel("nms_mask_kernel", rotated ? nms_mask_kernel<true> : nms_mask_kernel<false>, dim3(words, words, batch), 64,
+                s, k, iou, c.boxes, c.cls, c.mask);
   launch_kernel("nms_scan_kernel", nms_scan_kernel, batch, 32, s, k, anchors, max_det, rotated, c.top, c.boxes, c.cls, c.mask,
                 out, count);
 }
