@@ -37,12 +37,14 @@ run_case() {  # run_case INDEX NAME: one case, its output in INDEX.log, its stat
   local escaped
   escaped=$(printf '%s' "$name" | sed 's/[][\\,"*~]/\\&/g')
   t0=$EPOCHREALTIME
-  "$bin" "$escaped" >"$work/$i.log" 2>&1
+  # a hung case fails (exit 124) instead of holding CI until its own limit: the longest case takes 3 minutes
+  timeout --kill-after=10 "${CATCH_PARALLEL_TIMEOUT:-1200}" "$bin" "$escaped" >"$work/$i.log" 2>&1
   rc=$?
+  [ $rc = 124 ] && echo "(timed out after ${CATCH_PARALLEL_TIMEOUT:-1200} s)" >>"$work/$i.log"
   printf '%s\t%s\n' "$rc" "$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')" >"$work/$i.rc"
 }
 export -f run_case
-export bin work
+export bin work CATCH_PARALLEL_TIMEOUT
 cut -f2,3 "$work/order" | tr '\t' '\n' | xargs -d '\n' -n 2 -P "$jobs" bash -c 'run_case "$1" "$2"' run_case
 
 failed=0 ran=0
