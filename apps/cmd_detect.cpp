@@ -118,6 +118,7 @@ int run_detect(int argc, char** argv) {
   }
   const bool progress = any_dir && ::isatty(2);
   const auto& names = engine.class_names();
+  const bool classifier = engine.task() == "classify";
   nlohmann::json results = nlohmann::json::array();
   const auto start = std::chrono::steady_clock::now();
 
@@ -133,6 +134,35 @@ int run_detect(int argc, char** argv) {
     const size_t last = std::min(files.size(), first + step);
     std::vector<Image> images = next.get();  // a file that does not decode stops here, after the batches before it
     if (last < files.size()) next = decode(last);
+    if (classifier) {  // y26 detect runs every task, as yolo predict: a classifier's top 5
+      const auto cls = engine.classify(images);
+      const Timing t = engine.last_timing();
+      for (size_t k = 0; k < images.size(); ++k) {
+        nlohmann::json top = nlohmann::json::array();
+        std::string summary;
+        for (int c : cls[k].top(5)) {
+          const std::string& name = names[static_cast<size_t>(c)];
+          const float p = cls[k].probs[static_cast<size_t>(c)];
+          top.push_back({{"cls", c}, {"name", name}, {"prob", p}});
+          char line[32];
+          std::snprintf(line, sizeof line, " %.2f", static_cast<double>(p));
+          summary += (summary.empty() ? "" : ", ") + name + line;
+        }
+        results.push_back({{"file", files[first + k]}, {"width", images[k].width}, {"height", images[k].height}, {"top5", top}});
+        if (progress) std::fprintf(stderr, "\r\033[K");
+        std::fprintf(log, "%s: %dx%d, %s, %.1f ms inference\n", files[first + k].c_str(), images[k].width, images[k].height,
+                     summary.c_str(), t.inference_ms / static_cast<double>(images.size()));
+      }
+      if (draw) {
+        for_each_parallel(images.size(), workers, [&](size_t k) {
+          Image annotated = images[k];
+          draw_classification(annotated, cls[k], names);
+          save_image(annotated, output_name(outdir, files[first + k]));
+        });
+      }
+      if (progress) std::fprintf(stderr, "\r[%zu/%zu] %s", last, files.size(), files[last - 1].c_str());
+      continue;
+    }
     const auto dets = engine.detect(images);
     const Timing t = engine.last_timing();
     for (size_t k = 0; k < images.size(); ++k) {

@@ -8,6 +8,7 @@ const char* op_name(OpKind k) {
     case OpKind::MaxPool: return "MaxPool";
     case OpKind::Upsample: return "Upsample";
     case OpKind::Attention: return "Attention";
+    case OpKind::GlobalAvgPool: return "GlobalAvgPool";
   }
   return "?";
 }
@@ -26,6 +27,8 @@ std::string describe(const Graph& g, const Node& n) {
     case OpKind::MaxPool:
       return std::to_string(n.pool.k) + "x" + std::to_string(n.pool.k) + "/" + std::to_string(n.pool.stride) + ", " + out;
     case OpKind::Upsample: return "nearest 2x, " + out;
+    case OpKind::GlobalAvgPool:
+      return "mean of " + std::to_string(n.inputs.at(0).h) + "x" + std::to_string(n.inputs.at(0).w) + ", " + out;
     case OpKind::Attention:
       return std::to_string(n.attention.heads) + " heads " + std::to_string(n.attention.key_dim) + "/" +
              std::to_string(n.attention.head_dim) + ", " + std::to_string(n.output.h * n.output.w) + " tokens";

@@ -30,7 +30,7 @@ struct Slice {
   int h = 0, w = 0;
 };
 
-enum class OpKind : std::uint8_t { Conv, MaxPool, Upsample, Attention };
+enum class OpKind : std::uint8_t { Conv, MaxPool, Upsample, Attention, GlobalAvgPool };
 const char* op_name(OpKind k);
 struct Graph;
 struct Node;

@@ -43,21 +43,33 @@ class Builder {
   void upsample(int layer, const Slice& in, const Slice& out);
   void detect(int layer, const std::vector<Slice>& levels);
   void angle_branch(const std::string& p, const Slice& x, const Slice& out);
+  void classify(int layer, const Slice& x);
   Task supported_task() const;
+  // the layer-by-layer build: the output channels of a layer, a buffer of its own, one layer's ops
+  int channels_of(int layer) const;
+  Slice own(int layer, int h, int w);
+  void step(int layer, const Slice& s, const std::function<void()>& emit);
+  void begin(int layers);
+  void backbone(const Slice& l4, const Slice& l6);
+  Graph build_classifier();
 
   const WeightMap& w_;
   BuildOptions opt_;
   Graph g_;
   int layer_ = -1;  // the layer being built, recorded on its nodes
+  std::vector<Slice> out_;  // each layer's output, as built
 };
 
 int Builder::fold_weights(const std::string& prefix, int cin, const std::vector<int>& out_perm) {
   const bool plain = !has(prefix + ".conv.weight");
   const std::string wname = plain ? prefix + ".weight" : prefix + ".conv.weight";
   const Tensor& wt = w_.at(wname);
-  if (wt.shape.size() != 4) fail("tensor '" + wname + "' has shape " + wt.shape_string() + ", expected 4 dimensions");
+  // a plain nn.Linear (Classify's) is a 1x1 convolution of a 1x1 image: its (out, in) weight, taps 1x1
+  const bool linear = plain && wt.shape.size() == 2;
+  if (wt.shape.size() != 4 && !linear)
+    fail("tensor '" + wname + "' has shape " + wt.shape_string() + ", expected 4 dimensions");
   const int cout = static_cast<int>(wt.shape[0]), cin_g = static_cast<int>(wt.shape[1]);
-  const int kh = static_cast<int>(wt.shape[2]), kw = static_cast<int>(wt.shape[3]);
+  const int kh = linear ? 1 : static_cast<int>(wt.shape[2]), kw = linear ? 1 : static_cast<int>(wt.shape[3]);
   if (cin_g <= 0 || cin % cin_g != 0) {
     fail("tensor '" + wname + "' has " + std::to_string(cin_g) + " input channels per group, but its input has " +
          std::to_string(cin));
@@ -361,12 +373,45 @@ void Builder::angle_branch(const std::string& p, const Slice& x, const Slice& ou
   conv(p + ".2", a2, out, 1, Activation::None);
 }
 
-// A segmentation, pose or classification checkpoint carries a detection head's tensors too (all but
-// the classifier): built as a detector it would "detect" without a word and return boxes without
-// their masks or keypoints. Refused here, by what the file says, as is a head at another layer than
-// the standard layout's (the P2/P6 variants). Detection and oriented boxes are built.
+// Classify (yolo26-cls.yaml's layer 10): conv 1x1 to 1280 channels (SiLU), the global average pool,
+// and the linear layer as a 1x1 convolution of the pooled 1x1 image, its nc logits the head's output
+// (softmax is the host's, on the logits: runtime/classify.h).
+void Builder::classify(int layer, const Slice& x) {
+  const std::string p = "model." + std::to_string(layer);
+  if (!has(p + ".conv.conv.weight") || !has(p + ".linear.weight")) fail("'" + p + "' (Classify) lacks its conv or linear layer");
+  const Slice features = temp(p + ".conv", x.h, x.w, out_channels(p + ".conv"));
+  conv(p + ".conv", x, features, 1, Activation::SiLU);
+  const Slice pooled = temp(p + ".pool", 1, 1, features.c);
+  Node n;
+  n.kind = OpKind::GlobalAvgPool;
+  n.name = p + ".pool";
+  n.layer = layer;
+  n.inputs = {features};
+  n.output = pooled;
+  g_.nodes.push_back(std::move(n));
+  const Tensor& lw = w_.at(p + ".linear.weight");
+  if (lw.shape.size() != 2 || lw.shape[1] != features.c)
+    fail("tensor '" + p + ".linear.weight' has shape " + lw.shape_string() + ", expected (classes, " +
+         std::to_string(features.c) + ")");
+  Head& head = g_.head;
+  head.nc = static_cast<int>(lw.shape[0]);
+  head.reg_max = 0;  // a row is the nc logits alone
+  head.end2end = false;
+  head.output = g_.add_buffer(p + ".linear", 1, 1, head.nc);
+  conv(p + ".linear", pooled, g_.whole(head.output), 1, Activation::None);
+}
+
+// A segmentation or pose checkpoint carries a detection head's tensors too: built as a detector it
+// would "detect" without a word and return boxes without their masks or keypoints. Refused here, by
+// what the file says, as is a head at another layer than the standard layout's (the P2/P6 variants).
+// Detection, oriented boxes and classification are built.
 Task Builder::supported_task() const {
   const HeadKind head = head_kind(w_);
+  if (head.task == Task::Classify) {
+    if (head.layer != "model.10")
+      fail("a classification model with its head at '" + head.layer + "': y26 builds yolo26-cls.yaml's layout only (Classify at 'model.10')");
+    return head.task;
+  }
   const bool built = head.task == Task::Detect || head.task == Task::Obb;
   if (built && head.layer != "model.23") {
     fail(std::string(head.task == Task::Obb ? "an oriented-box" : "a detection") + " model with its head at '" +
@@ -374,15 +419,66 @@ Task Builder::supported_task() const {
   }
   if (built) return head.task;
   if (head.task == Task::Unknown && head.module.empty()) return Task::Detect;  // no head found: said below
-  const char* what = head.task == Task::Segment   ? "an instance segmentation"
-                     : head.task == Task::Pose     ? "a pose (keypoint)"
-                     : head.task == Task::Classify ? "an image classification"
-                                                   : nullptr;
+  const char* what = head.task == Task::Segment ? "an instance segmentation" : head.task == Task::Pose ? "a pose (keypoint)" : nullptr;
   if (what) {
     fail(std::string(what) + " model (its head '" + head.layer + "' is " + head.module +
-         "): y26 runs detection and oriented-box models (task " + task_name(head.task) + " is not supported yet)");
+         "): y26 runs detection, oriented-box and classification models (task " + task_name(head.task) + " is not supported yet)");
   }
-  fail("its head '" + head.layer + "' is " + head.module + ", not a YOLO detection head (Detect or OBB): not supported");
+  fail("its head '" + head.layer + "' is " + head.module + ", not a YOLO head y26 runs (Detect, OBB or Classify): not supported");
+}
+
+int Builder::channels_of(int layer) const {
+  const std::string p = "model." + std::to_string(layer);
+  return out_channels(p + (has(p + ".conv.weight") ? "" : ".cv2"));
+}
+
+Slice Builder::own(int layer, int h, int w) {
+  return g_.whole(g_.add_buffer("model." + std::to_string(layer), h, w, channels_of(layer)));
+}
+
+void Builder::step(int layer, const Slice& s, const std::function<void()>& emit) {
+  layer_ = layer;
+  out_[static_cast<size_t>(layer)] = s;
+  emit();
+  g_.layer_outputs[static_cast<size_t>(layer)] = s;
+}
+
+// Layers 0-8, the same in yolo26.yaml and yolo26-cls.yaml; l4 and l6 are where layers 4 and 6 write
+// (the detector's neck concatenates them).
+void Builder::backbone(const Slice& l4, const Slice& l6) {
+  const int H = opt_.height, W = opt_.width;
+  std::vector<Slice>& out = out_;
+  const Slice image = g_.whole(g_.input);
+  step(0, own(0, H / 2, W / 2), [&] { conv("model.0", image, out[0], 2, Activation::SiLU); });
+  step(1, own(1, H / 4, W / 4), [&] { conv("model.1", out[0], out[1], 2, Activation::SiLU); });
+  step(2, own(2, H / 4, W / 4), [&] { c3k2(2, out[1], out[2]); });
+  step(3, own(3, H / 8, W / 8), [&] { conv("model.3", out[2], out[3], 2, Activation::SiLU); });
+  step(4, l4, [&] { c3k2(4, out[3], out[4]); });
+  step(5, own(5, H / 16, W / 16), [&] { conv("model.5", out[4], out[5], 2, Activation::SiLU); });
+  step(6, l6, [&] { c3k2(6, out[5], out[6]); });
+  step(7, own(7, H / 32, W / 32), [&] { conv("model.7", out[6], out[7], 2, Activation::SiLU); });
+  step(8, own(8, H / 32, W / 32), [&] { c3k2(8, out[7], out[8]); });
+}
+
+void Builder::begin(int layers) {
+  g_.input_h = opt_.height;
+  g_.input_w = opt_.width;
+  g_.input = g_.add_buffer("images", opt_.height, opt_.width, 3);
+  g_.layer_outputs.assign(static_cast<size_t>(layers), std::nullopt);
+  out_.assign(static_cast<size_t>(layers), Slice{});
+}
+
+// yolo26-cls.yaml: the backbone, C2PSA at layer 9 (no SPPF), Classify at 10.
+Graph Builder::build_classifier() {
+  const int H = opt_.height, W = opt_.width;
+  if (!has("model.9.cv1.conv.weight") || !has("model.9.m.0.attn.qkv.conv.weight"))
+    fail("no C2PSA at 'model.9': not a YOLO26 classification model (yolo26-cls.yaml)");
+  begin(11);
+  backbone(own(4, H / 8, W / 8), own(6, H / 16, W / 16));
+  step(9, own(9, H / 32, W / 32), [&] { c2psa(9, out_[8], out_[9]); });
+  layer_ = 10;
+  classify(10, out_[9]);
+  return std::move(g_);
 }
 
 Graph Builder::build() {
@@ -391,45 +487,22 @@ Graph Builder::build() {
     throw Error("input size " + std::to_string(W) + "x" + std::to_string(H) + " is not a positive multiple of " +
                 std::to_string(kMaxStride));
   }
-  if (!has("model.0.conv.weight")) fail("no 'model.0.conv.weight': not an Ultralytics YOLO detection model");
+  if (!has("model.0.conv.weight")) fail("no 'model.0.conv.weight': not an Ultralytics YOLO model");
   g_.head.task = supported_task();
+  if (g_.head.task == Task::Classify) return build_classifier();
   if (!has("model.23.cv2.0.2.weight") && !has("model.23.one2one_cv2.0.2.weight")) {
     fail("no detection head under 'model.23': not a YOLO26 detection model (other tasks are not supported)");
   }
-  g_.input_h = H;
-  g_.input_w = W;
-  g_.input = g_.add_buffer("images", H, W, 3);
-  g_.layer_outputs.assign(24, std::nullopt);
-
-  auto ch = [&](int layer) { return out_channels("model." + std::to_string(layer) + (has("model." + std::to_string(layer) + ".conv.weight") ? "" : ".cv2")); };
+  begin(24);
+  const auto ch = [&](int layer) { return channels_of(layer); };
   // Concats of the neck, allocated up front so that their inputs are written straight into them.
   const int c10 = ch(10), c6 = ch(6), c13 = ch(13), c4 = ch(4), c17 = ch(17), c20 = ch(20);
   const int cat12 = g_.add_buffer("model.12", H / 16, W / 16, c10 + c6);
   const int cat15 = g_.add_buffer("model.15", H / 8, W / 8, c13 + c4);
   const int cat18 = g_.add_buffer("model.18", H / 16, W / 16, c17 + c13);
   const int cat21 = g_.add_buffer("model.21", H / 32, W / 32, c20 + c10);
-
-  std::vector<Slice> out(24);
-  auto own = [&](int layer, int h, int w) {
-    return g_.whole(g_.add_buffer("model." + std::to_string(layer), h, w, ch(layer)));
-  };
-  auto step = [&](int layer, const Slice& s, const std::function<void()>& emit) {
-    layer_ = layer;
-    out[static_cast<size_t>(layer)] = s;
-    emit();
-    g_.layer_outputs[static_cast<size_t>(layer)] = s;
-  };
-  const Slice image = g_.whole(g_.input);
-  // backbone
-  step(0, own(0, H / 2, W / 2), [&] { conv("model.0", image, out[0], 2, Activation::SiLU); });
-  step(1, own(1, H / 4, W / 4), [&] { conv("model.1", out[0], out[1], 2, Activation::SiLU); });
-  step(2, own(2, H / 4, W / 4), [&] { c3k2(2, out[1], out[2]); });
-  step(3, own(3, H / 8, W / 8), [&] { conv("model.3", out[2], out[3], 2, Activation::SiLU); });
-  step(4, g_.channels(cat15, c13, c4), [&] { c3k2(4, out[3], out[4]); });
-  step(5, own(5, H / 16, W / 16), [&] { conv("model.5", out[4], out[5], 2, Activation::SiLU); });
-  step(6, g_.channels(cat12, c10, c6), [&] { c3k2(6, out[5], out[6]); });
-  step(7, own(7, H / 32, W / 32), [&] { conv("model.7", out[6], out[7], 2, Activation::SiLU); });
-  step(8, own(8, H / 32, W / 32), [&] { c3k2(8, out[7], out[8]); });
+  std::vector<Slice>& out = out_;
+  backbone(g_.channels(cat15, c13, c4), g_.channels(cat12, c10, c6));
   step(9, own(9, H / 32, W / 32), [&] { sppf(9, out[8], out[9]); });
   step(10, g_.channels(cat21, c20, c10), [&] { c2psa(10, out[9], out[10]); });
   // neck

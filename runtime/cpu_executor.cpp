@@ -79,6 +79,7 @@ void CpuExecutor::run_reference(const graph::Node& n) {
     }
     case graph::OpKind::MaxPool: cpu::max_pool2d(ctx_, view(n.inputs[0]).as_const(), out, n.pool); break;
     case graph::OpKind::Upsample: cpu::upsample_nearest2x(ctx_, view(n.inputs[0]).as_const(), out); break;
+    case graph::OpKind::GlobalAvgPool: cpu::global_avg_pool(ctx_, view(n.inputs[0]).as_const(), out); break;
     case graph::OpKind::Attention:
       cpu::attention(ctx_, view(n.inputs[0]).as_const(), view(n.inputs[1]).as_const(), view(n.inputs[2]).as_const(), out,
                      n.attention);
@@ -98,6 +99,8 @@ void CpuExecutor::run_fast(const graph::Node& n) {
     }
     case graph::OpKind::MaxPool: fast::max_pool2d(ctx_, view(n.inputs[0]).as_const(), out, n.pool); break;
     case graph::OpKind::Upsample: fast::upsample_nearest2x(ctx_, view(n.inputs[0]).as_const(), out); break;
+    // a few dozen pixels of one layer: the reference kernel (the fast set has none of its own)
+    case graph::OpKind::GlobalAvgPool: kernels::cpu::global_avg_pool(ctx_, view(n.inputs[0]).as_const(), out); break;
     case graph::OpKind::Attention:
       fast::attention(ctx_, view(n.inputs[0]).as_const(), view(n.inputs[1]).as_const(), view(n.inputs[2]).as_const(), out,
                       n.attention, scratch_.data(), per_worker_);

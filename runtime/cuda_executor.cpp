@@ -292,6 +292,7 @@ void CudaExecutor::launch_nodes(bool concurrent, const std::function<void(size_t
       }
       case graph::OpKind::MaxPool: kc::max_pool2d(view(n.inputs[0]).as_const(), out, n.pool, stream); break;
       case graph::OpKind::Upsample: kc::upsample_nearest2x(view(n.inputs[0]).as_const(), out, stream); break;
+      case graph::OpKind::GlobalAvgPool: kc::global_avg_pool(view(n.inputs[0]).as_const(), out, stream); break;
       case graph::OpKind::Attention:
         kc::attention(view(n.inputs[0]).as_const(), view(n.inputs[1]).as_const(), view(n.inputs[2]).as_const(), out,
                       n.attention, stream);

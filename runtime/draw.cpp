@@ -106,6 +106,23 @@ void draw_detections(Image& img, const std::vector<Detection>& dets, const std::
   }
 }
 
+void draw_classification(Image& img, const Classification& c, const std::vector<std::string>& names, int top) {
+  // As Ultralytics' Results.plot for probs: the top classes, "name 0.87" a line each, at 3% of the height
+  // from the top-left corner, white on dark grey.
+  const int scale = std::max(1, std::min(img.width, img.height) / 400);
+  const int x0 = static_cast<int>(std::lround(img.height * 0.03));
+  int y = x0;
+  for (int k : c.top(top)) {
+    char prob[16];
+    std::snprintf(prob, sizeof prob, " %.2f", static_cast<double>(c.probs[static_cast<size_t>(k)]));
+    const std::string label = (static_cast<size_t>(k) < names.size() ? names[static_cast<size_t>(k)] : std::to_string(k)) + prob;
+    const int lw = static_cast<int>(label.size()) * kGlyphW * scale + 2 * scale, lh = (kGlyphH + 2) * scale;
+    fill_rect(img, x0, y, x0 + lw, y + lh, 0x404040);
+    draw_text(img, x0 + scale, y + scale, label, scale, 0xFFFFFF);
+    y += lh;
+  }
+}
+
 void save_image(const Image& img, const std::string& path) {
   if (img.width <= 0 || img.height <= 0 || img.rgb.size() != static_cast<size_t>(img.width) * img.height * 3) {
     throw Error(path + ": image to save has no pixels");

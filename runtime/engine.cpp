@@ -13,6 +13,7 @@
 #include "kernels/cuda/cuda_ops.h"
 #include "loader/weight_map.h"
 #include "memory/planner.h"
+#include "runtime/classify.h"
 #include "runtime/cpu_executor.h"
 #include "runtime/device_selection.h"
 #include "runtime/letterbox.h"
@@ -118,7 +119,7 @@ struct Engine::Impl {
   const WeightMap& weights() const { return *weights_ptr; }
   Options options;
   std::vector<std::string> names;
-  graph::Task task = graph::Task::Detect;  // the head built: Detect or Obb
+  graph::Task task = graph::Task::Detect;  // the head built: Detect, Obb or Classify
   std::string device_note;
   const runtime::GpuBackend* backend = nullptr;  // a CUDA backend (GPU or emulator), else the CPU
   bool cuda() const { return backend != nullptr; }
@@ -233,7 +234,59 @@ struct Engine::Impl {
     return d;
   }
 
+  void require_task(bool classify, const char* call) const {
+    if ((task == graph::Task::Classify) == classify) return;
+    throw Error(std::string(call) + ": the model's task is " + graph::task_name(task) +
+                (classify ? ", not classify: use detect()" : ": use classify(), or y26 detect, which classifies it"));
+  }
+
+  // Classification: each image resized and centre-cropped on the host (Pillow's arithmetic), the crops run
+  // as already letterboxed inputs (imgsz x imgsz), the logits' softmax on the host.
+  std::vector<Classification> classify(const std::vector<const Image*>& images) {
+    const auto t0 = Clock::now();
+    const int size = options.imgsz;
+    std::vector<Image> crops;
+    std::vector<const Image*> inputs;
+    std::vector<runtime::Letterbox> lbs;
+    for (const Image* im : images) crops.push_back(runtime::classify_transform(*im, size));
+    for (const Image& c : crops) {
+      inputs.push_back(&c);
+      lbs.push_back(runtime::letterbox_params(size, size, size, size, false, graph::kMaxStride));  // as it is
+    }
+    if (cuda()) backend->select_device(cuda_device);
+    Session& s = session(size, size, static_cast<int>(images.size()));
+    std::vector<float> logits;
+    Clock::time_point t1, t2;
+    double device_ms = 0;
+    if (s.gpu) {
+      t1 = Clock::now();
+      s.gpu->run(inputs, lbs, pool.get());
+      t2 = Clock::now();
+      device_ms = s.gpu->last_device_ms();
+      logits = gpu_heads(*s.gpu, images.size());
+    } else {
+      const auto input = s.exec->view(s.graph.whole(s.graph.input));
+      for (size_t i = 0; i < crops.size(); ++i)
+        runtime::to_input(runtime::letterbox_u8(crops[i], lbs[i]), input, static_cast<int>(i), s.exec->round_fp16());
+      t1 = Clock::now();
+      s.exec->run();
+      t2 = Clock::now();
+      const auto head = s.exec->view(s.graph.whole(s.graph.head.output));
+      for (size_t i = 0; i < images.size(); ++i) {
+        const float* row = head.data + static_cast<std::int64_t>(i) * head.image_stride;
+        logits.insert(logits.end(), row, row + s.graph.head.nc);
+      }
+    }
+    std::vector<Classification> out(images.size());
+    const int nc = s.graph.head.nc;
+    for (size_t i = 0; i < images.size(); ++i) out[i].probs = runtime::softmax(logits.data() + i * static_cast<size_t>(nc), nc);
+    timing = {std::chrono::duration<double, std::milli>(t1 - t0).count(),
+              std::chrono::duration<double, std::milli>(t2 - t1).count(), ms_since(t2), device_ms};
+    return out;
+  }
+
   std::vector<std::vector<Detection>> run(const std::vector<const Image*>& images, bool rect, RunMode mode = {}) {
+    require_task(false, mode.letterboxed ? "detect_letterboxed" : "detect");
     const auto t0 = Clock::now();
     const int imgsz = options.imgsz;
     std::vector<runtime::Letterbox> lbs;
@@ -428,13 +481,33 @@ std::vector<Detection> Engine::detect(const Image& image) {
   return impl_->run({&image}, impl_->options.letterbox != LetterboxMode::Square).front();
 }
 
-std::vector<OpTiming> Engine::profile(const std::vector<Image>& images, int iters) {
-  if (images.empty() || iters <= 0) throw Error("profile: needs images and a positive iteration count");
-  detect(images);  // builds the session for this shape and batch, runs it once
-  const bool rect = impl_->wants_rect(images);
+std::vector<Classification> Engine::classify(const std::vector<Image>& images) {
+  impl_->require_task(true, "classify");
+  if (images.empty()) return {};
+  check_pixels(images, "classify");
+  return impl_->classify(pointers(images));
+}
+
+Classification Engine::classify(const Image& image) { return classify(std::vector<Image>{image}).front(); }
+
+std::vector<OpTiming> Engine::profile(const std::vector<Image>& originals, int iters) {
+  if (originals.empty() || iters <= 0) throw Error("profile: needs images and a positive iteration count");
+  const bool classifier = impl_->task == graph::Task::Classify;
+  // a classifier's network sees the centre crops, as they are
+  std::vector<Image> crops;
+  if (classifier)
+    for (const Image& im : originals) crops.push_back(runtime::classify_transform(im, impl_->options.imgsz));
+  const std::vector<Image>& images = classifier ? crops : originals;
+  if (classifier) {
+    classify(originals);  // builds the session for this shape and batch, runs it once
+  } else {
+    detect(images);
+  }
+  const bool rect = !classifier && impl_->wants_rect(images);
   std::vector<runtime::Letterbox> lbs;
+  const int size = classifier ? images[0].height : impl_->options.imgsz;
   for (const Image& im : images)
-    lbs.push_back(runtime::letterbox_params(im.width, im.height, impl_->options.imgsz, impl_->options.imgsz, rect, graph::kMaxStride));
+    lbs.push_back(runtime::letterbox_params(im.width, im.height, size, size, rect, graph::kMaxStride));
   Session& s = impl_->session(lbs[0].out_h(), lbs[0].out_w(), static_cast<int>(images.size()));
   // The head output of detect()'s run: every profiled pass must compute it again, bit for bit, or it
   // timed other data than a detection's (the plan reuses the input's bytes after the first op, so each
@@ -532,7 +605,10 @@ GraphSummary Engine::summary(int height, int width) const {
   static const char* kTypes[24] = {"Conv", "Conv", "C3k2", "Conv", "C3k2", "Conv", "C3k2", "Conv", "C3k2", "SPPF", "C2PSA",
                                    "Upsample", "Concat", "C3k2", "Upsample", "Concat", "C3k2", "Conv", "Concat", "C3k2",
                                    "Conv", "Concat", "C3k2", "Detect"};
+  static const char* kClassifierTypes[11] = {"Conv", "Conv", "C3k2", "Conv", "C3k2", "Conv", "C3k2", "Conv", "C3k2", "C2PSA", "Classify"};
   const graph::Graph g = impl_->build(height, width);
+  const bool classifier = g.head.task == graph::Task::Classify;
+  const int layers = classifier ? 11 : 24;
   GraphSummary s;
   s.height = height;
   s.width = width;
@@ -541,10 +617,10 @@ GraphSummary Engine::summary(int height, int width) const {
   s.gflops = g.flops() / 1e9;
   s.num_classes = g.head.nc;
   s.end2end = g.head.end2end;
-  for (int i = 0; i < 24; ++i) {
+  for (int i = 0; i < layers; ++i) {
     LayerSummary l;
     l.index = i;
-    l.type = kTypes[i];
+    l.type = classifier ? kClassifierTypes[i] : kTypes[i];
     for (const auto& n : g.nodes) {
       if (n.layer != i) continue;
       ++l.ops;
@@ -553,7 +629,7 @@ GraphSummary Engine::summary(int height, int width) const {
         l.parameters += static_cast<std::int64_t>(w.w.size() + w.bias.size());
       }
     }
-    const auto& out = i < 23 ? g.layer_outputs[static_cast<size_t>(i)] : std::optional<graph::Slice>(g.whole(g.head.output));
+    const auto& out = i < layers - 1 ? g.layer_outputs[static_cast<size_t>(i)] : std::optional<graph::Slice>(g.whole(g.head.output));
     if (out) l.height = out->h, l.width = out->w, l.channels = out->c;
     s.layers.push_back(l);
   }

@@ -247,6 +247,26 @@ TEST_CASE(Y26_TEST_NAME("CUDA max pooling and upsampling are bit-exact"), Y26_TE
   }
 }
 
+TEST_CASE(Y26_TEST_NAME("CUDA global average pooling (Classify) is bit-exact with the CPU twin"), Y26_TEST_TAGS("[classify]")) {
+  if (!gpu_or_skip()) return;
+  cpu::ThreadPool pool(2);
+  std::mt19937 rng(11);
+  // Classify's 7x7x1280 at 224 (batch 3), an odd shape from a channel slice, one pixel; values of both signs
+  // and magnitudes whose FP32 sums round: the two sum in the same order, so every bit agrees
+  for (auto [n, h, w, c] : {std::array{3, 7, 7, 1280}, std::array{2, 5, 9, 37}, std::array{1, 1, 1, 8}}) {
+    Tensor in(n, h, w, c, 5, 3);
+    in.randomize(rng, 3.0f);
+    const DeviceBuffer din = in.upload();
+    Tensor mean(n, 1, 1, c, 2, 4);
+    cpu::global_avg_pool({&pool, true}, in.cpu_view().as_const(), mean.cpu_view());
+    DeviceBuffer dmean(mean.host.size() * 2);
+    dmean.fill(0xFF);
+    cuda::global_avg_pool(in.gpu_view(din), mean.gpu_out_view(dmean), nullptr);
+    cuda::synchronize();
+    compare(mean, dmean, true, "global_avg_pool " + std::to_string(h) + "x" + std::to_string(w) + "x" + std::to_string(c));
+  }
+}
+
 TEST_CASE(Y26_TEST_NAME("CUDA attention matches the CPU twin"), Y26_TEST_TAGS("")) {
   if (!gpu_or_skip()) return;
   cpu::ThreadPool pool(2);

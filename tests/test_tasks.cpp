@@ -53,9 +53,6 @@ std::vector<TaskCase> cases() {
        {{"model.23.cv4.0.0.conv.weight", {85, 64, 3, 3}}, {"model.23.cv4_kpts.0.weight", {51, 85, 1, 1}},
         {"model.23.one2one_cv4_kpts.0.weight", {51, 85, 1, 1}}},
        "a pose (keypoint) model"},
-      {"classify", graph::Task::Classify, "Classify",
-       {{"model.23.linear.weight", {1000, 1280}}, {"model.23.linear.bias", {1000}}},
-       "an image classification model"},
   };
 }
 
@@ -75,7 +72,7 @@ TEST_CASE("the detection fixtures are detection models, by yaml and by tensors",
   }
 }
 
-TEST_CASE("segmentation, pose and classification checkpoints are refused by name, never detected", "[tasks]") {
+TEST_CASE("segmentation and pose checkpoints are refused by name, never detected", "[tasks]") {
   const WeightMap base = load_weights(test::fixture("yolo26n-rand.pt"));
   REQUIRE(!base.meta.yaml_json.empty());
   test::TempDir dir;
@@ -122,7 +119,7 @@ TEST_CASE("heads y26 does not know are refused whatever their tensors; the tenso
       graph::build_yolo26(w, {640, 640, true});
       FAIL("built");
     } catch (const Error& e) {
-      CHECK(std::string(e.what()).find(std::string("is ") + module + ", not a YOLO detection head") != std::string::npos);
+      CHECK(std::string(e.what()).find(std::string("is ") + module + ", not a YOLO head y26 runs") != std::string::npos);
     }
   }
   // A yaml that says Detect over a segmentation head's tensors: the tensors are what would run.
@@ -146,4 +143,17 @@ TEST_CASE("a detection head elsewhere than model.23 (YOLO26's P2/P6 variants) is
   CHECK(k.task == graph::Task::Detect);
   CHECK(k.layer == "model.29");
   CHECK_THROWS_WITH(graph::build_yolo26(w, {640, 640, true}), Catch::Contains("its head at 'model.29'"));
+}
+
+TEST_CASE("a Classify head elsewhere than yolo26-cls.yaml's model.10 is refused, named as a classifier", "[tasks]") {
+  // the detection fixture with a Classify head's tensors at model.23 (what a yaml of another layout builds)
+  WeightMap w = load_weights(test::fixture("yolo26n-rand.pt"));
+  w.tensors["model.23.linear.weight"] = zeros({1000, 1280});
+  w.tensors["model.23.linear.bias"] = zeros({1000});
+  w.meta.yaml_json.clear();
+  const graph::HeadKind k = graph::head_kind(w);
+  CHECK(k.task == graph::Task::Classify);
+  CHECK(k.layer == "model.23");
+  CHECK_THROWS_WITH(graph::build_yolo26(w, {224, 224, true}),
+                    Catch::Contains("a classification model with its head at 'model.23'") && Catch::Contains("model.10"));
 }

@@ -14,6 +14,20 @@ O(0.5). It writes
   yolo26n-obb-rand.goldens.safetensors the raw head outputs of both heads (boxes, scores, angle), what
                                        each head decodes to, at 256 on the 640x456 scene (FP32)
   yolo26n-obb-rand.detections.json     what `yolo predict` returns on both scenes at 640, with each head
+
+Classification (Classify): yolo26n-cls with 10 classes (ImageNet's first ten names), trained at 224, seeded
+random weights with BatchNorm calibrated on scenes and a linear layer scaled so the logits spread by O(1).
+It writes
+  yolo26n-cls-rand.pt                  a genuine Ultralytics classification checkpoint (FP16 weights)
+  yolo26n-cls-rand.manifest.json       every tensor's name, dtype, shape and FNV-1a 64
+  yolo26n-cls-rand.goldens.safetensors per scene, the centre crop torchvision's transforms make (uint8) and
+                                       the logits and probabilities of that crop (FP32); a 150x97 image
+                                       and its (enlarged) crop
+  yolo26n-cls-rand.predictions.json    what `yolo predict` returns on the three scenes (its default imgsz,
+                                       the checkpoint's 224): every probability, the top 5
+  scene-375x522.png                    a portrait scene whose centre crop rounds half to even
+
+    python weights/make_task_goldens.py --out weights/fixtures --task cls   # the classifier alone
 """
 
 from __future__ import annotations
@@ -29,13 +43,18 @@ import torch
 from PIL import Image
 
 from ultralytics.cfg import get_cfg
-from ultralytics.nn.tasks import OBBModel, yaml_model_load
+from ultralytics.nn.tasks import ClassificationModel, OBBModel, yaml_model_load
+from ultralytics import YOLO
 from ultralytics.utils import YAML, ROOT
 
 import make_goldens as mg
 
 OBB = dict(name="yolo26n-obb-rand", yaml="yolo26n-obb.yaml", scale="n", nc=15, save_as="ema", bn_gamma=(0.2, 0.4))
 SCENES = ("scene-640x456.png", "scene-500x375.png")
+CLS = dict(name="yolo26n-cls-rand", yaml="yolo26n-cls.yaml", scale="n", nc=10, save_as="ema", bn_gamma=(0.2, 0.4),
+           imgsz=224)
+# 375x522 -> 224x311 -> crop top round(43.5) = 44 (Python rounds half to even)
+CLS_SCENES = ("scene-640x456.png", "scene-500x375.png", "scene-375x522.png")
 
 
 def build_obb(fx: dict, gen: torch.Generator) -> OBBModel:
@@ -123,14 +142,119 @@ def nms_candidates(model: OBBModel, scene: np.ndarray, stride: int, conf: float)
     return int((y_many[0, 4:4 + nc].amax(0) > conf).sum())
 
 
+def build_cls(fx: dict, gen: torch.Generator) -> ClassificationModel:
+    cfg = yaml_model_load(fx["yaml"])
+    cfg["scale"] = fx["scale"]
+    cfg["nc"] = fx["nc"]
+    torch.manual_seed(mg.SEED)
+    model = ClassificationModel(cfg, nc=fx["nc"], verbose=False)
+    names = YAML.load(ROOT / "cfg/datasets/ImageNet.yaml")["names"]
+    model.names = {i: names[i] for i in range(fx["nc"])}
+    model.args = get_cfg(overrides={"task": "classify", "imgsz": fx["imgsz"]})
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.Conv2d):
+                m.weight.copy_(torch.randn(m.weight.shape, generator=gen) * math.sqrt(2.0 / m.weight[0].numel()))
+            elif isinstance(m, torch.nn.BatchNorm2d):
+                m.weight.copy_(torch.empty(m.weight.shape).uniform_(*fx["bn_gamma"], generator=gen))
+                m.bias.copy_(torch.randn(m.bias.shape, generator=gen) * 0.3)
+    return model
+
+
+def cls_crop(rgb: np.ndarray, imgsz: int) -> np.ndarray:
+    """torchvision's Resize + CenterCrop of Ultralytics' classify_transforms, as its predictor runs them."""
+    from ultralytics.data.augment import classify_transforms
+    t = classify_transforms(imgsz)
+    return np.asarray(t.transforms[1](t.transforms[0](Image.fromarray(rgb))))
+
+
+def cls_forward(model: ClassificationModel, crops: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    x = torch.cat([mg.to_input(c) for c in crops]).to(next(model.parameters()).dtype)
+    with torch.no_grad():
+        probs, logits = model(x)
+    return probs, logits
+
+
+def scale_linear(model: ClassificationModel, crops: list[np.ndarray], gen: torch.Generator, spread: float = 1.5) -> None:
+    """The linear layer scaled so the logits of the scenes spread by `spread`: softmax far from one-hot."""
+    lin = model.model[-1].linear
+    with torch.no_grad():
+        lin.weight.copy_(torch.randn(lin.weight.shape, generator=gen))
+        lin.bias.zero_()
+        _, logits = cls_forward(model.eval(), crops)
+        lin.weight.mul_(spread / logits.std().item())
+        lin.bias.copy_(0.5 * torch.randn(lin.bias.shape, generator=gen))
+
+
+def check_cls_conditioning(model: ClassificationModel, crops: list[np.ndarray]) -> None:
+    p32 = cls_forward(copy.deepcopy(model).float().eval(), crops)[0].double()
+    p64 = cls_forward(copy.deepcopy(model).double().eval(), crops)[0]
+    err = (p32 - p64).abs().max().item()
+    print(f"probabilities: FP32 vs FP64 max deviation: {err:.2e}")
+    assert err < 2e-6, f"ill-conditioned classifier: FP32 rounding moves probabilities by {err:.2e}"
+
+
+def make_cls(out: Path) -> None:
+    from safetensors.numpy import save_file
+
+    fx = CLS
+    portrait = out / CLS_SCENES[2]
+    if not portrait.exists():
+        Image.fromarray(mg.make_scene(375, 522, seed=mg.SEED + 40)).save(portrait)
+    scenes = {n: np.asarray(Image.open(out / n).convert("RGB")) for n in CLS_SCENES}
+    crops = {n: cls_crop(rgb, fx["imgsz"]) for n, rgb in scenes.items()}
+    gen = torch.Generator().manual_seed(mg.SEED + 1)
+    model = build_cls(fx, gen)
+    calib = torch.cat([mg.to_input(cls_crop(mg.make_scene(320, 256, seed=mg.SEED + 10 + i), fx["imgsz"])) for i in range(6)])
+    mg.calibrate_batchnorm(model, calib, gen)
+    scale_linear(model, list(crops.values()), gen)
+    model = mg.round_to_fp16(model).eval()
+    check_cls_conditioning(model, list(crops.values()))
+
+    ckpt_path = out / f"{fx['name']}.pt"
+    mg.save_checkpoint(ckpt_path, model, fx)
+    mg.write_manifest(out / f"{fx['name']}.manifest.json", copy.deepcopy(model).half(), fx)
+
+    g = {}
+    for i, n in enumerate(CLS_SCENES):
+        probs, logits = cls_forward(model, [crops[n]])
+        g[f"scene{i}.crop_u8"] = np.ascontiguousarray(crops[n])
+        g[f"scene{i}.logits"] = logits.numpy().astype(np.float32)
+        g[f"scene{i}.probs"] = probs.numpy().astype(np.float32)
+    # an image smaller than imgsz: the resize enlarges it (Pillow's filter then keeps its unit support)
+    small = mg.make_scene(150, 97, seed=mg.SEED + 41)
+    g["upscale.source_u8"] = small
+    g["upscale.crop_u8"] = np.ascontiguousarray(cls_crop(small, fx["imgsz"]))
+    meta = {"images": ",".join(CLS_SCENES), "imgsz": str(fx["imgsz"]), "task": "classify",
+            "layout": "sceneI.crop_u8: HWC RGB uint8 centre crop; sceneI.logits and .probs: (1, nc) FP32; "
+                      "upscale.source_u8 (97x150) and its crop"}
+    goldens_path = out / f"{fx['name']}.goldens.safetensors"
+    save_file(g, str(goldens_path), metadata=meta)
+    goldens_path.chmod(0o644)
+
+    pred = {"task": "classify", "imgsz": fx["imgsz"]}
+    for n in CLS_SCENES:
+        r = YOLO(str(ckpt_path), task="classify").predict(str(out / n), device="cpu", verbose=False)[0]
+        pred[n] = {"probs": [float(v) for v in r.probs.data.tolist()], "top5": [int(v) for v in r.probs.top5],
+                   "top5conf": [float(v) for v in r.probs.top5conf.tolist()],
+                   "shape": list(r.orig_shape)}
+        print(f"{fx['name']} on {n}: top5 {pred[n]['top5']} {[round(v, 4) for v in pred[n]['top5conf']]}")
+    (out / f"{fx['name']}.predictions.json").write_text(json.dumps(pred, indent=1) + "\n")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "fixtures")
+    ap.add_argument("--task", choices=("obb", "cls", "all"), default="all")
     args = ap.parse_args()
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(2)
     from safetensors.numpy import save_file
 
+    if args.task in ("cls", "all"):
+        make_cls(args.out)
+    if args.task == "cls":
+        return
     scene = np.asarray(Image.open(args.out / SCENES[0]).convert("RGB"))
     calib = torch.cat([mg.to_input(mg.letterbox(mg.make_scene(320, 256, seed=mg.SEED + 10 + i), 256, 32)) for i in range(6)])
     fx = OBB

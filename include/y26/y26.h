@@ -59,7 +59,7 @@ struct ModelInfo {
   std::optional<double> batchnorm_eps; // set when every BatchNorm uses the same eps
   std::map<std::string, std::string> extra;  // e.g. "version" -> Ultralytics version
   // The task its head is for, from the model yaml and the head's tensors: "detect", "segment", "pose",
-  // "obb", "classify" or "unknown"; Engine::load runs "detect" and "obb" and refuses the rest by name.
+  // "obb", "classify" or "unknown"; Engine::load runs "detect", "obb" and "classify" and refuses the rest by name.
   std::string task;
   std::string head_module;  // e.g. "Detect", "Segment26"; "" when no head was found
   std::string head_layer;   // its state-dict prefix, e.g. "model.23"
@@ -85,6 +85,13 @@ struct Detection {
   float cx = 0, cy = 0, w = 0, h = 0, angle = 0;
   // The four corners (x, y) in Ultralytics' xyxyxyxy order: of the rotated box, or of x1..y2 when !obb.
   std::array<std::array<float, 2>, 4> corners() const;
+};
+
+// One image's class probabilities (task "classify"): the softmax of the model's logits.
+struct Classification {
+  std::vector<float> probs;  // by class index (Engine::class_names() names them); they sum to 1
+  // The k most probable classes, most probable first (equal probabilities: the lower index first).
+  std::vector<int> top(int k = 5) const;
 };
 
 // Auto: FP32 on the CPU, FP16 on the GPU. FP16 on the CPU stores activations rounded to half, as the GPU does.
@@ -171,7 +178,7 @@ struct RooflineReport {
 
 // The layer graph built for one input size.
 struct LayerSummary {
-  int index = 0;           // Ultralytics layer index (23: Detect)
+  int index = 0;           // Ultralytics layer index (23: Detect; 10: Classify)
   std::string type;        // "Conv", "C3k2", ...
   int ops = 0;             // y26 ops it became
   std::int64_t parameters = 0;
@@ -216,9 +223,14 @@ class Engine {
   // stream, the model's weights (host and device) shared, not copied.
   Engine share() const;
 
-  // Detects objects in a batch of images (one result list per image, best first).
+  // Detects objects in a batch of images (one result list per image, best first). A classification
+  // model (task "classify") throws an Error pointing to classify().
   std::vector<std::vector<Detection>> detect(const std::vector<Image>& images);
   std::vector<Detection> detect(const Image& image);
+  // Classifies a batch of images (task "classify"; another model throws an Error): each resized so that
+  // its shorter side is imgsz and centre-cropped to imgsz x imgsz, as Ultralytics' classify transforms.
+  std::vector<Classification> classify(const std::vector<Image>& images);
+  Classification classify(const Image& image);
   // Detections on images already letterboxed to one input shape (width and height multiples of 32, every
   // image that size): the network sees them as they are, no resize or padding, and the boxes stay in their
   // pixels, unclipped: what Ultralytics' validator scores (y26::validate prepares its batches so).
@@ -231,7 +243,8 @@ class Engine {
 
   const std::vector<std::string>& class_names() const;
   const Options& options() const;
-  // The model's task: "detect" (Detection's axis-aligned boxes) or "obb" (oriented boxes, Detection::obb).
+  // The model's task: "detect" (Detection's axis-aligned boxes), "obb" (oriented boxes, Detection::obb) or
+  // "classify" (classify()'s probabilities).
   std::string task() const;
   std::string device() const;       // where it runs, e.g. "cpu (2 threads)" or "cuda:0 (NVIDIA H100 80GB HBM3)"
   // Device bytes the engine holds — weights, arenas, workspaces, as `memory_report` plans them —
@@ -295,6 +308,10 @@ ValResult validate(Engine& engine, const ValOptions& options);
 
 // Draws boxes and "name score" labels onto the image.
 void draw_detections(Image& image, const std::vector<Detection>& detections, const std::vector<std::string>& class_names);
+
+// Writes the `top` most probable classes, "name 0.87" a line each, at the image's top-left corner.
+void draw_classification(Image& image, const Classification& classification, const std::vector<std::string>& class_names,
+                         int top = 5);
 
 // Writes a .jpg/.jpeg (quality 95), .png or .bmp file through a temporary file renamed into
 // place, so a failure never leaves a partial image. Throws Error naming the path.

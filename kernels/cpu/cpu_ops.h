@@ -32,6 +32,8 @@ void max_pool2d(const Context& ctx, const View<const float>& in, const View<floa
 
 // Nearest-neighbour 2x upsampling.
 void upsample_nearest2x(const Context& ctx, const View<const float>& in, const View<float>& out);
+// The mean of every channel over all pixels (AdaptiveAvgPool2d(1)): out is 1 x 1 x c per image.
+void global_avg_pool(const Context& ctx, const View<const float>& in, const View<float>& out);
 
 // PSA attention (see AttentionParams); softmax in FP32.
 void attention(const Context& ctx, const View<const float>& q, const View<const float>& k, const View<const float>& v,

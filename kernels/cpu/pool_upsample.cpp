@@ -1,4 +1,4 @@
-// Max pooling (SPPF) and nearest-neighbour upsampling, NHWC.
+// Max pooling (SPPF), global average pooling (Classify) and nearest-neighbour upsampling, NHWC.
 #include <algorithm>
 #include <limits>
 #include <vector>
@@ -27,6 +27,20 @@ void max_pool2d(const Context& ctx, const View<const float>& in, const View<floa
       }
       float* o = out.pixel(b, oy, ox);
       for (int ch = 0; ch < c; ++ch) o[ch] = stored(best[ch], ctx.round_fp16);
+    }
+  });
+}
+
+void global_avg_pool(const Context& ctx, const View<const float>& in, const View<float>& out) {
+  const float count = static_cast<float>(in.h * in.w);
+  for_each_row(ctx, out.n, 1, [&](int b, int) {
+    float* o = out.pixel(b, 0, 0);
+    for (int ch = 0; ch < out.c; ++ch) {
+      // FP32, pixels in row order: the CUDA kernel's order, so the two agree bit for bit
+      float sum = 0.0f;
+      for (int y = 0; y < in.h; ++y)
+        for (int x = 0; x < in.w; ++x) sum += in.pixel(b, y, x)[ch];
+      o[ch] = stored(sum / count, ctx.round_fp16);
     }
   });
 }

@@ -104,6 +104,8 @@ void conv2d(const View<const half_bits>& in, const View<half_bits>& out, const D
 
 void max_pool2d(const View<const half_bits>& in, const View<half_bits>& out, const PoolParams& p, void* stream);
 void upsample_nearest2x(const View<const half_bits>& in, const View<half_bits>& out, void* stream);
+// Classify's AdaptiveAvgPool2d(1): out (1 x 1 x c per image) = the FP32 mean over in's pixels, rounded to FP16.
+void global_avg_pool(const View<const half_bits>& in, const View<half_bits>& out, void* stream);
 Y26_CUDA_VARIANT_END
 
 // PSA attention, fused: scores never leave registers (online softmax in FP32). Auto takes the tile

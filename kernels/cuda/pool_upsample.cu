@@ -2,6 +2,8 @@
 // VEC channels of an output pixel, channels fastest so neighbouring threads touch
 // neighbouring bytes; VEC 8 (16-byte accesses) when channels, strides and pointers
 // allow, else 1. Both are exact (no arithmetic on the values).
+// Classify's global average pooling: one thread per channel of an image, pixels summed in FP32 in
+// row order as the CPU twin does (bit-exact with it); a warp reads 32 neighbouring channels of a pixel.
 #include <cstdint>
 
 #include "kernels/cuda/check.cuh"
@@ -77,6 +79,19 @@ __global__ void __launch_bounds__(256) upsample2x_kernel(Views v) {
   px.store(at(v.out, v.out_img, v.out_px, v.out_w, b, y, x) + ch);
 }
 
+// out(b, 0, 0, ch) = mean over the pixels of in(b, ., ., ch); the input is 7x7 at 224 (a few dozen
+// pixels), so a thread's serial sum is short and the grid (batch x 1280 channels) fills the GPU enough.
+__global__ void __launch_bounds__(256) global_avg_pool_kernel(Views v) {
+  pdl_prologue();
+  const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= static_cast<long long>(v.batch) * v.c) return;
+  const int b = static_cast<int>(i / v.c), ch = static_cast<int>(i % v.c);
+  float sum = 0.0f;
+  for (int y = 0; y < v.in_h; ++y)
+    for (int x = 0; x < v.in_w; ++x) sum += load_half(at(v.in, v.in_img, v.in_px, v.in_w, b, y, x) + ch);
+  at(v.out, v.out_img, v.out_px, v.out_w, b, 0, 0)[ch] = to_half_bits(sum / static_cast<float>(v.in_h * v.in_w));
+}
+
 // Both views allow 16-byte accesses of 8 channels.
 bool vec8(const View<const half_bits>& in, const View<half_bits>& out) {
   return in.c % 8 == 0 && rows_aligned16(in) && rows_aligned16(out);
@@ -111,6 +126,12 @@ void upsample_nearest2x(const View<const half_bits>& in, const View<half_bits>& 
   } else {
     launch_kernel("upsample2x_kernel", upsample2x_kernel<1>, blocks_for(pixels * out.c, 256), 256, s, views(in, out));
   }
+}
+
+void global_avg_pool(const View<const half_bits>& in, const View<half_bits>& out, void* stream) {
+  if (in.c != out.c || out.h != 1 || out.w != 1 || in.n != out.n) throw Error("CUDA global_avg_pool: shapes do not match");
+  launch_kernel("global_avg_pool_kernel", global_avg_pool_kernel, blocks_for(static_cast<long long>(out.n) * out.c, 256), 256,
+                static_cast<cudaStream_t>(stream), views(in, out));
 }
 
 Y26_CUDA_VARIANT_END
