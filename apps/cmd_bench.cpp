@@ -1,6 +1,6 @@
 // y26 bench -w MODEL [--imgsz 640] [--batch N] [--iters N] [--warmup N] [--device ...] [--json FILE|-]
 // (y26 bench --roofline: apps/bench_roofline.cpp)
-// Times whole detect() calls (pre-processing, inference, post-processing) on a
+// Times whole detect() (a classifier's classify()) calls (pre-processing, inference, post-processing) on a
 // synthetic imgsz x imgsz image; reports median and p90 latency and throughput.
 #include <algorithm>
 #include <atomic>
@@ -64,12 +64,14 @@ int run_bench(int argc, char** argv) {
   auto work = [&](size_t k) {
     try {
       Engine& e = *all[k];
-      for (int i = 0; i < warmup; ++i) e.detect(images);
+      const bool classifier = e.task() == "classify";  // a classifier's whole call is classify()
+      const auto call = [&] { classifier ? static_cast<void>(e.classify(images)) : static_cast<void>(e.detect(images)); };
+      for (int i = 0; i < warmup; ++i) call();
       ready.fetch_add(1);
       while (ready.load() < static_cast<int>(all.size())) std::this_thread::yield();
       for (int i = 0; i < iters; ++i) {
         const auto t0 = std::chrono::steady_clock::now();
-        e.detect(images);
+        call();
         samples[k].total.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
         samples[k].infer.push_back(e.last_timing().inference_ms);
         samples[k].post.push_back(e.last_timing().postprocess_ms);

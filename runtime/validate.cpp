@@ -42,8 +42,8 @@ ValResult validate(Engine& engine, const ValOptions& options) {
   // Oriented boxes are matched by their probabilistic IoU against rotated labels (Ultralytics' OBBValidator),
   // not by the axis-aligned IoU below: scoring their bounds would give a number that means nothing.
   if (engine.task() != "detect") {
-    throw Error("y26 val: the model is an " + engine.task() + " model; y26 val scores detection models only "
-                "(oriented-box validation is not supported yet)");
+    throw Error("the model's task is " + engine.task() + ": y26 val scores detection models only (" + engine.task() +
+                " validation is not supported yet)");
   }
   const auto data = runtime::read_dataset_yaml(options.data);
   const auto split = data.splits.find(options.split);

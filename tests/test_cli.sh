@@ -72,6 +72,26 @@ PY
 "$Y26" info -w "$OBB_M" >"$TMP/info-obb" 2>&1 && grep -q "^task: *obb (head model.23: OBB26)" "$TMP/info-obb" && grep -q "^graph: .* ops" "$TMP/info-obb" \
   && ok || bad "info on the OBB fixture: $(cat "$TMP/info-obb")"
 expect_error "val on an OBB model" "y26 val scores detection models only" -- "$Y26" val -w "$OBB_M" --data "$FIX/shapes-val/data.yaml" --device cpu
+# A classifier through y26 detect: yolo predict's top 5 on three scenes (yolo26n-cls-rand.predictions.json),
+# the top 5 drawn; info builds it; bench times it; val refuses it
+CLS_M="$FIX/yolo26n-cls-rand.pt"
+"$Y26" detect -w "$CLS_M" -i "$FIX/scene-640x456.png" "$FIX/scene-500x375.png" "$FIX/scene-375x522.png" --batch 2 -o "$TMP/cls" \
+    --json "$TMP/cls.json" --device cpu >/dev/null 2>&1 &&
+  [ -f "$TMP/cls/scene-375x522.png" ] && ! cmp -s "$TMP/cls/scene-375x522.png" "$FIX/scene-375x522.png" &&
+  python3 - "$TMP/cls.json" "$FIX/yolo26n-cls-rand.predictions.json" <<'PY' && ok || bad "detect with a classification model"
+import json, os, sys
+got, want = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert len(got) == 3
+for g in got:
+    w = want[os.path.basename(g["file"])]
+    assert [c["cls"] for c in g["top5"]] == w["top5"], (g["top5"], w["top5"])
+    assert all(abs(c["prob"] - p) < 1e-4 for c, p in zip(g["top5"], w["top5conf"]))
+    assert [g["height"], g["width"]] == w["shape"]
+PY
+"$Y26" info -w "$CLS_M" >"$TMP/info-cls" 2>&1 && grep -q "^task: *classify (head model.10: Classify)" "$TMP/info-cls" &&
+  grep -q "^ *10  Classify " "$TMP/info-cls" && ok || bad "info on the classification fixture: $(cat "$TMP/info-cls")"
+"$Y26" bench -w "$CLS_M" --device cpu --iters 2 --warmup 1 >"$TMP/bench-cls" 2>&1 && ok || bad "bench on a classifier: $(tail -3 "$TMP/bench-cls")"
+expect_error "val on a classification model" "task is classify: y26 val scores detection models only" -- "$Y26" val -w "$CLS_M" --data "$FIX/shapes-val/data.yaml" --device cpu
 # a directory with a corrupt image: one error naming it, no JSON written
 mkdir "$TMP/imgs" && cp "$FIX/scene-500x375.png" "$TMP/imgs/a.png" && head -c 300 "$FIX/scene-640x456.png" >"$TMP/imgs/b.png"
 expect_error "corrupt image in a directory" "$TMP/imgs/b.png:" -- "$Y26" detect -w "$M" -i "$TMP/imgs" --no-draw --json "$TMP/bad.json" --device cpu
