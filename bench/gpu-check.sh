@@ -54,8 +54,12 @@ else
   deps=()
   [ -d "$CARRY/deps" ] && deps=(-DY26_DEPS_DIR="$CARRY/deps")
   t0=$SECONDS
+  # Y26_CHECK_CMAKE_ARGS: more configure options, after these (the rehearsal's, so that its compile lines are
+  # the main build's and ccache replays the objects that do not read the carried dependencies)
+  # shellcheck disable=SC2206
+  extra=(${Y26_CHECK_CMAKE_ARGS:-})
   if cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DY26_CUDA=ON -DY26_CUDA_EMU=OFF -DY26_PORTABLE=ON \
-       -DCMAKE_CUDA_ARCHITECTURES="$archs" -DY26_WERROR=OFF "${deps[@]}" >"$OUT/build-configure.txt" 2>&1 &&
+       -DCMAKE_CUDA_ARCHITECTURES="$archs" -DY26_WERROR=OFF "${deps[@]}" "${extra[@]}" >"$OUT/build-configure.txt" 2>&1 &&
      cmake --build "$BUILD" -j "$(nproc)" --target y26_cli y26_tests >"$OUT/build-compile.txt" 2>&1; then
     echo "rebuilt from source in $(basename "$BUILD")/ in $((SECONDS - t0)) s (CUDA architectures $archs${deps:+, dependencies from .carry/deps})" | tee "$OUT/build.txt"
   else
