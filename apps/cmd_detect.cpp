@@ -119,6 +119,7 @@ int run_detect(int argc, char** argv) {
   const bool progress = any_dir && ::isatty(2);
   const auto& names = engine.class_names();
   const bool classifier = engine.task() == "classify";
+  const int kpt_dim = engine.keypoint_shape()[1];
   nlohmann::json results = nlohmann::json::array();
   const auto start = std::chrono::steady_clock::now();
 
@@ -176,6 +177,12 @@ int run_detect(int argc, char** argv) {
           const auto c = d.corners();
           j["obb"] = {{"cx", d.cx}, {"cy", d.cy}, {"w", d.w}, {"h", d.h}, {"angle", d.angle},
                       {"corners", {{c[0][0], c[0][1]}, {c[1][0], c[1][1]}, {c[2][0], c[2][1]}, {c[3][0], c[3][1]}}}};
+        }
+        if (!d.keypoints.empty()) {  // Ultralytics' keypoints.data: x, y (original pixels) and visibility
+          nlohmann::json kp = nlohmann::json::array();
+          for (const Keypoint& p : d.keypoints)
+            kp.push_back(kpt_dim == 3 ? nlohmann::json{p.x, p.y, p.visible} : nlohmann::json{p.x, p.y});
+          j["keypoints"] = std::move(kp);
         }
         jd.push_back(std::move(j));
         ++counts[name];

@@ -71,17 +71,19 @@ const char* task_name(Task t);  // "detect", "segment", "pose", "obb", "classify
 
 // The head's output: buffer `output` holds, per image, one row per anchor of [4 * reg_max box
 // distances (l, t, r, b), nc class logits, `extra` task channels], levels in order. The extra
-// channels: Task::Obb, one angle in radians (OBB26's raw output, no sigmoid).
+// channels: Task::Obb, one angle in radians (OBB26's raw output, no sigmoid); Task::Pose, kpt_n keypoints of
+// kpt_dim raw values each (x and y offsets from the anchor in cells, and a visibility logit when kpt_dim is 3).
 struct Head {
   int output = -1;
   Task task = Task::Detect;
   int nc = 0;
   int extra = 0;
+  int kpt_n = 0, kpt_dim = 0;  // Task::Pose: extra == kpt_n * kpt_dim
   int reg_max = 1;
   bool end2end = true;  // which head was built: one-to-one (top-k) or one-to-many (NMS)
   std::vector<HeadLevel> levels;
   int anchors() const;
-  int extra_channel() const { return 4 * reg_max + nc; }  // the first extra channel (OBB: the angle)
+  int extra_channel() const { return 4 * reg_max + nc; }  // the first extra channel (OBB: the angle; pose: keypoints)
   int row() const { return extra_channel() + extra; }      // floats per anchor
 };
 

@@ -87,4 +87,15 @@ HeadKind head_kind(const WeightMap& w) {
   }
 }
 
+std::array<int, 2> kpt_shape(const WeightMap& w) {
+  if (w.meta.yaml_json.empty()) return {0, 0};
+  try {
+    const auto s = nlohmann::json::parse(w.meta.yaml_json).at("kpt_shape");
+    const int n = s.at(0).get<int>(), dim = s.at(1).get<int>();
+    if (s.size() == 2 && n > 0 && n <= 1000 && (dim == 2 || dim == 3)) return {n, dim};
+  } catch (const std::exception&) {
+  }
+  return {0, 0};
+}
+
 }  // namespace y26::graph

@@ -6,6 +6,7 @@
 // angles.
 #pragma once
 
+#include <array>
 #include <string>
 
 #include "graph/ir.h"
@@ -20,5 +21,9 @@ struct HeadKind {
 };
 
 HeadKind head_kind(const WeightMap& w);
+
+// A pose model's kpt_shape as its yaml says ([17, 3]: x, y and a visibility logit per keypoint); {0, 0}
+// when the file carries no yaml or the yaml no usable kpt_shape.
+std::array<int, 2> kpt_shape(const WeightMap& w);
 
 }  // namespace y26::graph

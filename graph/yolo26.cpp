@@ -42,7 +42,7 @@ class Builder {
   void c2psa(int layer, const Slice& in, const Slice& out);
   void upsample(int layer, const Slice& in, const Slice& out);
   void detect(int layer, const std::vector<Slice>& levels);
-  void angle_branch(const std::string& p, const Slice& x, const Slice& out);
+  void extra_branch(const std::string& p, const std::string& final_conv, const Slice& x, const Slice& out);
   void classify(int layer, const Slice& x);
   Task supported_task() const;
   // the layer-by-layer build: the output channels of a layer, a buffer of its own, one layer's ops
@@ -320,14 +320,29 @@ void Builder::detect(int layer, const std::vector<Slice>& levels) {
     head.levels.push_back({s.h, s.w, static_cast<float>(opt_.height) / static_cast<float>(s.h), anchors});
     anchors += s.h * s.w;
   }
-  std::string angle;  // OBB26's angle branch: cv4 (one2one_cv4 for the one-to-one head)
-  if (head.task == Task::Obb) {
-    angle = p + (e2e ? ".one2one_cv4." : ".cv4.");
+  // The task's extra branch per level, into the head rows after the class logits: OBB26's angle (cv4: Conv,
+  // Conv, a 1x1 conv to one channel) or Pose26's keypoints (cv4: Conv, Conv; cv4_kpts: a 1x1 conv to kpt_n *
+  // kpt_dim); one2one_ for the one-to-one head.
+  const bool pose = head.task == Task::Pose;
+  const std::string extra = head.task == Task::Obb || pose ? p + (e2e ? ".one2one_cv4." : ".cv4.") : "";
+  const std::string kpts = p + (e2e ? ".one2one_cv4_kpts." : ".cv4_kpts.");
+  const auto final_prefix = [&](size_t l) {  // the branch's last conv at level l
+    return pose ? kpts + std::to_string(l) : extra + std::to_string(l) + ".2";
+  };
+  if (!extra.empty()) {
     for (size_t l = 0; l < levels.size(); ++l) {
-      if (!has(angle + std::to_string(l) + ".2.weight")) fail("tensor '" + angle + std::to_string(l) + ".2.weight' is missing");
+      if (!has(final_prefix(l) + ".weight")) fail("tensor '" + final_prefix(l) + ".weight' is missing");
     }
-    // one angle: graph::head_kind reads a cv4 of more outputs as a pose head, refused above
-    head.extra = static_cast<int>(w_.at(angle + "0.2.weight").shape.at(0));
+    head.extra = static_cast<int>(w_.at(final_prefix(0) + ".weight").shape.at(0));
+    if (pose) {
+      const auto shape = kpt_shape(w_);
+      if (shape[0] == 0) fail("a pose model without a kpt_shape in its yaml: the keypoints' layout is unknown");
+      if (shape[0] * shape[1] != head.extra) {
+        fail("'" + final_prefix(0) + ".weight' has " + std::to_string(head.extra) + " outputs, but kpt_shape [" +
+             std::to_string(shape[0]) + ", " + std::to_string(shape[1]) + "] needs " + std::to_string(shape[0] * shape[1]));
+      }
+      head.kpt_n = shape[0], head.kpt_dim = shape[1];
+    }
   }
   head.output = g_.add_buffer(p + (e2e ? ".one2one" : ".one2many"), 1, anchors, head.row());
   for (size_t l = 0; l < levels.size(); ++l) {
@@ -359,18 +374,18 @@ void Builder::detect(int layer, const std::vector<Slice>& levels) {
       y = cur;
     }
     conv(c + ".2", y, head_slice(reg4, nc), 1, Activation::None);
-    if (!angle.empty()) angle_branch(angle + std::to_string(l), x, head_slice(head.extra_channel(), head.extra));
+    if (!extra.empty()) extra_branch(extra + std::to_string(l), final_prefix(l), x, head_slice(head.extra_channel(), head.extra));
   }
 }
 
-// OBB's cv4 at one level: Conv 3x3, Conv 3x3 (SiLU both), then a plain 1x1 conv to the angle,
-// written into the head row after the class logits.
-void Builder::angle_branch(const std::string& p, const Slice& x, const Slice& out) {
+// An OBB or pose cv4 at one level: Conv 3x3, Conv 3x3 (SiLU both), then the plain 1x1 conv `final_conv`
+// (OBB: cv4.l.2, the angle; pose: cv4_kpts.l, the keypoints), written into the head row after the logits.
+void Builder::extra_branch(const std::string& p, const std::string& final_conv, const Slice& x, const Slice& out) {
   const Slice a1 = temp(p + ".0", x.h, x.w, out_channels(p + ".0"));
   conv(p + ".0", x, a1, 1, Activation::SiLU);
   const Slice a2 = temp(p + ".1", x.h, x.w, out_channels(p + ".1"));
   conv(p + ".1", a1, a2, 1, Activation::SiLU);
-  conv(p + ".2", a2, out, 1, Activation::None);
+  conv(final_conv, a2, out, 1, Activation::None);
 }
 
 // Classify (yolo26-cls.yaml's layer 10): conv 1x1 to 1280 channels (SiLU), the global average pool,
@@ -401,10 +416,10 @@ void Builder::classify(int layer, const Slice& x) {
   conv(p + ".linear", pooled, g_.whole(head.output), 1, Activation::None);
 }
 
-// A segmentation or pose checkpoint carries a detection head's tensors too: built as a detector it
-// would "detect" without a word and return boxes without their masks or keypoints. Refused here, by
-// what the file says, as is a head at another layer than the standard layout's (the P2/P6 variants).
-// Detection, oriented boxes and classification are built.
+// A segmentation checkpoint carries a detection head's tensors too: built as a detector it would
+// "detect" without a word and return boxes without their masks. Refused here, by what the file says, as
+// is a head at another layer than the standard layout's (the P2/P6 variants). Detection, oriented boxes,
+// pose (Pose26) and classification are built.
 Task Builder::supported_task() const {
   const HeadKind head = head_kind(w_);
   if (head.task == Task::Classify) {
@@ -412,19 +427,23 @@ Task Builder::supported_task() const {
       fail("a classification model with its head at '" + head.layer + "': y26 builds yolo26-cls.yaml's layout only (Classify at 'model.10')");
     return head.task;
   }
-  const bool built = head.task == Task::Detect || head.task == Task::Obb;
+  if (head.task == Task::Pose && !has(head.layer + ".cv4_kpts.0.weight") && !has(head.layer + ".one2one_cv4_kpts.0.weight")) {
+    fail("a pose model whose head '" + head.layer + "' is " + head.module + " (keypoints in cv4's last conv, the YOLOv8 "
+         "layout): y26 runs YOLO26's Pose26 (cv4 then cv4_kpts)");
+  }
+  const bool built = head.task == Task::Detect || head.task == Task::Obb || head.task == Task::Pose;
   if (built && head.layer != "model.23") {
-    fail(std::string(head.task == Task::Obb ? "an oriented-box" : "a detection") + " model with its head at '" +
-         head.layer + "' (a P2 or P6 variant?): y26 builds the standard YOLO26 layout only (head at 'model.23' on P3-P5)");
+    fail(std::string(head.task == Task::Obb ? "an oriented-box" : head.task == Task::Pose ? "a pose" : "a detection") +
+         " model with its head at '" + head.layer +
+         "' (a P2 or P6 variant?): y26 builds the standard YOLO26 layout only (head at 'model.23' on P3-P5)");
   }
   if (built) return head.task;
   if (head.task == Task::Unknown && head.module.empty()) return Task::Detect;  // no head found: said below
-  const char* what = head.task == Task::Segment ? "an instance segmentation" : head.task == Task::Pose ? "a pose (keypoint)" : nullptr;
-  if (what) {
-    fail(std::string(what) + " model (its head '" + head.layer + "' is " + head.module +
-         "): y26 runs detection, oriented-box and classification models (task " + task_name(head.task) + " is not supported yet)");
+  if (head.task == Task::Segment) {
+    fail("an instance segmentation model (its head '" + head.layer + "' is " + head.module +
+         "): y26 runs detection, oriented-box, pose and classification models (task segment is not supported yet)");
   }
-  fail("its head '" + head.layer + "' is " + head.module + ", not a YOLO head y26 runs (Detect, OBB or Classify): not supported");
+  fail("its head '" + head.layer + "' is " + head.module + ", not a YOLO head y26 runs (Detect, OBB, Pose26 or Classify): not supported");
 }
 
 int Builder::channels_of(int layer) const {

@@ -73,6 +73,43 @@ void write_to_file(void* context, void* data, int size) {
 
 }  // namespace
 
+void fill_circle(Image& img, float cx, float cy, int r, std::uint32_t rgb) {
+  for (int dy = -r; dy <= r; ++dy)
+    for (int dx = -r; dx <= r; ++dx)
+      if (dx * dx + dy * dy <= r * r) {
+        const int x = static_cast<int>(std::lround(cx)) + dx, y = static_cast<int>(std::lround(cy)) + dy;
+        fill_rect(img, x, y, x + 1, y + 1, rgb);
+      }
+}
+
+// Ultralytics' pose palette and the COCO skeleton it draws for 17-keypoint models (Annotator.kpts):
+// limbs between keypoints both visible above 0.25, each keypoint a dot.
+constexpr std::uint32_t kPosePalette[] = {0xFF8000, 0xFF9933, 0xFFB266, 0xE6E600, 0xFF99FF, 0x99CCFF, 0xFF66FF,
+                                          0xFF33FF, 0x66B2FF, 0x3399FF, 0xFF9999, 0xFF6666, 0xFF3333, 0x99FF99,
+                                          0x66FF66, 0x33FF33, 0x00FF00, 0x0000FF, 0xFF0000, 0xFFFFFF};
+constexpr int kSkeleton[19][2] = {{16, 14}, {14, 12}, {17, 15}, {15, 13}, {12, 13}, {6, 12}, {7, 13}, {6, 7}, {6, 8}, {7, 9},
+                                  {8, 10}, {9, 11}, {2, 3}, {1, 2}, {1, 3}, {2, 4}, {3, 5}, {4, 6}, {5, 7}};
+constexpr int kLimbColour[19] = {9, 9, 9, 9, 7, 7, 7, 0, 0, 0, 0, 0, 16, 16, 16, 16, 16, 16, 16};
+constexpr int kKeypointColour[17] = {16, 16, 16, 16, 16, 0, 0, 0, 0, 0, 0, 9, 9, 9, 9, 9, 9};
+constexpr float kKeypointConf = 0.25f;
+
+void draw_keypoints(Image& img, const std::vector<Keypoint>& k, int thick) {
+  const bool coco = k.size() == 17;
+  if (coco) {
+    for (size_t i = 0; i < 19; ++i) {
+      const Keypoint& a = k[static_cast<size_t>(kSkeleton[i][0] - 1)];
+      const Keypoint& b = k[static_cast<size_t>(kSkeleton[i][1] - 1)];
+      if (a.visible < kKeypointConf || b.visible < kKeypointConf) continue;
+      draw_line(img, a.x, a.y, b.x, b.y, thick, kPosePalette[kLimbColour[i]]);
+    }
+  }
+  const int r = std::max(2, thick + 2);
+  for (size_t i = 0; i < k.size(); ++i) {
+    if (k[i].visible < kKeypointConf) continue;
+    fill_circle(img, k[i].x, k[i].y, r, coco ? kPosePalette[kKeypointColour[i]] : kPalette[i % std::size(kPalette)]);
+  }
+}
+
 void draw_detections(Image& img, const std::vector<Detection>& dets, const std::vector<std::string>& names) {
   const int side = std::min(img.width, img.height);
   const int thick = std::max(1, static_cast<int>(std::lround(side / 300.0)));
@@ -103,6 +140,7 @@ void draw_detections(Image& img, const std::vector<Detection>& dets, const std::
     fill_rect(img, x1, ly, x1 + lw, ly + lh, colour);
     const bool light = ((colour >> 16) & 0xff) * 299 + ((colour >> 8) & 0xff) * 587 + (colour & 0xff) * 114 > 140000;
     draw_text(img, x1 + scale, ly + scale, label, scale, light ? 0x000000 : 0xFFFFFF);
+    if (!d->keypoints.empty()) draw_keypoints(img, d->keypoints, thick);
   }
 }
 

@@ -18,6 +18,7 @@
 #include "runtime/device_selection.h"
 #include "runtime/letterbox.h"
 #include "runtime/obb.h"
+#include "runtime/pose.h"
 #include "runtime/postprocess.h"
 #include "runtime/roofline.h"
 #include "runtime/gpu_backend.h"
@@ -119,7 +120,8 @@ struct Engine::Impl {
   const WeightMap& weights() const { return *weights_ptr; }
   Options options;
   std::vector<std::string> names;
-  graph::Task task = graph::Task::Detect;  // the head built: Detect, Obb or Classify
+  graph::Task task = graph::Task::Detect;  // the head built: Detect, Obb, Pose or Classify
+  std::array<int, 2> kpt_shape{0, 0};
   std::string device_note;
   const runtime::GpuBackend* backend = nullptr;  // a CUDA backend (GPU or emulator), else the CPU
   bool cuda() const { return backend != nullptr; }
@@ -367,6 +369,13 @@ struct Engine::Impl {
         float box[4] = {r.box[0], r.box[1], r.box[2], r.box[3]};
         if (!mapped[i] && !mode.letterboxed) runtime::scale_box_to_original(box, h, w, images[i]->height, images[i]->width);
         out[i].push_back({r.cls, r.score, box[0], box[1], box[2], box[3]});
+        if (s.graph.head.task == graph::Task::Pose) {  // selected on the host (device_selection.h): its rows are here
+          if (head_data == nullptr || r.anchor < 0) throw Error("detect: a pose head's keypoints were not on the host");
+          const float* row = head_data + static_cast<std::int64_t>(i) * image_stride + r.anchor * row_stride;
+          auto kpts = runtime::decode_keypoints(row, r.anchor, s.graph.head);
+          if (!mode.letterboxed) runtime::scale_keypoints_to_original(kpts, h, w, images[i]->height, images[i]->width);
+          out[i].back().keypoints = std::move(kpts);
+        }
       }
     }
     timing = {std::chrono::duration<double, std::milli>(t1 - t0).count(),
@@ -438,6 +447,7 @@ Engine Engine::load(const std::string& model_path, const Options& options) {
   const graph::Graph probe = impl->build(graph::kMaxStride, graph::kMaxStride);
   const int head_nc = probe.head.nc;
   impl->task = probe.head.task;
+  impl->kpt_shape = {probe.head.kpt_n, probe.head.kpt_dim};
   if (nc >= 0 && nc != head_nc)
     throw Error(model_path + ": metadata says " + std::to_string(nc) + " classes, the head has " +
                 std::to_string(head_nc));
@@ -555,6 +565,7 @@ std::vector<OpTiming> Engine::profile(const std::vector<Image>& originals, int i
 const std::vector<std::string>& Engine::class_names() const { return impl_->names; }
 const Options& Engine::options() const { return impl_->options; }
 std::string Engine::task() const { return graph::task_name(impl_->task); }
+std::array<int, 2> Engine::keypoint_shape() const { return impl_->kpt_shape; }
 std::string Engine::device() const {
   if (impl_->cuda())
     return std::string(impl_->backend->kind()) + ":" + std::to_string(impl_->cuda_device) + " (" + impl_->cuda_name + ")";
@@ -581,6 +592,8 @@ Engine Engine::share() const {
   impl->weights_ptr = impl_->weights_ptr;
   impl->options = impl_->options;
   impl->names = impl_->names;
+  impl->task = impl_->task;
+  impl->kpt_shape = impl_->kpt_shape;
   impl->device_note = impl_->device_note;
   impl->backend = impl_->backend;
   impl->cuda_device = impl_->cuda_device;

@@ -144,6 +144,7 @@ std::vector<RawDetection> select_end2end(const float* rows, std::int64_t row_str
     }
     d.score = score;
     d.cls = p % nc;
+    d.anchor = a;
     out.push_back(d);
   }
   return out;
@@ -194,6 +195,7 @@ std::vector<RawDetection> select_nms(const float* rows, std::int64_t row_stride,
       d.box[2] = cx + w / 2;
       d.box[3] = cy + h / 2;
     }
+    d.anchor = a;
     // torch.where(cls > conf) in the multi-label case: anchor by anchor, classes ascending
     for (int c = opt.multi_label ? 0 : best; c < (opt.multi_label ? nc : best + 1); ++c) {
       d.score = sigmoid(s[c]);

@@ -23,6 +23,7 @@ struct RawDetection {
   int cls;
   bool rotated = false;
   float angle = 0;
+  int anchor = -1;  // the head row it came from (a pose head's keypoints are read from it); -1: unknown
 };
 
 struct SelectOptions {

@@ -142,6 +142,54 @@ TEST_CASE(Y26_TEST_NAME("CUDA engine: oriented boxes match the CPU FP16 oracle, 
   }
 }
 
+TEST_CASE(Y26_TEST_NAME("CUDA engine: pose keypoints match the CPU FP16 oracle, both heads"), Y26_TEST_TAGS("[e2e][pose]")) {
+  if (!device_or_skip()) return;
+  const Image scene = load_image(test::fixture("scene-640x456.png"));
+  for (const bool nms : {false, true}) {
+    INFO((nms ? "one-to-many + NMS" : "one-to-one top-k"));
+    Options o;
+    o.device = Y26_TEST_DEVICE;
+    o.imgsz = 320;
+    o.conf = 0.2f;
+    o.nms = nms;
+    Engine e = Engine::load(test::fixture("yolo26n-pose-rand.pt"), o);
+    const auto got = e.detect(scene);
+    o.device = "cpu";
+    o.precision = Precision::FP16;
+    const auto ref = Engine::load(test::fixture("yolo26n-pose-rand.pt"), o).detect(scene);
+    REQUIRE(ref.size() >= 10);
+    CHECK(got.size() + 1 >= ref.size());
+    CHECK(ref.size() + 1 >= got.size());
+    // each oracle detection's nearest box of the same class: its keypoints (selected on the host from the
+    // device's FP16 head rows, decoded and mapped by the CPU's code)
+    float worst_px = 0, worst_vis = 0;
+    size_t matched = 0;
+    for (const Detection& r : ref) {
+      const Detection* best = nullptr;
+      float best_d = INFINITY;
+      for (const Detection& g : got) {
+        const float d = std::max({std::abs(g.x1 - r.x1), std::abs(g.y1 - r.y1), std::abs(g.x2 - r.x2), std::abs(g.y2 - r.y2)});
+        if (g.cls == r.cls && d < best_d) best_d = d, best = &g;
+      }
+      if (best == nullptr || best_d > 1.0f) continue;
+      ++matched;
+      REQUIRE(best->keypoints.size() == 17);
+      for (size_t k = 0; k < 17; ++k) {
+        worst_px = std::max({worst_px, std::abs(best->keypoints[k].x - r.keypoints[k].x), std::abs(best->keypoints[k].y - r.keypoints[k].y)});
+        worst_vis = std::max(worst_vis, std::abs(best->keypoints[k].visible - r.keypoints[k].visible));
+      }
+    }
+    INFO(got.size() << " detections, CPU FP16 " << ref.size() << "; matched " << matched << ", keypoints within "
+                    << worst_px << " px, visibility " << worst_vis);
+    // measured 2026-12-04 on the emulator: all 80 matched, keypoints within 0.125 px (one-to-one) and 0.25 px
+    // (NMS), visibilities within 2.0e-4 (the FP16 head rows differ by an ulp where the sums' order does);
+    // the bounds are twice that, for a GPU's other order
+    CHECK(matched + 1 >= ref.size());
+    CHECK(worst_px <= 0.5f);
+    CHECK(worst_vis <= 5e-4f);
+  }
+}
+
 TEST_CASE(Y26_TEST_NAME("CUDA engine: classification matches the CPU FP16 oracle, a batch of three"), Y26_TEST_TAGS("[e2e][classify]")) {
   if (!device_or_skip()) return;
   std::vector<Image> images;

@@ -49,10 +49,6 @@ std::vector<TaskCase> cases() {
        {{"model.23.proto.cv1.conv.weight", {64, 64, 3, 3}}, {"model.23.cv4.0.2.weight", {32, 32, 1, 1}},
         {"model.23.one2one_cv4.0.2.weight", {32, 32, 1, 1}}},
        "an instance segmentation model"},
-      {"pose", graph::Task::Pose, "Pose26",
-       {{"model.23.cv4.0.0.conv.weight", {85, 64, 3, 3}}, {"model.23.cv4_kpts.0.weight", {51, 85, 1, 1}},
-        {"model.23.one2one_cv4_kpts.0.weight", {51, 85, 1, 1}}},
-       "a pose (keypoint) model"},
   };
 }
 
@@ -72,7 +68,7 @@ TEST_CASE("the detection fixtures are detection models, by yaml and by tensors",
   }
 }
 
-TEST_CASE("segmentation and pose checkpoints are refused by name, never detected", "[tasks]") {
+TEST_CASE("segmentation checkpoints are refused by name, never detected", "[tasks]") {
   const WeightMap base = load_weights(test::fixture("yolo26n-rand.pt"));
   REQUIRE(!base.meta.yaml_json.empty());
   test::TempDir dir;

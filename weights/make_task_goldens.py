@@ -28,6 +28,17 @@ It writes
   scene-375x522.png                    a portrait scene whose centre crop rounds half to even
 
     python weights/make_task_goldens.py --out weights/fixtures --task cls   # the classifier alone
+
+Pose (Pose26): yolo26n-pose with one class ("person") and COCO's 17 keypoints of (x, y, visibility), seeded
+random weights conditioned as the detection fixtures, a keypoint branch (cv4 -> cv4_kpts) whose offsets are
+a cell or two from the anchor and whose visibility logits spread both ways. It writes
+  yolo26n-pose-rand.pt / .manifest.json
+  yolo26n-pose-rand.goldens.safetensors the raw head outputs of both heads (boxes, scores, kpts) and what each
+                                       decodes to, at 256 on the 640x456 scene (FP32)
+  yolo26n-pose-rand.detections.json    what `yolo predict` returns on both scenes at 640, with each head:
+                                       boxes, scores and the keypoints in original pixels
+
+    python weights/make_task_goldens.py --out weights/fixtures --task pose
 """
 
 from __future__ import annotations
@@ -43,7 +54,7 @@ import torch
 from PIL import Image
 
 from ultralytics.cfg import get_cfg
-from ultralytics.nn.tasks import ClassificationModel, OBBModel, yaml_model_load
+from ultralytics.nn.tasks import ClassificationModel, OBBModel, PoseModel, yaml_model_load
 from ultralytics import YOLO
 from ultralytics.utils import YAML, ROOT
 
@@ -53,6 +64,8 @@ OBB = dict(name="yolo26n-obb-rand", yaml="yolo26n-obb.yaml", scale="n", nc=15, s
 SCENES = ("scene-640x456.png", "scene-500x375.png")
 CLS = dict(name="yolo26n-cls-rand", yaml="yolo26n-cls.yaml", scale="n", nc=10, save_as="ema", bn_gamma=(0.2, 0.4),
            imgsz=224)
+POSE = dict(name="yolo26n-pose-rand", yaml="yolo26n-pose.yaml", scale="n", nc=1, save_as="ema", bn_gamma=(0.2, 0.4),
+            seed=0)  # the generator's seed offset from mg.SEED (offset 2 failed the conditioning check: 2.5e-3)
 # 375x522 -> 224x311 -> crop top round(43.5) = 44 (Python rounds half to even)
 CLS_SCENES = ("scene-640x456.png", "scene-500x375.png", "scene-375x522.png")
 
@@ -242,10 +255,115 @@ def make_cls(out: Path) -> None:
     (out / f"{fx['name']}.predictions.json").write_text(json.dumps(pred, indent=1) + "\n")
 
 
+def build_pose(fx: dict, gen: torch.Generator) -> PoseModel:
+    cfg = yaml_model_load(fx["yaml"])
+    cfg["scale"] = fx["scale"]
+    cfg["nc"] = fx["nc"]
+    torch.manual_seed(mg.SEED)
+    model = PoseModel(cfg, nc=fx["nc"], verbose=False)
+    model.names = {0: "person"}
+    model.args = get_cfg(overrides={"task": "pose"})
+    mg.randomise(model, gen, fx["bn_gamma"])
+    det = model.model[-1]
+    with torch.no_grad():
+        for conv in list(det.cv4_kpts) + list(getattr(det, "one2one_cv4_kpts", [])):
+            # offsets of a cell or so from the anchor (x, y), visibility logits spread both ways of 0
+            conv.weight.copy_(torch.randn(conv.weight.shape, generator=gen) * 0.4 / math.sqrt(conv.weight[0].numel()))
+            bias = torch.randn(conv.bias.shape, generator=gen)
+            bias[0::3] *= 1.5
+            bias[1::3] *= 1.5
+            bias[2::3] *= 2.0
+            conv.bias.copy_(bias)
+    return model
+
+
+def check_kpt_conditioning(model: PoseModel, x: torch.Tensor) -> None:
+    m32, m64 = copy.deepcopy(model).float().eval(), copy.deepcopy(model).double().eval()
+    with torch.no_grad():
+        r32 = mg.run_layers(m32, x)[1][1]
+        r64 = mg.run_layers(m64, x.double())[1][1]
+    err = max((r32[h]["kpts"].double() - r64[h]["kpts"]).abs().max().item() for h in ("one2one", "one2many"))
+    print(f"keypoints: FP32 vs FP64 max deviation at {mg.FULL_IMGSZ}: {err:.2e} (cells, before decoding)")
+    assert err < 2e-5, f"ill-conditioned keypoints: FP32 rounding moves them by {err:.2e}"
+
+
+def pose_goldens(model: PoseModel, scene: np.ndarray, stride: int) -> dict[str, np.ndarray]:
+    g = {}
+    lb = mg.letterbox(scene, mg.SMALL_IMGSZ, stride)
+    g["input.letterboxed_u8"] = lb
+    x = mg.to_input(lb)
+    det = model.model[-1]
+    with torch.no_grad():
+        det.end2end = False  # one-to-many: (B, 4 + nc + 51, anchors): xywh pixels, scores, decoded keypoints
+        _, (y_many, _) = mg.run_layers(model, x)
+        det.end2end = True  # one-to-one top-k: (B, 300, 6 + 51): xyxy score class, keypoints
+        _, (y, raw) = mg.run_layers(model, x)
+    for head in ("one2one", "one2many"):
+        for part in ("boxes", "scores", "kpts"):
+            g[f"head.{head}.{part}"] = raw[head][part].numpy()
+    g["head.one2one.decoded"] = y.numpy()
+    g["head.one2many.decoded"] = y_many.numpy()
+    return {k: (v.astype(np.float32) if v.dtype != np.uint8 else v) for k, v in g.items()}
+
+
+def pose_detections(ckpt_path: Path, image_path: Path) -> dict:
+    out = {}
+    runs = (("end2end", dict(conf=0.25, nms=False)), ("nms", dict(conf=0.25, iou=0.7, nms=True)),
+            ("predict_default", dict(conf=0.25)))
+    for key, kwargs in runs:
+        r, head = mg.predict_once(ckpt_path, image_path, kwargs, task="pose")
+        b, k = r.boxes, r.keypoints
+        out[key] = {
+            "args": {"conf": kwargs["conf"], "iou": kwargs.get("iou", 0.7), "max_det": 300, "nms": kwargs.get("nms")},
+            "head": head,
+            "detections": [
+                {"cls": int(c), "score": float(s), "box": [float(v) for v in xyxy],
+                 "keypoints": [[float(v) for v in kp] for kp in kps]}
+                for xyxy, s, c, kps in zip(b.xyxy.tolist(), b.conf.tolist(), b.cls.tolist(), k.data.tolist())
+            ],
+        }
+    return out
+
+
+def make_pose(out: Path) -> None:
+    from safetensors.numpy import save_file
+
+    fx = POSE
+    scene = np.asarray(Image.open(out / SCENES[0]).convert("RGB"))
+    calib = torch.cat([mg.to_input(mg.letterbox(mg.make_scene(320, 256, seed=mg.SEED + 10 + i), 256, 32)) for i in range(6)])
+    gen = torch.Generator().manual_seed(mg.SEED + fx["seed"])
+    model = build_pose(fx, gen)
+    mg.calibrate_batchnorm(model, calib, gen)
+    stride = int(max(model.stride))
+    x640 = mg.to_input(mg.letterbox(scene, mg.FULL_IMGSZ, stride))
+    mg.calibrate_class_bias(model, x640)
+    model = mg.round_to_fp16(model).eval()
+    mg.check_conditioning(model, x640, fx["name"])
+    check_kpt_conditioning(model, x640)
+
+    ckpt_path = out / f"{fx['name']}.pt"
+    mg.save_checkpoint(ckpt_path, model, fx)
+    mg.write_manifest(out / f"{fx['name']}.manifest.json", copy.deepcopy(model).half(), fx)
+
+    g = pose_goldens(model, scene, stride)
+    meta = {"image": SCENES[0], "imgsz": str(mg.SMALL_IMGSZ), "task": "pose", "kpt_shape": "17,3",
+            "layout": "head.* as Ultralytics returns them: raw (B, C, anchors); one2one.decoded (B, 300, 6 + 51) "
+                      "xyxy score class keypoints; one2many.decoded (B, 4 + nc + 51, anchors)"}
+    goldens_path = out / f"{fx['name']}.goldens.safetensors"
+    save_file({k: np.ascontiguousarray(v) for k, v in g.items()}, str(goldens_path), metadata=meta)
+    goldens_path.chmod(0o644)
+
+    det = {"imgsz": mg.FULL_IMGSZ, "task": "pose", "kpt_shape": [17, 3]}
+    for name in SCENES:
+        det[name] = pose_detections(ckpt_path, out / name)
+        print(f"{fx['name']} on {name}: detections {({k: len(v['detections']) for k, v in det[name].items()})}")
+    (out / f"{fx['name']}.detections.json").write_text(json.dumps(det, indent=1) + "\n")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "fixtures")
-    ap.add_argument("--task", choices=("obb", "cls", "all"), default="all")
+    ap.add_argument("--task", choices=("obb", "cls", "pose", "all"), default="all")
     args = ap.parse_args()
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(2)
@@ -253,7 +371,9 @@ def main() -> None:
 
     if args.task in ("cls", "all"):
         make_cls(args.out)
-    if args.task == "cls":
+    if args.task in ("pose", "all"):
+        make_pose(args.out)
+    if args.task in ("cls", "pose"):
         return
     scene = np.asarray(Image.open(args.out / SCENES[0]).convert("RGB"))
     calib = torch.cat([mg.to_input(mg.letterbox(mg.make_scene(320, 256, seed=mg.SEED + 10 + i), 256, 32)) for i in range(6)])

@@ -59,7 +59,7 @@ struct ModelInfo {
   std::optional<double> batchnorm_eps; // set when every BatchNorm uses the same eps
   std::map<std::string, std::string> extra;  // e.g. "version" -> Ultralytics version
   // The task its head is for, from the model yaml and the head's tensors: "detect", "segment", "pose",
-  // "obb", "classify" or "unknown"; Engine::load runs "detect", "obb" and "classify" and refuses the rest by name.
+  // "obb", "classify" or "unknown"; Engine::load runs all but "segment" and "unknown", which it refuses by name.
   std::string task;
   std::string head_module;  // e.g. "Detect", "Segment26"; "" when no head was found
   std::string head_layer;   // its state-dict prefix, e.g. "model.23"
@@ -71,6 +71,12 @@ ModelInfo inspect_model(const std::string& path);
 // Converts an Ultralytics .pt checkpoint (or a .safetensors file) to .safetensors with
 // the same tensor names and the model metadata. Writes atomically: on error no file is left.
 void convert_model(const std::string& input_path, const std::string& output_path);
+
+// A keypoint of a pose model (task "pose"), in original image pixels; `visible` is the model's visibility
+// probability (sigmoid of its logit), 1 for a model whose keypoints have none (kpt_shape [n, 2]).
+struct Keypoint {
+  float x = 0, y = 0, visible = 1;
+};
 
 // One detected object, in original image pixels.
 struct Detection {
@@ -85,6 +91,9 @@ struct Detection {
   float cx = 0, cy = 0, w = 0, h = 0, angle = 0;
   // The four corners (x, y) in Ultralytics' xyxyxyxy order: of the rotated box, or of x1..y2 when !obb.
   std::array<std::array<float, 2>, 4> corners() const;
+  // Pose models (task "pose"): the object's keypoints in the model's order (COCO's 17 for Ultralytics'
+  // person models), clipped to the image as Ultralytics' keypoints.xy; empty for other tasks.
+  std::vector<Keypoint> keypoints = {};
 };
 
 // One image's class probabilities (task "classify"): the softmax of the model's logits.
@@ -243,9 +252,12 @@ class Engine {
 
   const std::vector<std::string>& class_names() const;
   const Options& options() const;
-  // The model's task: "detect" (Detection's axis-aligned boxes), "obb" (oriented boxes, Detection::obb) or
-  // "classify" (classify()'s probabilities).
+  // The model's task: "detect" (Detection's axis-aligned boxes), "obb" (oriented boxes, Detection::obb),
+  // "pose" (boxes with Detection::keypoints) or "classify" (classify()'s probabilities).
   std::string task() const;
+  // A pose model's kpt_shape: keypoints per object and values per keypoint (2: x y, 3: x y visibility);
+  // {0, 0} for other tasks.
+  std::array<int, 2> keypoint_shape() const;
   std::string device() const;       // where it runs, e.g. "cpu (2 threads)" or "cuda:0 (NVIDIA H100 80GB HBM3)"
   // Device bytes the engine holds — weights, arenas, workspaces, as `memory_report` plans them —
   // counted at each allocation; 0 on the CPU. The staging for raw input pixels (sized by the

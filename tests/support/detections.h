@@ -10,13 +10,18 @@
 
 namespace y26::test {
 
-// Bit-identical detection lists (same order, classes, scores and boxes).
+// Bit-identical detection lists (same order, classes, scores, boxes, rotations and keypoints).
 inline bool identical(const std::vector<Detection>& a, const std::vector<Detection>& b) {
   if (a.size() != b.size()) return false;
   for (size_t j = 0; j < a.size(); ++j) {
     const auto &x = a[j], &y = b[j];
     if (!(x.cls == y.cls && x.score == y.score && x.x1 == y.x1 && x.y1 == y.y1 && x.x2 == y.x2 && x.y2 == y.y2)) return false;
     if (!(x.obb == y.obb && x.cx == y.cx && x.cy == y.cy && x.w == y.w && x.h == y.h && x.angle == y.angle)) return false;
+    if (x.keypoints.size() != y.keypoints.size()) return false;
+    for (size_t k = 0; k < x.keypoints.size(); ++k) {
+      const Keypoint &p = x.keypoints[k], &q = y.keypoints[k];
+      if (!(p.x == q.x && p.y == q.y && p.visible == q.visible)) return false;
+    }
   }
   return true;
 }
