@@ -72,6 +72,23 @@ PY
 "$Y26" info -w "$OBB_M" >"$TMP/info-obb" 2>&1 && grep -q "^task: *obb (head model.23: OBB26)" "$TMP/info-obb" && grep -q "^graph: .* ops" "$TMP/info-obb" \
   && ok || bad "info on the OBB fixture: $(cat "$TMP/info-obb")"
 expect_error "val on an OBB model" "y26 val scores detection models only" -- "$Y26" val -w "$OBB_M" --data "$FIX/shapes-val/data.yaml" --device cpu
+# A pose model: yolo predict's detections and keypoints on the scene (yolo26n-pose-rand.detections.json), drawn
+POSE_M="$FIX/yolo26n-pose-rand.pt"
+"$Y26" detect -w "$POSE_M" -i "$FIX/scene-500x375.png" -o "$TMP/pose" --json "$TMP/pose.json" --device cpu >/dev/null 2>&1 &&
+  [ -f "$TMP/pose/scene-500x375.png" ] && ! cmp -s "$TMP/pose/scene-500x375.png" "$FIX/scene-500x375.png" &&
+  python3 - "$TMP/pose.json" "$FIX/yolo26n-pose-rand.detections.json" <<'PY' && ok || bad "detect with a pose model"
+import json, sys
+got = json.load(open(sys.argv[1]))[0]["detections"]
+want = json.load(open(sys.argv[2]))["scene-500x375.png"]["end2end"]["detections"]
+assert len(got) == len(want) > 0, (len(got), len(want))
+for g in got:  # the reference of the same box
+    w = min(want, key=lambda w: max(abs(a - b) for a, b in zip(g["box"], w["box"])))
+    assert len(g["keypoints"]) == 17 and all(len(k) == 3 for k in g["keypoints"])
+    assert max(abs(a - b) for p, q in zip(g["keypoints"], w["keypoints"]) for a, b in zip(p, q)) < 1e-3
+PY
+"$Y26" info -w "$POSE_M" >"$TMP/info-pose" 2>&1 && grep -q "^task: *pose (head model.23: Pose26)" "$TMP/info-pose" &&
+  grep -q "^graph: .* ops" "$TMP/info-pose" && ok || bad "info on the pose fixture: $(cat "$TMP/info-pose")"
+expect_error "val on a pose model" "task is pose: y26 val scores detection models only" -- "$Y26" val -w "$POSE_M" --data "$FIX/shapes-val/data.yaml" --device cpu
 # A classifier through y26 detect: yolo predict's top 5 on three scenes (yolo26n-cls-rand.predictions.json),
 # the top 5 drawn; info builds it; bench times it; val refuses it
 CLS_M="$FIX/yolo26n-cls-rand.pt"
