@@ -90,6 +90,48 @@ std::vector<Image> decode_batch(const std::vector<std::string>& files, size_t fi
   return images;
 }
 
+// A classifier's JSON "top5" (cls, name, prob, most probable first); `summary` gets "name 0.87, ...".
+nlohmann::json top5_json(const Classification& c, const std::vector<std::string>& names, std::string& summary) {
+  nlohmann::json top = nlohmann::json::array();
+  for (int k : c.top(5)) {
+    const std::string& name = names[static_cast<size_t>(k)];
+    const float p = c.probs[static_cast<size_t>(k)];
+    top.push_back({{"cls", k}, {"name", name}, {"prob", p}});
+    char line[32];
+    std::snprintf(line, sizeof line, " %.2f", static_cast<double>(p));
+    summary += (summary.empty() ? "" : ", ") + name + line;
+  }
+  return top;
+}
+
+// One image's JSON "detections": class, name, score, box, and an OBB's rotated box or a pose model's
+// keypoints (kpt_dim values each); `summary` gets "N detections: 2 person, ...".
+nlohmann::json detections_json(const std::vector<Detection>& dets, const std::vector<std::string>& names, int kpt_dim,
+                               std::string& summary) {
+  nlohmann::json jd = nlohmann::json::array();
+  std::map<std::string, int> counts;
+  for (const auto& d : dets) {
+    const std::string& name = names[static_cast<size_t>(d.cls)];
+    nlohmann::json j = {{"cls", d.cls}, {"name", name}, {"score", d.score}, {"box", {d.x1, d.y1, d.x2, d.y2}}};
+    if (d.obb) {  // Ultralytics' obb.xywhr and obb.xyxyxyxy; "box" holds the corners' bounds
+      const auto c = d.corners();
+      j["obb"] = {{"cx", d.cx}, {"cy", d.cy}, {"w", d.w}, {"h", d.h}, {"angle", d.angle},
+                  {"corners", {{c[0][0], c[0][1]}, {c[1][0], c[1][1]}, {c[2][0], c[2][1]}, {c[3][0], c[3][1]}}}};
+    }
+    if (!d.keypoints.empty()) {  // Ultralytics' keypoints.data: x, y (original pixels) and visibility
+      nlohmann::json kp = nlohmann::json::array();
+      for (const Keypoint& p : d.keypoints) kp.push_back(kpt_dim == 3 ? nlohmann::json{p.x, p.y, p.visible} : nlohmann::json{p.x, p.y});
+      j["keypoints"] = std::move(kp);
+    }
+    jd.push_back(std::move(j));
+    ++counts[name];
+  }
+  std::string classes;
+  for (const auto& [name, n] : counts) classes += (classes.empty() ? "" : ", ") + std::to_string(n) + " " + name;
+  summary = std::to_string(dets.size()) + " detections" + (classes.empty() ? "" : ": ") + classes;
+  return jd;
+}
+
 }  // namespace
 
 int run_detect(int argc, char** argv) {
@@ -135,70 +177,37 @@ int run_detect(int argc, char** argv) {
     const size_t last = std::min(files.size(), first + step);
     std::vector<Image> images = next.get();  // a file that does not decode stops here, after the batches before it
     if (last < files.size()) next = decode(last);
-    if (classifier) {  // y26 detect runs every task, as yolo predict: a classifier's top 5
-      const auto cls = engine.classify(images);
-      const Timing t = engine.last_timing();
-      for (size_t k = 0; k < images.size(); ++k) {
-        nlohmann::json top = nlohmann::json::array();
-        std::string summary;
-        for (int c : cls[k].top(5)) {
-          const std::string& name = names[static_cast<size_t>(c)];
-          const float p = cls[k].probs[static_cast<size_t>(c)];
-          top.push_back({{"cls", c}, {"name", name}, {"prob", p}});
-          char line[32];
-          std::snprintf(line, sizeof line, " %.2f", static_cast<double>(p));
-          summary += (summary.empty() ? "" : ", ") + name + line;
-        }
-        results.push_back({{"file", files[first + k]}, {"width", images[k].width}, {"height", images[k].height}, {"top5", top}});
-        if (progress) std::fprintf(stderr, "\r\033[K");
-        std::fprintf(log, "%s: %dx%d, %s, %.1f ms inference\n", files[first + k].c_str(), images[k].width, images[k].height,
-                     summary.c_str(), t.inference_ms / static_cast<double>(images.size()));
-      }
-      if (draw) {
-        for_each_parallel(images.size(), workers, [&](size_t k) {
-          Image annotated = images[k];
-          draw_classification(annotated, cls[k], names);
-          save_image(annotated, output_name(outdir, files[first + k]));
-        });
-      }
-      if (progress) std::fprintf(stderr, "\r[%zu/%zu] %s", last, files.size(), files[last - 1].c_str());
-      continue;
+    // y26 detect runs every task, as yolo predict: a classifier's top 5, else detections
+    std::vector<Classification> classes;
+    std::vector<std::vector<Detection>> dets;
+    if (classifier) {
+      classes = engine.classify(images);
+    } else {
+      dets = engine.detect(images);
     }
-    const auto dets = engine.detect(images);
     const Timing t = engine.last_timing();
     for (size_t k = 0; k < images.size(); ++k) {
       const std::string& file = files[first + k];
-      nlohmann::json jd = nlohmann::json::array();
-      std::map<std::string, int> counts;
-      for (const auto& d : dets[k]) {
-        const std::string& name = names[static_cast<size_t>(d.cls)];
-        nlohmann::json j = {{"cls", d.cls}, {"name", name}, {"score", d.score}, {"box", {d.x1, d.y1, d.x2, d.y2}}};
-        if (d.obb) {  // Ultralytics' obb.xywhr and obb.xyxyxyxy; "box" holds the corners' bounds
-          const auto c = d.corners();
-          j["obb"] = {{"cx", d.cx}, {"cy", d.cy}, {"w", d.w}, {"h", d.h}, {"angle", d.angle},
-                      {"corners", {{c[0][0], c[0][1]}, {c[1][0], c[1][1]}, {c[2][0], c[2][1]}, {c[3][0], c[3][1]}}}};
-        }
-        if (!d.keypoints.empty()) {  // Ultralytics' keypoints.data: x, y (original pixels) and visibility
-          nlohmann::json kp = nlohmann::json::array();
-          for (const Keypoint& p : d.keypoints)
-            kp.push_back(kpt_dim == 3 ? nlohmann::json{p.x, p.y, p.visible} : nlohmann::json{p.x, p.y});
-          j["keypoints"] = std::move(kp);
-        }
-        jd.push_back(std::move(j));
-        ++counts[name];
-      }
-      results.push_back({{"file", file}, {"width", images[k].width}, {"height", images[k].height}, {"detections", jd}});
       std::string summary;
-      for (const auto& [name, n] : counts) summary += (summary.empty() ? "" : ", ") + std::to_string(n) + " " + name;
+      nlohmann::json entry = {{"file", file}, {"width", images[k].width}, {"height", images[k].height}};
+      if (classifier) {
+        entry["top5"] = top5_json(classes[k], names, summary);
+      } else {
+        entry["detections"] = detections_json(dets[k], names, kpt_dim, summary);
+      }
+      results.push_back(std::move(entry));
       if (progress) std::fprintf(stderr, "\r\033[K");
-      std::fprintf(log, "%s: %dx%d, %zu detections%s%s, %.1f ms inference\n", file.c_str(), images[k].width,
-                   images[k].height, dets[k].size(), summary.empty() ? "" : ": ", summary.c_str(),
+      std::fprintf(log, "%s: %dx%d, %s, %.1f ms inference\n", file.c_str(), images[k].width, images[k].height, summary.c_str(),
                    t.inference_ms / static_cast<double>(images.size()));
     }
     if (draw) {
       for_each_parallel(images.size(), workers, [&](size_t k) {
         Image annotated = images[k];
-        draw_detections(annotated, dets[k], names);
+        if (classifier) {
+          draw_classification(annotated, classes[k], names);
+        } else {
+          draw_detections(annotated, dets[k], names);
+        }
         save_image(annotated, output_name(outdir, files[first + k]));
       });
     }

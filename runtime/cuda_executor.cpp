@@ -317,16 +317,16 @@ void CudaExecutor::launch_nodes(bool concurrent, const std::function<void(size_t
     auto* rows = reinterpret_cast<float*>(workspace_.as<char>() + layout_.rows_offset);
     if (sel_.nms) {
       auto* counts = reinterpret_cast<int*>(workspace_.as<char>() + layout_.counts_offset);
-      kc::select_nms(head, batch, anchors, nc, g_.head.row(), sel_.angle, head_levels(g_.head), sel_.conf, sel_.iou,
+      kc::select_nms(head, batch, anchors, nc, g_.head.row(), sel_.extras, head_levels(g_.head), sel_.conf, sel_.iou,
                      sel_.max_det, workspace_.get(), rows, counts, stream_);
     } else {
-      kc::select_end2end(head, batch, anchors, nc, g_.head.row(), sel_.angle, sel_.end2end_k, head_levels(g_.head),
+      kc::select_end2end(head, batch, anchors, nc, g_.head.row(), sel_.extras, sel_.end2end_k, head_levels(g_.head),
                          workspace_.get(), rows, stream_);
     }
     // to the original images' pixels, with this run's letterbox of each image (uploaded before the graph)
     kc::map_boxes(rows, batch, selected_rows(), sel_.row_floats(),
                   reinterpret_cast<const kc::BoxMapping*>(workspace_.as<char>() + layout_.maps_offset), stream_,
-                  sel_.angle >= 0);
+                  sel_.extras.angle >= 0, sel_.extras.kpt_channel >= 0 ? sel_.extras.kpt_n : 0, sel_.extras.kpt_dim);
   }
 }
 

@@ -43,22 +43,24 @@ struct DeviceSelection {
   bool nms = false;   // one-to-many head: NMS on the device
   float conf = 0.25f, iou = 0.7f;
   int max_det = 300;
-  int angle = -1;     // an OBB head's angle channel: rows of [cx cy w h score class angle]
+  kernels::cuda::HeadExtras extras;  // an OBB head's angle or a pose head's keypoints, carried into the rows
   bool any() const { return end2end_k > 0 || nms; }
   int rows() const { return nms ? max_det : end2end_k; }  // result rows per image
-  int row_floats() const { return kernels::cuda::end2end_row_floats(angle); }  // floats per result row
+  int row_floats() const { return extras.row_floats(); }  // floats per result row
 };
 
 // What runs on the device for this head and these options (nothing when it would not fit). An
-// oriented-box head's rows carry the angle (its NMS: probabilistic IoU, fast NMS).
+// oriented-box head's rows carry the angle (its NMS: probabilistic IoU, fast NMS), a pose head's its
+// keypoints (a classifier's logits go to the host).
 inline DeviceSelection choose_device_selection(const graph::Head& head, float conf, float iou, int max_det) {
   DeviceSelection s;
-  const bool obb = head.task == graph::Task::Obb;
-  if (head.task != graph::Task::Detect && !obb) return s;
+  const bool obb = head.task == graph::Task::Obb, pose = head.task == graph::Task::Pose;
+  if (head.task != graph::Task::Detect && !obb && !pose) return s;
   const int k = std::min(std::max(max_det, 300), head.anchors());  // the predictor's max(max_det, 300) candidates
   if (head.end2end && k <= kernels::cuda::kTopKMax) s.end2end_k = k;
   s.nms = !head.end2end && max_det <= 4096;
-  if (obb) s.angle = head.extra_channel();
+  if (obb) s.extras.angle = head.extra_channel();
+  if (pose) s.extras.kpt_channel = head.extra_channel(), s.extras.kpt_n = head.kpt_n, s.extras.kpt_dim = head.kpt_dim;
   s.conf = conf, s.iou = iou, s.max_det = max_det;
   return s;
 }
@@ -88,7 +90,7 @@ inline WorkspaceLayout workspace_layout(const graph::Graph& g, const memory::Pla
   if (s.any()) {
     const auto& head = g.head;
     l.rows_offset = s.end2end_k > 0 ? kc::end2end_workspace_bytes(batch, head.anchors(), head.nc, s.end2end_k)
-                                    : kc::nms_workspace_bytes(batch, head.anchors(), s.angle >= 0);
+                                    : kc::nms_workspace_bytes(batch, head.anchors(), s.extras.angle >= 0);
     l.counts_offset = l.rows_offset + kc::align_device(static_cast<std::int64_t>(batch) * s.rows() * s.row_floats() * 4);
     l.maps_offset = l.counts_offset + (s.nms ? kc::align_device(static_cast<std::int64_t>(batch) * 4) : 0);
     end = l.maps_offset + kc::align_device(static_cast<std::int64_t>(batch) * static_cast<std::int64_t>(sizeof(kc::BoxMapping)));

@@ -287,6 +287,13 @@ struct Engine::Impl {
     return out;
   }
 
+  // A pose head's selected detections get their anchors' keypoints (in input pixels) from the head rows.
+  static void decode_keypoints(std::vector<runtime::RawDetection>& dets, const float* rows, std::int64_t row_stride,
+                               const graph::Head& head) {
+    if (head.task != graph::Task::Pose) return;
+    for (auto& d : dets) d.keypoints = runtime::decode_keypoints(rows + d.anchor * row_stride, d.anchor, head);
+  }
+
   std::vector<std::vector<Detection>> run(const std::vector<const Image*>& images, bool rect, RunMode mode = {}) {
     require_task(false, mode.letterboxed ? "detect_letterboxed" : "detect");
     const auto t0 = Clock::now();
@@ -318,12 +325,14 @@ struct Engine::Impl {
         head_data = head_rows.data(), image_stride = hb.elements(), row_stride = hb.c;
       } else if (s.gpu->device_selection()) {  // selected and mapped on the device: rows per image, best first
         const int k = s.gpu->selected_rows(), row_floats = s.gpu->selected_row_floats();
+        const auto extras = device_selection(s.graph).extras;  // what the rows carry after the class
         for (size_t i = 0; i < images.size(); ++i) {
           const float* rows = s.gpu->host_selected() + static_cast<std::int64_t>(i) * k * row_floats;
           const int n = s.gpu->nms_selection() ? s.gpu->host_counts()[i] : k;
           if (n < 0) {  // the device's NMS candidates ran out (kernels/cuda/cuda_ops.h): exact NMS on the host
             const std::vector<float> head = s.gpu->head_image(static_cast<int>(i));
             raw[i] = runtime::select_nms(head.data(), s.graph.head.row(), s.graph.head, sel);
+            decode_keypoints(raw[i], head.data(), s.graph.head.row(), s.graph.head);
             continue;
           }
           mapped[i] = 1;
@@ -331,7 +340,11 @@ struct Engine::Impl {
             const float* r = rows + j * row_floats;
             if (!(r[4] > options.conf)) break;  // sorted: nothing after passes either
             raw[i].push_back({{r[0], r[1], r[2], r[3]}, r[4], static_cast<int>(r[5])});
-            if (row_floats == 7) raw[i].back().rotated = true, raw[i].back().angle = r[6];  // cx cy w h, then the angle
+            if (extras.angle >= 0) raw[i].back().rotated = true, raw[i].back().angle = r[6];  // cx cy w h, then the angle
+            for (int q = 0; extras.kpt_channel >= 0 && q < extras.kpt_n; ++q) {  // decoded and mapped on the device
+              const float* p = r + 6 + q * extras.kpt_dim;
+              raw[i].back().keypoints.push_back({p[0], p[1], extras.kpt_dim == 3 ? p[2] : 1.0f});
+            }
           }
         }
       } else {
@@ -357,6 +370,7 @@ struct Engine::Impl {
         const float* rows = head_data + static_cast<std::int64_t>(i) * image_stride;
         raw[i] = s.graph.head.end2end ? runtime::select_end2end(rows, row_stride, s.graph.head, sel)
                                       : runtime::select_nms(rows, row_stride, s.graph.head, sel);
+        decode_keypoints(raw[i], rows, row_stride, s.graph.head);
       }
     }
     std::vector<std::vector<Detection>> out(images.size());
@@ -369,11 +383,10 @@ struct Engine::Impl {
         float box[4] = {r.box[0], r.box[1], r.box[2], r.box[3]};
         if (!mapped[i] && !mode.letterboxed) runtime::scale_box_to_original(box, h, w, images[i]->height, images[i]->width);
         out[i].push_back({r.cls, r.score, box[0], box[1], box[2], box[3]});
-        if (s.graph.head.task == graph::Task::Pose) {  // selected on the host (device_selection.h): its rows are here
-          if (head_data == nullptr || r.anchor < 0) throw Error("detect: a pose head's keypoints were not on the host");
-          const float* row = head_data + static_cast<std::int64_t>(i) * image_stride + r.anchor * row_stride;
-          auto kpts = runtime::decode_keypoints(row, r.anchor, s.graph.head);
-          if (!mode.letterboxed) runtime::scale_keypoints_to_original(kpts, h, w, images[i]->height, images[i]->width);
+        if (s.graph.head.task == graph::Task::Pose) {
+          auto kpts = r.keypoints;
+          if (kpts.size() != static_cast<size_t>(s.graph.head.kpt_n)) throw Error("detect: a pose detection lost its keypoints");
+          if (!mapped[i] && !mode.letterboxed) runtime::scale_keypoints_to_original(kpts, h, w, images[i]->height, images[i]->width);
           out[i].back().keypoints = std::move(kpts);
         }
       }

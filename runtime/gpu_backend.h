@@ -37,7 +37,7 @@ class GpuExecutor {
   virtual bool device_selection() const = 0;
   virtual bool nms_selection() const = 0;
   virtual int selected_rows() const = 0;
-  virtual int selected_row_floats() const = 0;  // 6, or 7 for an OBB head (the angle last)
+  virtual int selected_row_floats() const = 0;  // kernels::cuda::HeadExtras::row_floats()
   virtual const float* host_selected() const = 0;
   virtual const int* host_counts() const = 0;
   virtual std::vector<float> head_image(int image) const = 0;

@@ -13,6 +13,7 @@
 
 
 #include "graph/ir.h"
+#include "y26/y26.h"
 
 namespace y26::runtime {
 
@@ -24,6 +25,7 @@ struct RawDetection {
   bool rotated = false;
   float angle = 0;
   int anchor = -1;  // the head row it came from (a pose head's keypoints are read from it); -1: unknown
+  std::vector<Keypoint> keypoints = {};  // a pose head's, once decoded (runtime/pose.h)
 };
 
 struct SelectOptions {

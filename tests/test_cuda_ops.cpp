@@ -29,6 +29,7 @@
 #include "runtime/device_selection.h"
 #include "runtime/letterbox.h"
 #include "runtime/obb.h"
+#include "runtime/pose.h"
 #include "graph/ir.h"
 #include "runtime/postprocess.h"
 
@@ -492,7 +493,7 @@ TEST_CASE(Y26_TEST_NAME("CUDA end-to-end head selection matches the CPU twin"), 
       out(static_cast<size_t>(batch) * k * 6 * 4);
   dh.upload(bits.data(), bits.size() * 2);
   out.fill(0xFF);
-  cuda::select_end2end(dh.as<cuda::half_bits>(), batch, anchors, head.nc, no, -1, k, lv, ws.get(), out.as<float>(), nullptr);
+  cuda::select_end2end(dh.as<cuda::half_bits>(), batch, anchors, head.nc, no, cuda::HeadExtras{}, k, lv, ws.get(), out.as<float>(), nullptr);
   cuda::synchronize();
   std::vector<float> got(static_cast<size_t>(batch) * k * 6);
   out.download(got.data(), got.size() * 4);
@@ -534,8 +535,8 @@ TEST_CASE(Y26_TEST_NAME("CUDA end-to-end selection of an OBB head decodes rotate
       out(static_cast<size_t>(batch) * k * 7 * 4);
   dh.upload(bits.data(), bits.size() * 2);
   out.fill(0xFF);
-  REQUIRE(cuda::end2end_row_floats(angle) == 7);
-  cuda::select_end2end(dh.as<cuda::half_bits>(), batch, anchors, head.nc, row, angle, k, runtime::head_levels(head), ws.get(),
+  REQUIRE(cuda::HeadExtras{angle}.row_floats() == 7);
+  cuda::select_end2end(dh.as<cuda::half_bits>(), batch, anchors, head.nc, row, cuda::HeadExtras{angle}, k, runtime::head_levels(head), ws.get(),
                        out.as<float>(), nullptr);
   cuda::synchronize();
   std::vector<float> got(static_cast<size_t>(batch) * k * 7);
@@ -558,8 +559,127 @@ TEST_CASE(Y26_TEST_NAME("CUDA end-to-end selection of an OBB head decodes rotate
   // moves a centre by about 1e-7 of its distance (boxes up to ~40 px here). The emulator calls the host's.
   CHECK(worst <= 1e-4f);
   // rows too narrow for the classes and the angle are refused, not read past
-  CHECK_THROWS_WITH(cuda::select_end2end(dh.as<cuda::half_bits>(), batch, anchors, head.nc, row, row, k,
+  CHECK_THROWS_WITH(cuda::select_end2end(dh.as<cuda::half_bits>(), batch, anchors, head.nc, row, cuda::HeadExtras{row}, k,
                                          runtime::head_levels(head), ws.get(), out.as<float>(), nullptr),
+                    Catch::Contains("cannot hold"));
+}
+
+TEST_CASE(Y26_TEST_NAME("CUDA selections of a pose head carry the CPU twin's keypoints, both heads, mapped"), Y26_TEST_TAGS("[pose]")) {
+  if (!gpu_or_skip()) return;
+  std::mt19937 rng(23);
+  graph::Head head;
+  head.task = graph::Task::Pose;
+  head.nc = 2;
+  head.kpt_n = 17, head.kpt_dim = 3, head.extra = 51;
+  head.levels = {{16, 20, 8.0f, 0}, {8, 10, 16.0f, 320}, {4, 5, 32.0f, 400}};
+  const int anchors = head.anchors(), row = head.row(), batch = 2;
+  const cuda::HeadExtras extras{-1, head.extra_channel(), 17, 3};
+  REQUIRE(extras.row_floats() == 57);
+  std::normal_distribution<float> d(0.0f, 2.0f);
+  std::vector<cuda::half_bits> bits(static_cast<size_t>(batch) * anchors * row);
+  std::vector<float> rows(bits.size());
+  for (size_t i = 0; i < bits.size(); ++i) {
+    const int c = static_cast<int>(i % static_cast<size_t>(row));
+    bits[i] = float_to_half(c < 4 ? std::abs(d(rng)) : d(rng));  // distances, logits, keypoint offsets and logits
+    rows[i] = half_to_float(bits[i]);
+  }
+  DeviceBuffer dh(bits.size() * 2);
+  dh.upload(bits.data(), bits.size() * 2);
+  const auto lv = runtime::head_levels(head);
+  // x and y in the same IEEE steps on both sides (bit for bit); the visibility through expf (one ulp apart
+  // at most on a GPU; the emulator calls the host's)
+  const auto compare = [&](const float* g, const runtime::RawDetection& w, const float* head_rows, size_t& bad, float& worst_vis) {
+    const auto kp = runtime::decode_keypoints(head_rows + w.anchor * row, w.anchor, head);
+    for (int q = 0; q < 17; ++q) {
+      bad += g[6 + 3 * q] != kp[static_cast<size_t>(q)].x || g[7 + 3 * q] != kp[static_cast<size_t>(q)].y;
+      worst_vis = std::max(worst_vis, std::abs(g[8 + 3 * q] - kp[static_cast<size_t>(q)].visible));
+    }
+  };
+  SECTION("one-to-one top-k") {
+    const int k = 300;
+    DeviceBuffer ws(static_cast<size_t>(cuda::end2end_workspace_bytes(batch, anchors, head.nc, k))), out(static_cast<size_t>(batch) * k * 57 * 4);
+    out.fill(0xFF);
+    cuda::select_end2end(dh.as<cuda::half_bits>(), batch, anchors, head.nc, row, extras, k, lv, ws.get(), out.as<float>(), nullptr);
+    cuda::synchronize();
+    std::vector<float> got(static_cast<size_t>(batch) * k * 57);
+    out.download(got.data(), got.size() * 4);
+    size_t bad = 0;
+    float worst_vis = 0;
+    for (int b = 0; b < batch; ++b) {
+      const float* hr = rows.data() + static_cast<std::ptrdiff_t>(b) * anchors * row;
+      const auto want = runtime::select_end2end(hr, row, head, {0.0f, 0.7f, k});
+      REQUIRE(want.size() == static_cast<size_t>(k));
+      for (int j = 0; j < k; ++j) {
+        const float* g = &got[static_cast<size_t>((b * k + j) * 57)];
+        bad += static_cast<int>(g[5]) != want[static_cast<size_t>(j)].cls || g[0] != want[static_cast<size_t>(j)].box[0];
+        compare(g, want[static_cast<size_t>(j)], hr, bad, worst_vis);
+      }
+    }
+    CHECK(bad == 0);
+    CHECK(worst_vis <= 1e-6f);
+  }
+  SECTION("one-to-many NMS: the kept boxes' keypoints") {
+    const int max_det = 100;
+    const float conf = 0.3f, iou = 0.5f;
+    DeviceBuffer ws(static_cast<size_t>(cuda::nms_workspace_bytes(batch, anchors))), out(static_cast<size_t>(batch) * max_det * 57 * 4),
+        counts(static_cast<size_t>(batch) * 4);
+    out.fill(0xFF);
+    cuda::select_nms(dh.as<cuda::half_bits>(), batch, anchors, head.nc, row, extras, lv, conf, iou, max_det, ws.get(), out.as<float>(),
+                     counts.as<int>(), nullptr);
+    cuda::synchronize();
+    std::vector<float> got(static_cast<size_t>(batch) * max_det * 57);
+    std::vector<int> n(static_cast<size_t>(batch));
+    out.download(got.data(), got.size() * 4);
+    counts.download(n.data(), n.size() * 4);
+    size_t bad = 0;
+    float worst_vis = 0;
+    for (int b = 0; b < batch; ++b) {
+      const float* hr = rows.data() + static_cast<std::ptrdiff_t>(b) * anchors * row;
+      const auto want = runtime::select_nms(hr, row, head, {conf, iou, max_det});
+      REQUIRE(n[static_cast<size_t>(b)] == static_cast<int>(want.size()));
+      REQUIRE(want.size() >= 20);
+      for (size_t j = 0; j < want.size(); ++j) {
+        const float* g = &got[(static_cast<size_t>(b) * max_det + j) * 57];
+        bad += static_cast<int>(g[5]) != want[j].cls || g[0] != want[j].box[0];
+        compare(g, want[j], hr, bad, worst_vis);
+      }
+    }
+    CHECK(bad == 0);
+    CHECK(worst_vis <= 1e-6f);
+  }
+  SECTION("mapped to original pixels: keypoints as scale_coords, bit for bit, the visibility untouched") {
+    constexpr int kRows = 50;
+    std::uniform_real_distribution<float> coord(-50.0f, 700.0f);
+    std::vector<float> sel(static_cast<size_t>(batch) * kRows * 57);
+    for (auto& v : sel) v = coord(rng);
+    const int geo[2][4] = {{480, 640, 456, 640}, {640, 384, 600, 300}};
+    std::vector<cuda::BoxMapping> maps = {runtime::box_mapping(480, 640, 456, 640), runtime::box_mapping(640, 384, 600, 300)};
+    DeviceBuffer drows(sel.size() * 4), dmaps(maps.size() * sizeof(cuda::BoxMapping));
+    drows.upload(sel.data(), sel.size() * 4);
+    dmaps.upload(maps.data(), maps.size() * sizeof(cuda::BoxMapping));
+    cuda::map_boxes(drows.as<float>(), batch, kRows, 57, dmaps.as<cuda::BoxMapping>(), nullptr, false, 17, 3);
+    cuda::synchronize();
+    std::vector<float> got(sel.size());
+    drows.download(got.data(), got.size() * 4);
+    size_t bad = 0;
+    for (int b = 0; b < batch; ++b) {
+      for (int r = 0; r < kRows; ++r) {
+        const float* in = &sel[(static_cast<size_t>(b) * kRows + r) * 57];
+        const float* g = &got[(static_cast<size_t>(b) * kRows + r) * 57];
+        std::vector<Keypoint> kp(17);
+        for (size_t q = 0; q < 17; ++q) kp[q] = {in[6 + 3 * q], in[7 + 3 * q], in[8 + 3 * q]};
+        runtime::scale_keypoints_to_original(kp, geo[b][0], geo[b][1], geo[b][2], geo[b][3]);
+        for (size_t q = 0; q < 17; ++q)
+          bad += std::memcmp(&g[6 + 3 * q], &kp[q].x, 4) != 0 || std::memcmp(&g[7 + 3 * q], &kp[q].y, 4) != 0 || g[8 + 3 * q] != in[8 + 3 * q];
+      }
+    }
+    CHECK(bad == 0);
+    CHECK_THROWS_WITH(cuda::map_boxes(drows.as<float>(), batch, kRows, 40, dmaps.as<cuda::BoxMapping>(), nullptr, false, 17, 3),
+                      Catch::Contains("keypoints do not fit"));
+  }
+  // keypoints past the row are refused, not read past
+  CHECK_THROWS_WITH(cuda::select_end2end(dh.as<cuda::half_bits>(), batch, anchors, head.nc, row, cuda::HeadExtras{-1, row - 10, 17, 3},
+                                         300, lv, nullptr, nullptr, nullptr),
                     Catch::Contains("cannot hold"));
 }
 
@@ -586,7 +706,7 @@ TEST_CASE(Y26_TEST_NAME("CUDA NMS matches the CPU twin"), Y26_TEST_TAGS("")) {
       out(static_cast<size_t>(batch) * max_det * 6 * 4), cnt(static_cast<size_t>(batch) * 4);
   dh.upload(bits.data(), bits.size() * 2);
   out.fill(0xFF);
-  cuda::select_nms(dh.as<cuda::half_bits>(), batch, anchors, head.nc, no, -1, lv, conf, iou, max_det, ws.get(), out.as<float>(),
+  cuda::select_nms(dh.as<cuda::half_bits>(), batch, anchors, head.nc, no, cuda::HeadExtras{}, lv, conf, iou, max_det, ws.get(), out.as<float>(),
                    cnt.as<int>(), nullptr);
   cuda::synchronize();
   std::vector<float> got(static_cast<size_t>(batch) * max_det * 6);
@@ -609,7 +729,7 @@ TEST_CASE(Y26_TEST_NAME("CUDA NMS matches the CPU twin"), Y26_TEST_TAGS("")) {
     CHECK(bad == 0);
   }
   // a negative conf would let an underflowed sigmoid (0) pass on the CPU but end the device's scan: both refuse it
-  CHECK_THROWS_WITH(cuda::select_nms(dh.as<cuda::half_bits>(), batch, anchors, head.nc, no, -1, lv, -0.5f, iou, max_det, ws.get(),
+  CHECK_THROWS_WITH(cuda::select_nms(dh.as<cuda::half_bits>(), batch, anchors, head.nc, no, cuda::HeadExtras{}, lv, -0.5f, iou, max_det, ws.get(),
                                      out.as<float>(), cnt.as<int>(), nullptr),
                     Catch::Contains("conf must not be negative"));
   CHECK_THROWS_WITH(runtime::select_nms(rows.data(), no, head, {-0.5f, iou, max_det}), Catch::Contains("conf must not be negative"));
@@ -696,7 +816,7 @@ TEST_CASE(Y26_TEST_NAME("CUDA rotated NMS of an OBB head is the CPU twin's fast 
       out(static_cast<size_t>(batch) * max_det * 7 * 4), cnt(static_cast<size_t>(batch) * 4);
   dh.upload(bits.data(), bits.size() * 2);
   out.fill(0xFF);
-  cuda::select_nms(dh.as<cuda::half_bits>(), batch, anchors, head.nc, row, angle, lv, conf, iou, max_det, ws.get(),
+  cuda::select_nms(dh.as<cuda::half_bits>(), batch, anchors, head.nc, row, cuda::HeadExtras{angle}, lv, conf, iou, max_det, ws.get(),
                    out.as<float>(), cnt.as<int>(), nullptr);
   cuda::synchronize();
   std::vector<float> got(static_cast<size_t>(batch) * max_det * 7);
@@ -720,7 +840,7 @@ TEST_CASE(Y26_TEST_NAME("CUDA rotated NMS of an OBB head is the CPU twin's fast 
     CHECK(bad == 0);
   }
   CHECK(worst <= 1e-4f);  // cosf and sinf's last bit, as the rotated top-k's
-  CHECK_THROWS_WITH(cuda::select_nms(dh.as<cuda::half_bits>(), batch, anchors, head.nc, row, 3, lv, conf, iou, max_det,
+  CHECK_THROWS_WITH(cuda::select_nms(dh.as<cuda::half_bits>(), batch, anchors, head.nc, row, cuda::HeadExtras{3}, lv, conf, iou, max_det,
                                      ws.get(), out.as<float>(), cnt.as<int>(), nullptr),
                     Catch::Contains("cannot hold"));
 }
@@ -750,7 +870,7 @@ TEST_CASE(Y26_TEST_NAME("CUDA NMS says when its candidates ran out, and is exact
     INFO("max_det " << max_det);
     DeviceBuffer out(static_cast<size_t>(max_det) * 6 * 4), cnt(4);
     out.fill(0xFF);
-    cuda::select_nms(dh.as<cuda::half_bits>(), 1, anchors, head.nc, no, -1, lv, conf, iou, max_det, ws.get(), out.as<float>(),
+    cuda::select_nms(dh.as<cuda::half_bits>(), 1, anchors, head.nc, no, cuda::HeadExtras{}, lv, conf, iou, max_det, ws.get(), out.as<float>(),
                      cnt.as<int>(), nullptr);
     cuda::synchronize();
     int count = 0;

@@ -25,6 +25,7 @@
 #include "runtime/postprocess.h"
 #include "tests/support/compare.h"
 #include "tests/support/fixtures.h"
+#include "tests/support/head_goldens.h"
 #include "tests/support/predict_run.h"
 #include "tests/support/obb_match.h"
 #include "y26/y26.h"
@@ -33,6 +34,8 @@ using namespace y26;
 using nlohmann::json;
 using test::from_engine;
 using test::match;
+using test::golden_graph;
+using test::rows_from_goldens;
 
 namespace {
 
@@ -48,27 +51,6 @@ std::vector<test::Obb> from_json(const json& dets) {
     out.push_back(o);
   }
   return out;
-}
-
-// The head rows (anchors x (4 + nc + 1)) assembled from Ultralytics' raw outputs: boxes (4, A),
-// scores (nc, A), angle (1, A).
-std::vector<float> rows_from_goldens(const WeightMap& g, const std::string& head, int nc, int anchors) {
-  const auto boxes = g.at(head + ".boxes").to_float(), scores = g.at(head + ".scores").to_float();
-  const auto angle = g.at(head + ".angle").to_float();
-  const int row = 4 + nc + 1;
-  std::vector<float> rows(static_cast<size_t>(anchors) * row);
-  for (int a = 0; a < anchors; ++a) {
-    float* r = &rows[static_cast<size_t>(a) * row];
-    for (int j = 0; j < 4; ++j) r[j] = boxes[static_cast<size_t>(j) * anchors + a];
-    for (int c = 0; c < nc; ++c) r[4 + c] = scores[static_cast<size_t>(c) * anchors + a];
-    r[4 + nc] = angle[static_cast<size_t>(a)];
-  }
-  return rows;
-}
-
-graph::Graph golden_graph(const WeightMap& w, const WeightMap& goldens, bool end2end) {
-  const Tensor& u8 = goldens.at("input.letterboxed_u8");
-  return graph::build_yolo26(w, {static_cast<int>(u8.shape[0]), static_cast<int>(u8.shape[1]), end2end});
 }
 
 }  // namespace
@@ -122,35 +104,7 @@ TEST_CASE("an OBB head whose angle branch is missing, or is no angle branch, is 
 TEST_CASE("CPU FP32 raw OBB heads (boxes, scores, angles) match the Ultralytics goldens", "[obb][parity]") {
   const WeightMap w = load_weights(test::fixture(std::string(kModel) + ".pt"));
   const WeightMap goldens = load_weights(test::fixture(std::string(kModel) + ".goldens.safetensors"));
-  kernels::cpu::ThreadPool pool;
-  for (const auto kernels : {runtime::CpuKernels::Reference, runtime::CpuKernels::Fast}) {
-    for (const bool e2e : {true, false}) {
-      INFO((e2e ? "one-to-one, " : "one-to-many, ") << runtime::cpu_kernels_name(kernels) << " kernels");
-      const graph::Graph g = golden_graph(w, goldens, e2e);
-      runtime::CpuExecutor exec(g, memory::plan_memory(g, 1, memory::Strategy::GreedyBySize), pool, false, kernels);
-      exec.poison();
-      const Tensor& u8 = goldens.at("input.letterboxed_u8");
-      const auto in = exec.view(g.whole(g.input));
-      for (int y = 0; y < in.h; ++y)
-        for (int x = 0; x < in.w; ++x)
-          for (int c = 0; c < 3; ++c)
-            in.pixel(0, y, x)[c] = static_cast<float>(u8.bytes[(static_cast<size_t>(y) * in.w + x) * 3 + c]) / 255.0f;
-      exec.run();
-      const auto head = exec.view(g.whole(g.head.output));
-      const int anchors = g.head.anchors(), nc = g.head.nc;
-      const auto want = rows_from_goldens(goldens, e2e ? "head.one2one" : "head.one2many", nc, anchors);
-      for (const auto& [c0, c, what] : {std::tuple{0, 4, "boxes"}, std::tuple{4, nc, "scores"}, std::tuple{4 + nc, 1, "angle"}}) {
-        INFO(what);
-        std::vector<float> got_part, want_part;
-        for (int a = 0; a < anchors; ++a)
-          for (int j = c0; j < c0 + c; ++j) {
-            got_part.push_back(head.pixel(0, 0, a)[j]);
-            want_part.push_back(want[static_cast<size_t>(a) * g.head.row() + static_cast<size_t>(j)]);
-          }
-        CHECK(test::relative_error(got_part, want_part) <= 1e-4);
-      }
-    }
-  }
+  test::check_raw_heads(w, goldens, "angle");
 }
 
 TEST_CASE("OBB decoding and selection match Ultralytics' on its own raw heads", "[obb][parity]") {
@@ -159,7 +113,7 @@ TEST_CASE("OBB decoding and selection match Ultralytics' on its own raw heads", 
   SECTION("one-to-one: top-k of (cx cy w h score class angle), the angle unchanged") {
     const graph::Graph g = golden_graph(w, goldens, true);
     const int anchors = g.head.anchors(), nc = g.head.nc;
-    const auto rows = rows_from_goldens(goldens, "head.one2one", nc, anchors);
+    const auto rows = rows_from_goldens(goldens, "head.one2one", nc, anchors, "angle", 1);
     const auto dets = runtime::select_end2end(rows.data(), g.head.row(), g.head, {0.0f, 0.7f, 300});
     const Tensor& ref_t = goldens.at("head.one2one.decoded");  // (1, 300, 7)
     REQUIRE(ref_t.shape == std::vector<std::int64_t>{1, 300, 7});
@@ -182,7 +136,7 @@ TEST_CASE("OBB decoding and selection match Ultralytics' on its own raw heads", 
   SECTION("one-to-many: every anchor's rotated box, then rotated NMS") {
     const graph::Graph g = golden_graph(w, goldens, false);
     const int anchors = g.head.anchors(), nc = g.head.nc;
-    const auto rows = rows_from_goldens(goldens, "head.one2many", nc, anchors);
+    const auto rows = rows_from_goldens(goldens, "head.one2many", nc, anchors, "angle", 1);
     const auto ref = goldens.at("head.one2many.decoded").to_float();  // (1, 4 + nc + 1, anchors)
     int a = 0;
     float worst = 0;

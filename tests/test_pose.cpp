@@ -22,36 +22,19 @@
 #include "runtime/postprocess.h"
 #include "tests/support/compare.h"
 #include "tests/support/fixtures.h"
+#include "tests/support/head_goldens.h"
 #include "tests/support/predict_run.h"
 #include "y26/y26.h"
 
 using namespace y26;
 using nlohmann::json;
+using test::golden_graph;
+using test::rows_from_goldens;
 
 namespace {
 
 const char* kModel = "yolo26n-pose-rand";
 constexpr int kNk = 51;  // 17 keypoints x (x, y, visibility)
-
-// The head rows (anchors x (4 + nc + 51)) from Ultralytics' raw outputs: boxes (4, A), scores (nc, A), kpts (51, A).
-std::vector<float> rows_from_goldens(const WeightMap& g, const std::string& head, int nc, int anchors) {
-  const auto boxes = g.at(head + ".boxes").to_float(), scores = g.at(head + ".scores").to_float();
-  const auto kpts = g.at(head + ".kpts").to_float();
-  const int row = 4 + nc + kNk;
-  std::vector<float> rows(static_cast<size_t>(anchors) * row);
-  for (int a = 0; a < anchors; ++a) {
-    float* r = &rows[static_cast<size_t>(a) * row];
-    for (int j = 0; j < 4; ++j) r[j] = boxes[static_cast<size_t>(j) * anchors + a];
-    for (int c = 0; c < nc; ++c) r[4 + c] = scores[static_cast<size_t>(c) * anchors + a];
-    for (int k = 0; k < kNk; ++k) r[4 + nc + k] = kpts[static_cast<size_t>(k) * anchors + a];
-  }
-  return rows;
-}
-
-graph::Graph golden_graph(const WeightMap& w, const WeightMap& goldens, bool end2end) {
-  const Tensor& u8 = goldens.at("input.letterboxed_u8");
-  return graph::build_yolo26(w, {static_cast<int>(u8.shape[0]), static_cast<int>(u8.shape[1]), end2end});
-}
 
 struct Worst {
   float px = 0, visible = 0;
@@ -123,35 +106,7 @@ TEST_CASE("a pose head without its kpt_shape, with a mismatched one or in the YO
 TEST_CASE("CPU FP32 raw pose heads (boxes, scores, keypoints) match the Ultralytics goldens", "[pose][parity]") {
   const WeightMap w = load_weights(test::fixture(std::string(kModel) + ".pt"));
   const WeightMap goldens = load_weights(test::fixture(std::string(kModel) + ".goldens.safetensors"));
-  kernels::cpu::ThreadPool pool;
-  for (const auto kernels : {runtime::CpuKernels::Reference, runtime::CpuKernels::Fast}) {
-    for (const bool e2e : {true, false}) {
-      INFO((e2e ? "one-to-one, " : "one-to-many, ") << runtime::cpu_kernels_name(kernels) << " kernels");
-      const graph::Graph g = golden_graph(w, goldens, e2e);
-      runtime::CpuExecutor exec(g, memory::plan_memory(g, 1), pool, false, kernels);
-      exec.poison();
-      const Tensor& u8 = goldens.at("input.letterboxed_u8");
-      const auto in = exec.view(g.whole(g.input));
-      for (int y = 0; y < in.h; ++y)
-        for (int x = 0; x < in.w; ++x)
-          for (int c = 0; c < 3; ++c)
-            in.pixel(0, y, x)[c] = static_cast<float>(u8.bytes[(static_cast<size_t>(y) * in.w + x) * 3 + c]) / 255.0f;
-      exec.run();
-      const auto head = exec.view(g.whole(g.head.output));
-      const int anchors = g.head.anchors(), nc = g.head.nc;
-      const auto want = rows_from_goldens(goldens, e2e ? "head.one2one" : "head.one2many", nc, anchors);
-      for (const auto& [c0, c, what] : {std::tuple{0, 4, "boxes"}, std::tuple{4, nc, "scores"}, std::tuple{4 + nc, kNk, "keypoints"}}) {
-        INFO(what);
-        std::vector<float> got_part, want_part;
-        for (int a = 0; a < anchors; ++a)
-          for (int j = c0; j < c0 + c; ++j) {
-            got_part.push_back(head.pixel(0, 0, a)[j]);
-            want_part.push_back(want[static_cast<size_t>(a) * g.head.row() + static_cast<size_t>(j)]);
-          }
-        CHECK(test::relative_error(got_part, want_part) <= 1e-4);
-      }
-    }
-  }
+  test::check_raw_heads(w, goldens, "kpts");
 }
 
 TEST_CASE("keypoint decoding matches Ultralytics' on its own raw heads, both heads", "[pose][parity]") {
@@ -159,7 +114,7 @@ TEST_CASE("keypoint decoding matches Ultralytics' on its own raw heads, both hea
   const WeightMap goldens = load_weights(test::fixture(std::string(kModel) + ".goldens.safetensors"));
   SECTION("one-to-one: the top-k rows carry their anchor's keypoints") {
     const graph::Graph g = golden_graph(w, goldens, true);
-    const auto rows = rows_from_goldens(goldens, "head.one2one", g.head.nc, g.head.anchors());
+    const auto rows = rows_from_goldens(goldens, "head.one2one", g.head.nc, g.head.anchors(), "kpts", kNk);
     const auto dets = runtime::select_end2end(rows.data(), g.head.row(), g.head, {0.0f, 0.7f, 300});
     const Tensor& ref_t = goldens.at("head.one2one.decoded");  // (1, 300, 6 + 51)
     REQUIRE(ref_t.shape == std::vector<std::int64_t>{1, 300, 6 + kNk});
@@ -177,7 +132,7 @@ TEST_CASE("keypoint decoding matches Ultralytics' on its own raw heads, both hea
   SECTION("one-to-many: every anchor's keypoints") {
     const graph::Graph g = golden_graph(w, goldens, false);
     const int anchors = g.head.anchors(), nc = g.head.nc;
-    const auto rows = rows_from_goldens(goldens, "head.one2many", nc, anchors);
+    const auto rows = rows_from_goldens(goldens, "head.one2many", nc, anchors, "kpts", kNk);
     const auto ref = goldens.at("head.one2many.decoded").to_float();  // (1, 4 + nc + 51, anchors)
     Worst worst;
     std::vector<float> want(kNk);

@@ -91,31 +91,33 @@ def build_obb(fx: dict, gen: torch.Generator) -> OBBModel:
     return model
 
 
-def check_angle_conditioning(model: OBBModel, x: torch.Tensor) -> None:
-    """FP32 vs FP64 on the raw angles, as mg.check_conditioning does on the scores."""
+def check_branch_conditioning(model, x: torch.Tensor, part: str, unit: str) -> None:
+    """FP32 vs FP64 on a task branch's raw outputs ("angle", "kpts"), as mg.check_conditioning does on the scores."""
     m32, m64 = copy.deepcopy(model).float().eval(), copy.deepcopy(model).double().eval()
     with torch.no_grad():
         r32 = mg.run_layers(m32, x)[1][1]
         r64 = mg.run_layers(m64, x.double())[1][1]
-    err = max((r32[h]["angle"].double() - r64[h]["angle"]).abs().max().item() for h in ("one2one", "one2many"))
-    print(f"angles: FP32 vs FP64 max deviation at {mg.FULL_IMGSZ}: {err:.2e} rad")
-    assert err < 2e-5, f"ill-conditioned angles: FP32 rounding moves them by {err:.2e}"
+    err = max((r32[h][part].double() - r64[h][part]).abs().max().item() for h in ("one2one", "one2many"))
+    print(f"{part}: FP32 vs FP64 max deviation at {mg.FULL_IMGSZ}: {err:.2e} {unit}")
+    assert err < 2e-5, f"ill-conditioned {part}: FP32 rounding moves it by {err:.2e}"
 
 
-def head_goldens(model: OBBModel, scene: np.ndarray, stride: int) -> dict[str, np.ndarray]:
+def head_goldens(model, scene: np.ndarray, stride: int, part: str) -> dict[str, np.ndarray]:
+    """Both heads' raw outputs (boxes, scores and the task's `part`: "angle", "kpts") and what each decodes to."""
     g = {}
     lb = mg.letterbox(scene, mg.SMALL_IMGSZ, stride)
     g["input.letterboxed_u8"] = lb
     x = mg.to_input(lb)
     det = model.model[-1]
     with torch.no_grad():
-        det.end2end = False  # one-to-many: (B, 4 + nc + 1, anchors): cx cy w h (pixels), class scores, angle
+        # one-to-many: (B, 4 + nc + extra, anchors): OBB cx cy w h (pixels), class scores, angle; pose xywh, scores, keypoints
+        det.end2end = False
         _, (y_many, _) = mg.run_layers(model, x)
-        det.end2end = True  # one-to-one top-k: (B, 300, 7): cx cy w h score class angle
+        det.end2end = True  # one-to-one top-k: (B, 300, 6 + extra): OBB cx cy w h score class angle; pose xyxy ... keypoints
         _, (y, raw) = mg.run_layers(model, x)
     for head in ("one2one", "one2many"):
-        for part in ("boxes", "scores", "angle"):
-            g[f"head.{head}.{part}"] = raw[head][part].numpy()  # (B, C, anchors), before decoding
+        for p in ("boxes", "scores", part):
+            g[f"head.{head}.{p}"] = raw[head][p].numpy()  # (B, C, anchors), before decoding
     g["head.one2one.decoded"] = y.numpy()
     g["head.one2many.decoded"] = y_many.numpy()
     return {k: (v.astype(np.float32) if v.dtype != np.uint8 else v) for k, v in g.items()}
@@ -277,35 +279,6 @@ def build_pose(fx: dict, gen: torch.Generator) -> PoseModel:
     return model
 
 
-def check_kpt_conditioning(model: PoseModel, x: torch.Tensor) -> None:
-    m32, m64 = copy.deepcopy(model).float().eval(), copy.deepcopy(model).double().eval()
-    with torch.no_grad():
-        r32 = mg.run_layers(m32, x)[1][1]
-        r64 = mg.run_layers(m64, x.double())[1][1]
-    err = max((r32[h]["kpts"].double() - r64[h]["kpts"]).abs().max().item() for h in ("one2one", "one2many"))
-    print(f"keypoints: FP32 vs FP64 max deviation at {mg.FULL_IMGSZ}: {err:.2e} (cells, before decoding)")
-    assert err < 2e-5, f"ill-conditioned keypoints: FP32 rounding moves them by {err:.2e}"
-
-
-def pose_goldens(model: PoseModel, scene: np.ndarray, stride: int) -> dict[str, np.ndarray]:
-    g = {}
-    lb = mg.letterbox(scene, mg.SMALL_IMGSZ, stride)
-    g["input.letterboxed_u8"] = lb
-    x = mg.to_input(lb)
-    det = model.model[-1]
-    with torch.no_grad():
-        det.end2end = False  # one-to-many: (B, 4 + nc + 51, anchors): xywh pixels, scores, decoded keypoints
-        _, (y_many, _) = mg.run_layers(model, x)
-        det.end2end = True  # one-to-one top-k: (B, 300, 6 + 51): xyxy score class, keypoints
-        _, (y, raw) = mg.run_layers(model, x)
-    for head in ("one2one", "one2many"):
-        for part in ("boxes", "scores", "kpts"):
-            g[f"head.{head}.{part}"] = raw[head][part].numpy()
-    g["head.one2one.decoded"] = y.numpy()
-    g["head.one2many.decoded"] = y_many.numpy()
-    return {k: (v.astype(np.float32) if v.dtype != np.uint8 else v) for k, v in g.items()}
-
-
 def pose_detections(ckpt_path: Path, image_path: Path) -> dict:
     out = {}
     runs = (("end2end", dict(conf=0.25, nms=False)), ("nms", dict(conf=0.25, iou=0.7, nms=True)),
@@ -339,13 +312,13 @@ def make_pose(out: Path) -> None:
     mg.calibrate_class_bias(model, x640)
     model = mg.round_to_fp16(model).eval()
     mg.check_conditioning(model, x640, fx["name"])
-    check_kpt_conditioning(model, x640)
+    check_branch_conditioning(model, x640, "kpts", "cells (before decoding)")
 
     ckpt_path = out / f"{fx['name']}.pt"
     mg.save_checkpoint(ckpt_path, model, fx)
     mg.write_manifest(out / f"{fx['name']}.manifest.json", copy.deepcopy(model).half(), fx)
 
-    g = pose_goldens(model, scene, stride)
+    g = head_goldens(model, scene, stride, "kpts")
     meta = {"image": SCENES[0], "imgsz": str(mg.SMALL_IMGSZ), "task": "pose", "kpt_shape": "17,3",
             "layout": "head.* as Ultralytics returns them: raw (B, C, anchors); one2one.decoded (B, 300, 6 + 51) "
                       "xyxy score class keypoints; one2many.decoded (B, 4 + nc + 51, anchors)"}
@@ -386,13 +359,13 @@ def main() -> None:
     model = mg.round_to_fp16(model).eval()
     x640 = mg.to_input(mg.letterbox(scene, mg.FULL_IMGSZ, stride))
     mg.check_conditioning(model, x640, fx["name"])
-    check_angle_conditioning(model, x640)
+    check_branch_conditioning(model, x640, "angle", "rad")
 
     ckpt_path = args.out / f"{fx['name']}.pt"
     mg.save_checkpoint(ckpt_path, model, fx)
     mg.write_manifest(args.out / f"{fx['name']}.manifest.json", copy.deepcopy(model).half(), fx)
 
-    g = head_goldens(model, scene, stride)
+    g = head_goldens(model, scene, stride, "angle")
     meta = {"image": SCENES[0], "imgsz": str(mg.SMALL_IMGSZ), "task": "obb",
             "layout": "head.* as Ultralytics returns them: raw (B, C, anchors); one2one.decoded (B, 300, 7) "
                       "cx cy w h score class angle; one2many.decoded (B, 4 + nc + 1, anchors)"}

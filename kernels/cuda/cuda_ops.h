@@ -143,10 +143,11 @@ struct BoxMapping {
 // rows: batch x rows_per_image rows of [x1, y1, x2, y2, ...] (row_floats floats each), image i mapped
 // with maps[i] (device memory), in place. `rotated`: rows of [cx, cy, w, h, ...] mapped as
 // runtime::scale_rotated_to_original maps them: cx' = (cx - pad_x) / gain_x, w' = w / gain_x, y likewise,
-// unclipped (Ultralytics' scale_boxes(xywh=True)).
+// unclipped (Ultralytics' scale_boxes(xywh=True)). kpt_n > 0: a pose head's rows, kpt_n keypoints of
+// kpt_dim floats from float 6, each x and y mapped and clipped as the box (runtime::scale_keypoints_to_original).
 Y26_CUDA_VARIANT_BEGIN
 void map_boxes(float* rows, int batch, int rows_per_image, int row_floats, const BoxMapping* maps, void* stream,
-               bool rotated = false);
+               bool rotated = false, int kpt_n = 0, int kpt_dim = 0);
 Y26_CUDA_VARIANT_END
 
 }  // namespace y26::kernels::cuda
@@ -164,13 +165,27 @@ Y26_CUDA_VARIANT_END
 // The end-to-end head's selection on the device (Ultralytics Detect.postprocess): per image, top k
 // anchors by best class score, top k of their (anchor, class) pairs, decoded boxes. `head` is the
 // FP16 head buffer (batch x anchors x `row`: 4 + nc + the task's extra channels); `out` receives batch x k
-// rows of [x1, y1, x2, y2, score, class] in input pixels, best first; with `angle` >= 0 (an OBB head: the
-// angle's channel in the row) rows of [cx, cy, w, h, score, class, angle], the box decoded as dist2rbox
-// (runtime::decode_rotated). end2end_row_floats() says which. Scratch: end2end_workspace_bytes().
+// rows of [x1, y1, x2, y2, score, class] in input pixels, best first, and what `extras` adds (HeadExtras).
+// Scratch: end2end_workspace_bytes().
 struct HeadLevels {
   int count = 0;
   int w[4] = {}, anchor_offset[4] = {};
   float stride[4] = {};
+};
+// The task's channels a selection carries into its result rows. An OBB head (angle >= 0, the angle's
+// channel in a head row): rows of [cx, cy, w, h, score, class, angle], the box decoded as dist2rbox
+// (runtime::decode_rotated). A pose head (kpt_channel >= 0, its first keypoint channel): rows of [x1, y1,
+// x2, y2, score, class] then kpt_n keypoints of kpt_dim floats, x and y in input pixels and the visibility's
+// sigmoid (runtime::decode_keypoints).
+#if defined(__CUDACC__)
+#define Y26_HOST_DEVICE __host__ __device__  // the kernels read it too (this header is plain C++ elsewhere)
+#else
+#define Y26_HOST_DEVICE
+#endif
+struct HeadExtras {
+  int angle = -1;
+  int kpt_channel = -1, kpt_n = 0, kpt_dim = 0;
+  Y26_HOST_DEVICE int row_floats() const { return angle >= 0 ? 7 : 6 + (kpt_channel >= 0 ? kpt_n * kpt_dim : 0); }
 };
 // Plain arithmetic, here so that plans (and CPU-only builds) can report it.
 inline std::int64_t end2end_workspace_bytes(int batch, int anchors, int nc, int k) {
@@ -178,9 +193,8 @@ inline std::int64_t end2end_workspace_bytes(int batch, int anchors, int nc, int 
   return align_device(b * anchors * 4) + align_device(b * k * 4) + align_device(b * k * nc * 4) + align_device(b * k * 4) +
          align_device(b * k * 4);
 }
-inline int end2end_row_floats(int angle) { return angle >= 0 ? 7 : 6; }
 Y26_CUDA_VARIANT_BEGIN
-void select_end2end(const half_bits* head, int batch, int anchors, int nc, int row, int angle, int k,
+void select_end2end(const half_bits* head, int batch, int anchors, int nc, int row, const HeadExtras& extras, int k,
                     const HeadLevels& levels, void* workspace, float* out, void* stream);
 Y26_CUDA_VARIANT_END
 
@@ -202,10 +216,11 @@ inline std::int64_t nms_workspace_bytes(int batch, int anchors, bool rotated = f
   return align_device(b * anchors * 4) + align_device(b * k * 4) * 3 + align_device(b * k * (rotated ? 5 : 4) * 4) +
          align_device(b * k * ((k + 63) / 64) * 8);
 }
-// `row` and `angle` as select_end2end's: with an angle (an OBB head), rows of [cx, cy, w, h, score, class,
-// angle], suppressed with the probabilistic IoU by Ultralytics' fast NMS (runtime::fast_nms_rotated).
+// `row` and `extras` as select_end2end's: with an angle (an OBB head), rows of [cx, cy, w, h, score, class,
+// angle], suppressed with the probabilistic IoU by Ultralytics' fast NMS (runtime::fast_nms_rotated); a pose
+// head's boxes are suppressed as a detection head's and its kept rows carry their keypoints.
 Y26_CUDA_VARIANT_BEGIN
-void select_nms(const half_bits* head, int batch, int anchors, int nc, int row, int angle, const HeadLevels& levels,
+void select_nms(const half_bits* head, int batch, int anchors, int nc, int row, const HeadExtras& extras, const HeadLevels& levels,
                 float conf, float iou, int max_det, void* workspace, float* out, int* count, void* stream);
 Y26_CUDA_VARIANT_END
 

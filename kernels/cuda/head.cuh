@@ -1,6 +1,6 @@
 // The detection head's rows on the device, as the end-to-end selection (topk.cu) and NMS (nms.cu)
 // both read them: per anchor [4 box distances (l, t, r, b), nc class logits, the task's extra channels
-// (OBB: the angle)], FP16. And the oriented boxes' arithmetic, in the CPU twin's float steps
+// (OBB: the angle; pose: the keypoints)], FP16. And the oriented boxes' arithmetic, in the CPU twin's float steps
 // (runtime/obb.cpp), explicit _rn so that nothing is contracted into an FMA.
 #pragma once
 
@@ -45,6 +45,19 @@ __device__ __forceinline__ RotatedBoxD decode_rotated_row(const unsigned short* 
           __fmul_rn(__fadd_rn(t, bb), s), th};
 }
 
+// runtime::decode_keypoints: keypoints first, first + step, ... of the row, into o (kpt_dim floats each):
+// (raw + anchor) * stride for x and y, the visibility's sigmoid.
+__device__ __forceinline__ void decode_keypoints_row(const unsigned short* r, const HeadExtras& e, float ax, float ay,
+                                                     float s, float* o, int first, int step) {
+  for (int j = first; j < e.kpt_n; j += step) {
+    const unsigned short* k = r + e.kpt_channel + j * e.kpt_dim;
+    float* oj = o + j * e.kpt_dim;
+    oj[0] = __fmul_rn(__fadd_rn(load_half(k), ax), s);
+    oj[1] = __fmul_rn(__fadd_rn(load_half(k + 1), ay), s);
+    if (e.kpt_dim == 3) oj[2] = sigmoid(load_half(k + 2));
+  }
+}
+
 // runtime::probiou (Ultralytics' batch_probiou) of boxes p and q, each [cx, cy, w, h, angle].
 __device__ __forceinline__ float probiou_d(const float* p, const float* q) {
   constexpr float eps = 1e-7f;
@@ -72,6 +85,19 @@ __device__ __forceinline__ float probiou_d(const float* p, const float* q) {
   const float bd = fminf(fmaxf(__fadd_rn(__fadd_rn(t1, t2), t3), eps), 100.0f);
   const float hd = __fsqrt_rn(__fadd_rn(__fsub_rn(1.0f, expf(-bd)), eps));
   return __fsub_rn(1.0f, hd);
+}
+
+// Head rows of `row` floats hold the box, nc logits and what `e` says is after them, or this throws, naming `who`.
+inline void check_head_extras(const char* who, int row, int nc, const HeadExtras& e) {
+  const bool angle_ok = e.angle < 0 || (e.angle >= 4 + nc && e.angle < row);
+  const bool kpts_ok = e.kpt_channel < 0 || (e.angle < 0 && e.kpt_channel >= 4 + nc && e.kpt_n > 0 &&
+                                             (e.kpt_dim == 2 || e.kpt_dim == 3) && e.kpt_channel + e.kpt_n * e.kpt_dim <= row);
+  if (row >= 4 + nc && angle_ok && kpts_ok) return;
+  std::string what = std::string(who) + ": head rows of " + std::to_string(row) + " floats cannot hold 4 + " + std::to_string(nc) + " classes";
+  if (e.angle >= 0) what += " and an angle at " + std::to_string(e.angle);
+  if (e.kpt_channel >= 0)
+    what += " and " + std::to_string(e.kpt_n) + " keypoints of " + std::to_string(e.kpt_dim) + " at " + std::to_string(e.kpt_channel);
+  throw Error(what);
 }
 
 Y26_CUDA_VARIANT_END

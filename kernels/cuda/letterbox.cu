@@ -64,7 +64,7 @@ __global__ void __launch_bounds__(256) letterbox_kernel(const unsigned char* src
 // One thread per row: the four coordinates mapped as scale_box_to_original maps them (std::clamp
 // keeps a NaN, so does this).
 __global__ void map_boxes_kernel(float* rows, int batch, int rows_per_image, int row_floats, const BoxMapping* maps,
-                                 bool rotated) {
+                                 bool rotated, int kpt_n, int kpt_dim) {
   pdl_prologue();
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= batch * rows_per_image) return;
@@ -85,16 +85,22 @@ __global__ void map_boxes_kernel(float* rows, int batch, int rows_per_image, int
   r[1] = map(r[1], m.pad_y, m.gain_y, m.max_y);
   r[2] = map(r[2], m.pad_x, m.gain_x, m.max_x);
   r[3] = map(r[3], m.pad_y, m.gain_y, m.max_y);
+  for (int j = 0; j < kpt_n; ++j) {  // scale_coords: the same mapping and clip, the visibility untouched
+    float* p = r + 6 + j * kpt_dim;
+    p[0] = map(p[0], m.pad_x, m.gain_x, m.max_x);
+    p[1] = map(p[1], m.pad_y, m.gain_y, m.max_y);
+  }
 }
 
 }  // namespace
 
 void map_boxes(float* rows, int batch, int rows_per_image, int row_floats, const BoxMapping* maps, void* stream,
-               bool rotated) {
+               bool rotated, int kpt_n, int kpt_dim) {
+  if (kpt_n > 0 && (rotated || 6 + kpt_n * kpt_dim > row_floats)) throw Error("CUDA map_boxes: keypoints do not fit the rows");
   const long long n = static_cast<long long>(batch) * rows_per_image;
   if (n == 0) return;
   launch_kernel("map_boxes_kernel", map_boxes_kernel, blocks_for(n, 256), 256, static_cast<cudaStream_t>(stream), rows,
-                batch, rows_per_image, row_floats, maps, rotated);
+                batch, rows_per_image, row_floats, maps, rotated, kpt_n, kpt_dim);
 }
 
 void letterbox_to_input(const std::uint8_t* src, const LetterboxGeometry& g, const View<half_bits>& out, int image,

@@ -3,7 +3,8 @@
 // box and IoU rounds exactly as the CPU twin (runtime/postprocess.cpp select_nms).
 // An OBB head's (rotated): boxes cx cy w h angle, the probabilistic IoU, and Ultralytics'
 // fast NMS (TorchNMS.fast_nms): a box is dropped when any higher-scoring candidate, kept or
-// not, overlaps it, so the scan ORs the row of every candidate it passes.
+// not, overlaps it, so the scan ORs the row of every candidate it passes. A pose head's boxes are
+// suppressed as a detection head's, and the scan decodes each kept box's keypoints.
 #include "kernels/cuda/head.cuh"
 
 namespace y26::kernels::cuda {
@@ -118,8 +119,17 @@ __global__ void __launch_bounds__(64) nms_mask_kernel(int k, float iou, const fl
 // One warp per image walks the candidates best first; lane w holds word w of the removed set.
 // count[b] = -1 when the candidates ran out before max_det were kept while more boxes than the
 // candidates passed conf: the kept set could then differ from Ultralytics' (which takes 30000).
+// A pose head's kept rows carry their anchor's keypoints, decoded by the warp's lanes together.
+struct KeypointSource {
+  const unsigned short* head;
+  int row;
+  HeadLevels lv;
+  HeadExtras e;
+  const int* order;  // batch x k: the candidates' anchors
+};
+
 __global__ void nms_scan_kernel(int k, int anchors, int max_det, bool rotated, const float* top, const float* boxes,
-                                const int* cls, const unsigned long long* mask, float* out, int* count) {
+                                const int* cls, const unsigned long long* mask, KeypointSource kp, float* out, int* count) {
   pdl_prologue();
   static_assert(kNmsCandidates <= 2 * 32 * 64, "the scan holds the removed set in two 64-bit words per lane");
   const int b = blockIdx.x, lane = threadIdx.x;
@@ -135,11 +145,16 @@ __global__ void nms_scan_kernel(int k, int anchors, int max_det, bool rotated, c
     const bool removed = (word >> (i % 64)) & 1ull;
     if (removed && !rotated) continue;  // greedy NMS: a removed box removes nothing (fast NMS: it does)
     if (!removed) {
+      float* o = out + (static_cast<long long>(b) * max_det + kept) * kp.e.row_floats();
       if (lane == 0) {
-        float* o = out + (static_cast<long long>(b) * max_det + kept) * (rotated ? 7 : 6);
         const float* bx = boxes + (static_cast<long long>(b) * k + i) * (rotated ? 5 : 4);
         o[0] = bx[0], o[1] = bx[1], o[2] = bx[2], o[3] = bx[3], o[4] = top[b * k + i], o[5] = static_cast<float>(cls[b * k + i]);
         if (rotated) o[6] = bx[4];
+      }
+      if (kp.e.kpt_channel >= 0) {
+        const int a = kp.order[b * k + i];
+        const auto [ax, ay, s] = anchor_point(kp.lv, a);
+        decode_keypoints_row(kp.head + (static_cast<long long>(b) * anchors + a) * kp.row, kp.e, ax, ay, s, o + 6, lane, 32);
       }
       ++kept;
     }
@@ -153,11 +168,10 @@ __global__ void nms_scan_kernel(int k, int anchors, int max_det, bool rotated, c
 
 }  // namespace
 
-void select_nms(const half_bits* head, int batch, int anchors, int nc, int row, int angle, const HeadLevels& levels,
+void select_nms(const half_bits* head, int batch, int anchors, int nc, int row, const HeadExtras& extras, const HeadLevels& levels,
                 float conf, float iou, int max_det, void* workspace, float* out, int* count, void* stream) {
-  if (row < 4 + nc || angle >= row || (angle >= 0 && angle < 4 + nc))
-    throw Error("CUDA select_nms: head rows of " + std::to_string(row) + " floats cannot hold 4 + " + std::to_string(nc) +
-                " classes" + (angle >= 0 ? " and an angle at " + std::to_string(angle) : std::string()));
+  check_head_extras("CUDA select_nms", row, nc, extras);
+  const int angle = extras.angle;
   const bool rotated = angle >= 0;
   // Candidates below conf are marked -1 and the scan stops at the first score not above 0, which agrees
   // with the CPU (score > conf) only for conf >= 0; the Engine refuses a negative conf too.
@@ -182,7 +196,7 @@ void select_nms(const half_bits* head, int batch, int anchors, int nc, int row, 
   launch_kernel("nms_mask_kernel", rotated ? nms_mask_kernel<true> : nms_mask_kernel<false>, dim3(words, words, batch), 64,
                 s, k, iou, c.boxes, c.cls, c.mask);
   launch_kernel("nms_scan_kernel", nms_scan_kernel, batch, 32, s, k, anchors, max_det, rotated, c.top, c.boxes, c.cls, c.mask,
-                out, count);
+                KeypointSource{head, row, levels, extras, c.order}, out, count);
 }
 
 Y26_CUDA_VARIANT_END

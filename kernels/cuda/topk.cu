@@ -183,7 +183,7 @@ __global__ void gather_pairs_kernel(const unsigned short* head, int anchors, int
   pairs[i] = sigmoid(load_half(head + (static_cast<long long>(b) * anchors + a) * row + 4 + c));
 }
 
-__global__ void decode_kernel(const unsigned short* head, int batch, int anchors, int nc, int row, int angle, int k,
+__global__ void decode_kernel(const unsigned short* head, int batch, int anchors, int nc, int row, HeadExtras e, int k,
                               HeadLevels lv, const int* top_anchor, const int* top_pair, const float* pair_score, float* out) {
   pdl_prologue();
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
@@ -193,9 +193,9 @@ __global__ void decode_kernel(const unsigned short* head, int batch, int anchors
   const int a = top_anchor[b * k + p / nc];
   const auto [ax, ay, s] = anchor_point(lv, a);
   const unsigned short* r = head + (static_cast<long long>(b) * anchors + a) * row;
-  float* o = out + static_cast<long long>(i) * (angle >= 0 ? 7 : 6);  // end2end_row_floats(), a host function
-  if (angle >= 0) {  // an OBB head: xywh and the angle
-    const RotatedBoxD rb = decode_rotated_row(r, angle, ax, ay, s);
+  float* o = out + static_cast<long long>(i) * e.row_floats();
+  if (e.angle >= 0) {  // an OBB head: xywh and the angle
+    const RotatedBoxD rb = decode_rotated_row(r, e.angle, ax, ay, s);
     o[0] = rb.cx, o[1] = rb.cy, o[2] = rb.w, o[3] = rb.h, o[6] = rb.angle;
   } else {
     o[0] = __fmul_rn(__fsub_rn(ax, load_half(r + 0)), s);
@@ -205,6 +205,7 @@ __global__ void decode_kernel(const unsigned short* head, int batch, int anchors
   }
   o[4] = pair_score[i];
   o[5] = static_cast<float>(p % nc);
+  if (e.kpt_channel >= 0) decode_keypoints_row(r, e, ax, ay, s, o + 6, 0, 1);  // a pose head's keypoints
 }
 
 }  // namespace
@@ -215,11 +216,9 @@ void top_k(const float* keys, std::int64_t n, int k, int batch, int* out_index, 
                 out_value);
 }
 
-void select_end2end(const half_bits* head, int batch, int anchors, int nc, int row, int angle, int k, const HeadLevels& levels,
-                    void* workspace, float* out, void* stream) {
-  if (row < 4 + nc || angle >= row || (angle >= 0 && angle < 4 + nc))
-    throw Error("CUDA select_end2end: head rows of " + std::to_string(row) + " floats cannot hold 4 + " + std::to_string(nc) +
-                " classes" + (angle >= 0 ? " and an angle at " + std::to_string(angle) : std::string()));
+void select_end2end(const half_bits* head, int batch, int anchors, int nc, int row, const HeadExtras& extras, int k,
+                    const HeadLevels& levels, void* workspace, float* out, void* stream) {
+  check_head_extras("CUDA select_end2end", row, nc, extras);
   auto s = static_cast<cudaStream_t>(stream);
   char* ws = static_cast<char*>(workspace);
   const std::int64_t b = batch;
@@ -237,7 +236,7 @@ void select_end2end(const half_bits* head, int batch, int anchors, int nc, int r
   launch_kernel("gather_pairs_kernel", gather_pairs_kernel, blocks_for(b * k * nc, 256), 256, s, head, anchors, nc, row, k,
                 top_anchor, pairs, b * k * nc);
   top_k(pairs, static_cast<std::int64_t>(k) * nc, k, batch, top_pair, pair_score, stream);
-  launch_kernel("decode_kernel", decode_kernel, blocks_for(b * k, 256), 256, s, head, batch, anchors, nc, row, angle, k,
+  launch_kernel("decode_kernel", decode_kernel, blocks_for(b * k, 256), 256, s, head, batch, anchors, nc, row, extras, k,
                 levels, top_anchor, top_pair, pair_score, out);
 }
 
