@@ -148,15 +148,29 @@ done
 S="$FIX/yolo26n-shapes.pt"
 D="$FIX/shapes-val/data.yaml"
 # (no --imgsz: the checkpoint's training size, 320, as yolo val defaults to it)
-"$Y26" val -w "$S" --data "$D" --device cpu --json "$TMP/val.json" --save-json "$TMP/pred.json" >"$TMP/stdout" 2>&1 \
-  && grep -qE "^ +all +150 +[0-9]+ " "$TMP/stdout" && grep -qE "^ +hexagon " "$TMP/stdout" && python3 - "$TMP/val.json" "$FIX/yolo26n-shapes.val.json" "$TMP/pred.json" <<'PY' && ok || bad "val: $(cat "$TMP/stdout")"
+# Y26_CLI_SANITIZED=1 (scripts/test-sanitizers.sh): the split's first 20 images, the same code's bounds checked
+# without the 150 images' 1.5 minutes under ASan; the metrics against yolo val's are the main build's check.
+if [ "${Y26_CLI_SANITIZED:-0}" = 1 ]; then
+  mkdir -p "$TMP/v20/images" "$TMP/v20/labels"
+  for f in $(ls "$FIX/shapes-val/images" | head -20); do
+    cp "$FIX/shapes-val/images/$f" "$TMP/v20/images/" && cp "$FIX/shapes-val/labels/${f%.jpg}.txt" "$TMP/v20/labels/"
+  done
+  cp "$D" "$TMP/v20/data.yaml"
+  VD="$TMP/v20/data.yaml" VN=20
+else
+  VD="$D" VN=150
+fi
+"$Y26" val -w "$S" --data "$VD" --device cpu --json "$TMP/val.json" --save-json "$TMP/pred.json" >"$TMP/stdout" 2>&1 \
+  && grep -qE "^ +all +$VN +[0-9]+ " "$TMP/stdout" && { [ $VN != 150 ] || grep -qE "^ +hexagon " "$TMP/stdout"; } && python3 - "$TMP/val.json" "$FIX/yolo26n-shapes.val.json" "$TMP/pred.json" "$VN" <<'PY' && ok || bad "val: $(cat "$TMP/stdout")"
 import json, sys
-got, gold, pred = (json.load(open(f)) for f in sys.argv[1:])
-for k in ("precision", "recall", "map50", "map50_95"):
-    assert abs(got[k] - gold["end2end"][k]) <= 1e-5, (k, got[k], gold["end2end"][k])
+got, gold, pred = (json.load(open(f)) for f in sys.argv[1:4])
+n = int(sys.argv[4])
+if n == 150:  # the whole split: yolo val's metrics
+    for k in ("precision", "recall", "map50", "map50_95"):
+        assert abs(got[k] - gold["end2end"][k]) <= 1e-5, (k, got[k], gold["end2end"][k])
 assert got["imgsz"] == 320
-assert got["images"] == 150 and len(got["files"]) == 150 and got["labels"]["found"] == 150
-assert len(pred) > 150 and {"image_id", "category_id", "bbox", "score", "file_name"} <= set(pred[0])
+assert got["images"] == n and len(got["files"]) == n and got["labels"]["found"] == n
+assert len(pred) > n and {"image_id", "category_id", "bbox", "score", "file_name"} <= set(pred[0])
 PY
 expect_error "val without --data" "--data: required option is missing" -- "$Y26" val -w "$S"
 expect_error "val on another model's classes" "data.yaml: 8 classes, the model has 80" -- "$Y26" val -w "$M" --data "$D" --device cpu
