@@ -104,10 +104,11 @@ nlohmann::json top5_json(const Classification& c, const std::vector<std::string>
   return top;
 }
 
-// One image's JSON "detections": class, name, score, box, and an OBB's rotated box or a pose model's
-// keypoints (kpt_dim values each); `summary` gets "N detections: 2 person, ...".
+// One image's JSON "detections": class, name, score, box, and an OBB's rotated box, a pose model's
+// keypoints (kpt_dim values each) or a segmentation model's mask (COCO RLE in the image's width x height);
+// `summary` gets "N detections: 2 person, ...".
 nlohmann::json detections_json(const std::vector<Detection>& dets, const std::vector<std::string>& names, int kpt_dim,
-                               std::string& summary) {
+                               bool masks, const Image& image, std::string& summary) {
   nlohmann::json jd = nlohmann::json::array();
   std::map<std::string, int> counts;
   for (const auto& d : dets) {
@@ -123,6 +124,8 @@ nlohmann::json detections_json(const std::vector<Detection>& dets, const std::ve
       for (const Keypoint& p : d.keypoints) kp.push_back(kpt_dim == 3 ? nlohmann::json{p.x, p.y, p.visible} : nlohmann::json{p.x, p.y});
       j["keypoints"] = std::move(kp);
     }
+    if (masks)  // pycocotools' RLE: {"size": [height, width], "counts": compressed string}
+      j["mask"] = {{"size", {image.height, image.width}}, {"counts", coco_rle(d.mask, image.width, image.height)}};
     jd.push_back(std::move(j));
     ++counts[name];
   }
@@ -137,7 +140,7 @@ nlohmann::json detections_json(const std::vector<Detection>& dets, const std::ve
 int run_detect(int argc, char** argv) {
   cli::Spec spec = with_engine_flags({{{"-i", "--input"}, {"-o", "--output"}},
                                       {"--input", "--output", "--json", "--batch"},
-                                      {"--no-draw"}});
+                                      {"--no-draw", "--retina-masks"}});
   const cli::Args args = cli::parse(argc, argv, 2, spec);
   std::vector<std::string> given = args.values.count("--input") ? args.values.at("--input") : std::vector<std::string>{};
   given.insert(given.end(), args.positionals.begin(), args.positionals.end());  // -i a.jpg b.jpg dir/
@@ -151,7 +154,9 @@ int run_detect(int argc, char** argv) {
 
   bool any_dir = false;
   const std::vector<std::string> files = collect_inputs(given, any_dir);
-  Engine engine = Engine::load(args.require("--weights"), engine_options(args));
+  Options options = engine_options(args);
+  options.retina_masks = args.has("--retina-masks");
+  Engine engine = Engine::load(args.require("--weights"), options);
   if (!engine.device_note().empty()) std::fprintf(stderr, "y26: %s\n", engine.device_note().c_str());
   if (draw) {
     std::error_code ec;
@@ -162,6 +167,7 @@ int run_detect(int argc, char** argv) {
   const auto& names = engine.class_names();
   const bool classifier = engine.task() == "classify";
   const int kpt_dim = engine.keypoint_shape()[1];
+  const bool masks = engine.task() == "segment";
   nlohmann::json results = nlohmann::json::array();
   const auto start = std::chrono::steady_clock::now();
 
@@ -193,7 +199,7 @@ int run_detect(int argc, char** argv) {
       if (classifier) {
         entry["top5"] = top5_json(classes[k], names, summary);
       } else {
-        entry["detections"] = detections_json(dets[k], names, kpt_dim, summary);
+        entry["detections"] = detections_json(dets[k], names, kpt_dim, masks, images[k], summary);
       }
       results.push_back(std::move(entry));
       if (progress) std::fprintf(stderr, "\r\033[K");

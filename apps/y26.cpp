@@ -17,6 +17,7 @@ constexpr const char* kUsage =
     "  y26 detect -w MODEL -i IMAGE|DIR... [-o OUTDIR] [--json FILE|-] [--no-draw] [--batch N]\n"
     "             [--conf 0.25] [--iou 0.7] [--max-det 300] [--imgsz N] [--nms] [--device auto|cpu|cuda[:N]|emu]\n"
     "             [--letterbox auto|square|rect] [--precision auto|fp32|fp16] [--threads N]\n"
+    "             [--retina-masks]        (segmentation: masks at the image's resolution, not the input's)\n"
     "  y26 val    -w MODEL --data DATA.yaml [--split val|test|train] [--batch 16] [--save-json FILE]\n"
     "             [--json FILE|-] [--conf 0.001] [--iou 0.7] [--imgsz N] [--nms] [--device ...]\n"
     "                                     (mAP on a labelled YOLO dataset, as yolo val computes it)\n"

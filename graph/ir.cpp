@@ -9,6 +9,7 @@ const char* op_name(OpKind k) {
     case OpKind::Upsample: return "Upsample";
     case OpKind::Attention: return "Attention";
     case OpKind::GlobalAvgPool: return "GlobalAvgPool";
+    case OpKind::DepthToSpace: return "DepthToSpace";
   }
   return "?";
 }
@@ -26,7 +27,8 @@ std::string describe(const Graph& g, const Node& n) {
     }
     case OpKind::MaxPool:
       return std::to_string(n.pool.k) + "x" + std::to_string(n.pool.k) + "/" + std::to_string(n.pool.stride) + ", " + out;
-    case OpKind::Upsample: return "nearest 2x, " + out;
+    case OpKind::Upsample: return std::string("nearest 2x") + (n.residual ? " +res" : "") + ", " + out;
+    case OpKind::DepthToSpace: return "2x2 sub-pixels, " + out;
     case OpKind::GlobalAvgPool:
       return "mean of " + std::to_string(n.inputs.at(0).h) + "x" + std::to_string(n.inputs.at(0).w) + ", " + out;
     case OpKind::Attention:

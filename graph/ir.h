@@ -30,7 +30,9 @@ struct Slice {
   int h = 0, w = 0;
 };
 
-enum class OpKind : std::uint8_t { Conv, MaxPool, Upsample, Attention, GlobalAvgPool };
+// DepthToSpace: a ConvTranspose2d 2x2/2 is a 1x1 conv to 4 x c channels (one group of c per output
+// sub-pixel dy * 2 + dx), then this op moves each group to its sub-pixel of the 2x larger output.
+enum class OpKind : std::uint8_t { Conv, MaxPool, Upsample, Attention, GlobalAvgPool, DepthToSpace };
 const char* op_name(OpKind k);
 struct Graph;
 struct Node;
@@ -43,7 +45,7 @@ struct Node {
   int layer = -1;                  // the Ultralytics layer index it belongs to
   std::vector<Slice> inputs;       // Attention: q, k, v
   Slice output;
-  std::optional<Slice> residual;   // Conv: added after the activation
+  std::optional<Slice> residual;   // Conv: added after the activation; Upsample: added to the upsampled value
   int weights = -1;                // Conv: index into Graph::conv_weights
   kernels::ConvParams conv;
   kernels::PoolParams pool;
@@ -72,18 +74,22 @@ const char* task_name(Task t);  // "detect", "segment", "pose", "obb", "classify
 // The head's output: buffer `output` holds, per image, one row per anchor of [4 * reg_max box
 // distances (l, t, r, b), nc class logits, `extra` task channels], levels in order. The extra
 // channels: Task::Obb, one angle in radians (OBB26's raw output, no sigmoid); Task::Pose, kpt_n keypoints of
-// kpt_dim raw values each (x and y offsets from the anchor in cells, and a visibility logit when kpt_dim is 3).
+// kpt_dim raw values each (x and y offsets from the anchor in cells, and a visibility logit when kpt_dim is 3);
+// Task::Segment, the `extra` mask coefficients, which weigh the `protos` buffer's prototypes (Proto26: extra
+// channels at a quarter of the input's resolution) into the detection's mask logits.
 struct Head {
   int output = -1;
   Task task = Task::Detect;
   int nc = 0;
   int extra = 0;
   int kpt_n = 0, kpt_dim = 0;  // Task::Pose: extra == kpt_n * kpt_dim
+  int protos = -1;             // Task::Segment: the prototypes' buffer (read by post-processing, as `output`)
   int reg_max = 1;
   bool end2end = true;  // which head was built: one-to-one (top-k) or one-to-many (NMS)
   std::vector<HeadLevel> levels;
   int anchors() const;
-  int extra_channel() const { return 4 * reg_max + nc; }  // the first extra channel (OBB: the angle; pose: keypoints)
+  int extra_channel() const { return 4 * reg_max + nc; }  // the first extra channel (OBB: the angle; pose: keypoints;
+                                                           // segment: the mask coefficients)
   int row() const { return extra_channel() + extra; }      // floats per anchor
 };
 

@@ -44,6 +44,9 @@ class Builder {
   void detect(int layer, const std::vector<Slice>& levels);
   void extra_branch(const std::string& p, const std::string& final_conv, const Slice& x, const Slice& out);
   void classify(int layer, const Slice& x);
+  void proto26(int layer, const std::vector<Slice>& levels);
+  void conv_transpose2x2(const std::string& prefix, const Slice& in, const Slice& out);
+  void upsample_add(const std::string& name, const Slice& in, const Slice& out, const std::optional<Slice>& add);
   Task supported_task() const;
   // the layer-by-layer build: the output channels of a layer, a buffer of its own, one layer's ops
   int channels_of(int layer) const;
@@ -289,13 +292,19 @@ void Builder::c2psa(int layer, const Slice& in, const Slice& out) {
   conv(p + ".cv2", g_.whole(cat), out, 1, Activation::SiLU);
 }
 
-void Builder::upsample(int layer, const Slice& in, const Slice& out) {
+void Builder::upsample(int layer, const Slice& in, const Slice& out) { upsample_add("model." + std::to_string(layer), in, out, {}); }
+
+// out = nearest 2x upsample of in [+ add]
+void Builder::upsample_add(const std::string& name, const Slice& in, const Slice& out, const std::optional<Slice>& add) {
+  if (out.h != 2 * in.h || out.w != 2 * in.w || out.c != in.c || (add && add->c != out.c))
+    fail("'" + name + "': a 2x upsample of " + std::to_string(in.c) + " channels does not fit its output");
   Node n;
   n.kind = OpKind::Upsample;
-  n.name = "model." + std::to_string(layer);
-  n.layer = layer;
+  n.name = name;
+  n.layer = layer_;
   n.inputs = {in};
   n.output = out;
+  n.residual = add;
   g_.nodes.push_back(std::move(n));
 }
 
@@ -323,8 +332,10 @@ void Builder::detect(int layer, const std::vector<Slice>& levels) {
   // The task's extra branch per level, into the head rows after the class logits: OBB26's angle (cv4: Conv,
   // Conv, a 1x1 conv to one channel) or Pose26's keypoints (cv4: Conv, Conv; cv4_kpts: a 1x1 conv to kpt_n *
   // kpt_dim); one2one_ for the one-to-one head.
+  // Segment26's mask coefficients: cv4 as OBB26's (Conv, Conv, a 1x1 conv to nm channels).
   const bool pose = head.task == Task::Pose;
-  const std::string extra = head.task == Task::Obb || pose ? p + (e2e ? ".one2one_cv4." : ".cv4.") : "";
+  const bool cv4 = head.task == Task::Obb || head.task == Task::Segment || pose;
+  const std::string extra = cv4 ? p + (e2e ? ".one2one_cv4." : ".cv4.") : "";
   const std::string kpts = p + (e2e ? ".one2one_cv4_kpts." : ".cv4_kpts.");
   const auto final_prefix = [&](size_t l) {  // the branch's last conv at level l
     return pose ? kpts + std::to_string(l) : extra + std::to_string(l) + ".2";
@@ -388,6 +399,89 @@ void Builder::extra_branch(const std::string& p, const std::string& final_conv, 
   conv(final_conv, a2, out, 1, Activation::None);
 }
 
+// A ConvTranspose2d(c, c, 2, 2) with bias (Proto's upsample): weights (cin, cout, 2, 2). Each output pixel
+// (2y + dy, 2x + dx) is a 1x1 convolution of input pixel (y, x) with the taps (., ., dy, dx), so it runs as
+// one 1x1 conv to 4 x cout channels (group dy * 2 + dx: sub-pixel (dy, dx)) and a DepthToSpace.
+void Builder::conv_transpose2x2(const std::string& prefix, const Slice& in, const Slice& out) {
+  const Tensor& wt = w_.at(prefix + ".weight");
+  if (wt.shape.size() != 4 || wt.shape[0] != in.c || wt.shape[2] != 2 || wt.shape[3] != 2)
+    fail("tensor '" + prefix + ".weight' has shape " + wt.shape_string() + ", expected (" + std::to_string(in.c) +
+         ", channels, 2, 2) (a ConvTranspose2d 2x2/2)");
+  const int cin = in.c, c = static_cast<int>(wt.shape[1]), cout = 4 * c;
+  if (c != out.c || out.h != 2 * in.h || out.w != 2 * in.w)
+    fail("'" + prefix + "' produces " + std::to_string(c) + " channels, the model needs " + std::to_string(out.c));
+  const auto src = wt.to_float();
+  const auto bias = has(prefix + ".bias") ? w_.expect(prefix + ".bias", {c}).to_float() : std::vector<float>(static_cast<size_t>(c), 0.0f);
+  ConvWeights cw;
+  cw.name = prefix;
+  cw.cin = cin;
+  cw.cout = cout;
+  cw.w.resize(static_cast<size_t>(cin) * cout);
+  cw.bias.resize(static_cast<size_t>(cout));
+  for (int sub = 0; sub < 4; ++sub) {
+    for (int co = 0; co < c; ++co) {
+      cw.bias[static_cast<size_t>(sub * c + co)] = bias[static_cast<size_t>(co)];
+      for (int ci = 0; ci < cin; ++ci)
+        cw.w[static_cast<size_t>(ci) * cout + sub * c + co] = src[(static_cast<size_t>(ci) * c + co) * 4 + sub];
+    }
+  }
+  g_.conv_weights.push_back(std::move(cw));
+  const Slice subpixels = temp(prefix, in.h, in.w, cout);
+  Node n;
+  n.kind = OpKind::Conv;
+  n.name = prefix;
+  n.layer = layer_;
+  n.inputs = {in};
+  n.output = subpixels;
+  n.weights = static_cast<int>(g_.conv_weights.size()) - 1;
+  n.conv = {1, 0, Activation::None};
+  g_.nodes.push_back(std::move(n));
+  Node d;
+  d.kind = OpKind::DepthToSpace;
+  d.name = prefix + ".subpixels";
+  d.layer = layer_;
+  d.inputs = {subpixels};
+  d.output = out;
+  g_.nodes.push_back(std::move(d));
+}
+
+// Proto26 (Segment26's prototypes): feat = P3 + up2(feat_refine.0(P4)) + up4(feat_refine.1(P5)), then
+// Proto: cv3(cv2(upsample(cv1(feat_fuse(feat))))), nm prototypes at a quarter of the input. Nearest
+// upsampling is linear, so up2(r0) + up4(r1) = up2(r0 + up2(r1)): r1 is upsampled once and added by refine.0's
+// residual, the sum upsampled once more and added to P3 (PyTorch adds in the other order: within rounding).
+void Builder::proto26(int layer, const std::vector<Slice>& levels) {
+  const std::string p = "model." + std::to_string(layer) + ".proto";
+  if (!has(p + ".feat_refine.0.conv.weight") || !has(p + ".feat_refine.1.conv.weight") || !has(p + ".upsample.weight"))
+    fail("'" + p + "' is not Proto26 (feat_refine.0/1, feat_fuse, cv1, upsample, cv2, cv3): y26 runs YOLO26's Segment26");
+  const Slice &p3 = levels[0], &p4 = levels[1], &p5 = levels[2];
+  const int c0 = p3.c;
+  const Slice r1 = temp(p + ".feat_refine.1", p5.h, p5.w, c0);
+  conv(p + ".feat_refine.1", p5, r1, 1, Activation::SiLU);
+  const Slice u1 = temp(p + ".feat_refine.1.up", p4.h, p4.w, c0);
+  upsample_add(p + ".feat_refine.1.up", r1, u1, {});
+  const Slice r0 = temp(p + ".feat_refine.0", p4.h, p4.w, c0);
+  conv(p + ".feat_refine.0", p4, r0, 1, Activation::SiLU, u1);
+  const Slice feat = temp(p + ".feat", p3.h, p3.w, c0);
+  upsample_add(p + ".feat", r0, feat, p3);
+  const int c_ = out_channels(p + ".feat_fuse");
+  const Slice fused = temp(p + ".feat_fuse", p3.h, p3.w, c_);
+  conv(p + ".feat_fuse", feat, fused, 1, Activation::SiLU);
+  const Slice a = temp(p + ".cv1", p3.h, p3.w, out_channels(p + ".cv1"));
+  conv(p + ".cv1", fused, a, 1, Activation::SiLU);
+  const int cu = static_cast<int>(w_.at(p + ".upsample.weight").shape.at(1));
+  const Slice up = temp(p + ".upsample", 2 * p3.h, 2 * p3.w, cu);
+  conv_transpose2x2(p + ".upsample", a, up);
+  const Slice b = temp(p + ".cv2", up.h, up.w, out_channels(p + ".cv2"));
+  conv(p + ".cv2", up, b, 1, Activation::SiLU);
+  const int nm = out_channels(p + ".cv3");
+  Head& head = g_.head;
+  if (nm != head.extra)
+    fail("'" + p + ".cv3' makes " + std::to_string(nm) + " prototypes, but the head predicts " + std::to_string(head.extra) +
+         " mask coefficients");
+  head.protos = g_.add_buffer(p, up.h, up.w, nm);
+  conv(p + ".cv3", b, g_.whole(head.protos), 1, Activation::SiLU);
+}
+
 // Classify (yolo26-cls.yaml's layer 10): conv 1x1 to 1280 channels (SiLU), the global average pool,
 // and the linear layer as a 1x1 convolution of the pooled 1x1 image, its nc logits the head's output
 // (softmax is the host's, on the logits: runtime/classify.h).
@@ -416,10 +510,9 @@ void Builder::classify(int layer, const Slice& x) {
   conv(p + ".linear", pooled, g_.whole(head.output), 1, Activation::None);
 }
 
-// A segmentation checkpoint carries a detection head's tensors too: built as a detector it would
-// "detect" without a word and return boxes without their masks. Refused here, by what the file says, as
-// is a head at another layer than the standard layout's (the P2/P6 variants). Detection, oriented boxes,
-// pose (Pose26) and classification are built.
+// The task is what the file says (graph/task.h); a head at another layer than the standard layout's (the
+// P2/P6 variants) and the YOLOv8-layout pose and segmentation heads are refused. Detection, segmentation
+// (Segment26), oriented boxes, pose (Pose26) and classification are built.
 Task Builder::supported_task() const {
   const HeadKind head = head_kind(w_);
   if (head.task == Task::Classify) {
@@ -431,19 +524,21 @@ Task Builder::supported_task() const {
     fail("a pose model whose head '" + head.layer + "' is " + head.module + " (keypoints in cv4's last conv, the YOLOv8 "
          "layout): y26 runs YOLO26's Pose26 (cv4 then cv4_kpts)");
   }
-  const bool built = head.task == Task::Detect || head.task == Task::Obb || head.task == Task::Pose;
+  if (head.task == Task::Segment && head.module != "Segment26" && !has(head.layer + ".proto.feat_refine.0.conv.weight")) {
+    fail("a segmentation model whose head '" + head.layer + "' is " + head.module + " (Proto on P3 alone, the YOLOv8 "
+         "layout): y26 runs YOLO26's Segment26 (Proto26)");
+  }
+  const bool built = head.task == Task::Detect || head.task == Task::Obb || head.task == Task::Pose || head.task == Task::Segment;
   if (built && head.layer != "model.23") {
-    fail(std::string(head.task == Task::Obb ? "an oriented-box" : head.task == Task::Pose ? "a pose" : "a detection") +
+    fail(std::string(head.task == Task::Obb ? "an oriented-box" : head.task == Task::Pose ? "a pose" :
+                     head.task == Task::Segment ? "a segmentation" : "a detection") +
          " model with its head at '" + head.layer +
          "' (a P2 or P6 variant?): y26 builds the standard YOLO26 layout only (head at 'model.23' on P3-P5)");
   }
   if (built) return head.task;
   if (head.task == Task::Unknown && head.module.empty()) return Task::Detect;  // no head found: said below
-  if (head.task == Task::Segment) {
-    fail("an instance segmentation model (its head '" + head.layer + "' is " + head.module +
-         "): y26 runs detection, oriented-box, pose and classification models (task segment is not supported yet)");
-  }
-  fail("its head '" + head.layer + "' is " + head.module + ", not a YOLO head y26 runs (Detect, OBB, Pose26 or Classify): not supported");
+  fail("its head '" + head.layer + "' is " + head.module +
+       ", not a YOLO head y26 runs (Detect, Segment26, OBB, Pose26 or Classify): not supported");
 }
 
 int Builder::channels_of(int layer) const {
@@ -539,6 +634,7 @@ Graph Builder::build() {
   step(22, own(22, H / 32, W / 32), [&] { c3k2(22, out[21], out[22]); });
   layer_ = 23;
   detect(23, {out[16], out[19], out[22]});
+  if (g_.head.task == Task::Segment) proto26(23, {out[16], out[19], out[22]});
   return std::move(g_);
 }
 

@@ -25,6 +25,7 @@ void for_each_use(const graph::Graph& g, Fn&& fn) {
     fn(node.output, i);
   }
   fn(g.whole(g.head.output), n);
+  if (g.head.protos >= 0) fn(g.whole(g.head.protos), n);  // a segmentation head's prototypes, read with it
 }
 
 // conflict[a][b]: buffers a and b may be live at the same time, so they must not share memory.

@@ -78,7 +78,12 @@ void CpuExecutor::run_reference(const graph::Node& n) {
       break;
     }
     case graph::OpKind::MaxPool: cpu::max_pool2d(ctx_, view(n.inputs[0]).as_const(), out, n.pool); break;
-    case graph::OpKind::Upsample: cpu::upsample_nearest2x(ctx_, view(n.inputs[0]).as_const(), out); break;
+    case graph::OpKind::Upsample: {
+      const auto res = n.residual ? view(*n.residual).as_const() : kernels::View<const float>{};
+      cpu::upsample_nearest2x(ctx_, view(n.inputs[0]).as_const(), out, n.residual ? &res : nullptr);
+      break;
+    }
+    case graph::OpKind::DepthToSpace: cpu::depth_to_space2x(ctx_, view(n.inputs[0]).as_const(), out); break;
     case graph::OpKind::GlobalAvgPool: cpu::global_avg_pool(ctx_, view(n.inputs[0]).as_const(), out); break;
     case graph::OpKind::Attention:
       cpu::attention(ctx_, view(n.inputs[0]).as_const(), view(n.inputs[1]).as_const(), view(n.inputs[2]).as_const(), out,
@@ -98,7 +103,13 @@ void CpuExecutor::run_fast(const graph::Node& n) {
       break;
     }
     case graph::OpKind::MaxPool: fast::max_pool2d(ctx_, view(n.inputs[0]).as_const(), out, n.pool); break;
-    case graph::OpKind::Upsample: fast::upsample_nearest2x(ctx_, view(n.inputs[0]).as_const(), out); break;
+    case graph::OpKind::Upsample: {
+      const auto res = n.residual ? view(*n.residual).as_const() : kernels::View<const float>{};
+      fast::upsample_nearest2x(ctx_, view(n.inputs[0]).as_const(), out, n.residual ? &res : nullptr);
+      break;
+    }
+    // a move of each pixel's channel groups: the reference kernel is as fast as a copy can be
+    case graph::OpKind::DepthToSpace: kernels::cpu::depth_to_space2x(ctx_, view(n.inputs[0]).as_const(), out); break;
     // a few dozen pixels of one layer: the reference kernel (the fast set has none of its own)
     case graph::OpKind::GlobalAvgPool: kernels::cpu::global_avg_pool(ctx_, view(n.inputs[0]).as_const(), out); break;
     case graph::OpKind::Attention:

@@ -211,6 +211,30 @@ std::vector<float> CudaExecutor::head_image(int image) const {
   return rows;
 }
 
+std::vector<float> CudaExecutor::mask_logits(const std::vector<kc::MaskRequest>& requests) const {
+  if (g_.head.protos < 0) throw Error("mask_logits: the model has no mask prototypes (not a segmentation model)");
+  const auto head = view(g_.whole(g_.head.output)).as_const();
+  const auto protos = view(g_.whole(g_.head.protos)).as_const();
+  const std::int64_t pixels = static_cast<std::int64_t>(protos.h) * protos.w;
+  for (const auto& r : requests)
+    if (r.image < 0 || r.image >= plan_.batch || r.anchor < 0 || r.anchor >= g_.head.anchors())
+      throw Error("mask_logits: a request outside the batch or the head's anchors");
+  std::vector<float> out(requests.size() * static_cast<size_t>(pixels));
+  auto s = static_cast<cudaStream_t>(stream_);
+  auto* dev_requests = reinterpret_cast<kc::MaskRequest*>(workspace_.as<char>() + layout_.mask_requests_offset);
+  auto* dev_logits = reinterpret_cast<float*>(workspace_.as<char>() + layout_.mask_logits_offset);
+  for (size_t i = 0; i < requests.size(); i += kc::kMaskChunk) {
+    const int n = static_cast<int>(std::min<size_t>(kc::kMaskChunk, requests.size() - i));
+    check(cudaMemcpyAsync(dev_requests, requests.data() + i, static_cast<size_t>(n) * sizeof(kc::MaskRequest),
+                          cudaMemcpyHostToDevice, s), "cudaMemcpyAsync");
+    kc::mask_logits(head, g_.head.extra_channel(), protos, dev_requests, n, dev_logits, s);
+    check(cudaMemcpyAsync(out.data() + i * static_cast<size_t>(pixels), dev_logits, static_cast<size_t>(n * pixels) * 4,
+                          cudaMemcpyDeviceToHost, s), "cudaMemcpyAsync");
+    check(cudaStreamSynchronize(s), "cudaStreamSynchronize");  // before the next chunk reuses the requests
+  }
+  return out;
+}
+
 kernels::View<kc::half_bits> CudaExecutor::view(const graph::Slice& s) const {
   const graph::Buffer& b = g_.buffers.at(static_cast<size_t>(s.buffer));
   const memory::BufferPlan& bp = plan_.buffers.at(static_cast<size_t>(s.buffer));
@@ -291,7 +315,12 @@ void CudaExecutor::launch_nodes(bool concurrent, const std::function<void(size_t
         break;
       }
       case graph::OpKind::MaxPool: kc::max_pool2d(view(n.inputs[0]).as_const(), out, n.pool, stream); break;
-      case graph::OpKind::Upsample: kc::upsample_nearest2x(view(n.inputs[0]).as_const(), out, stream); break;
+      case graph::OpKind::Upsample: {
+        const auto res = n.residual ? view(*n.residual).as_const() : kernels::View<const kc::half_bits>{};
+        kc::upsample_nearest2x(view(n.inputs[0]).as_const(), out, stream, n.residual ? &res : nullptr);
+        break;
+      }
+      case graph::OpKind::DepthToSpace: kc::depth_to_space2x(view(n.inputs[0]).as_const(), out, stream); break;
       case graph::OpKind::GlobalAvgPool: kc::global_avg_pool(view(n.inputs[0]).as_const(), out, stream); break;
       case graph::OpKind::Attention:
         kc::attention(view(n.inputs[0]).as_const(), view(n.inputs[1]).as_const(), view(n.inputs[2]).as_const(), out,

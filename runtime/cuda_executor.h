@@ -66,6 +66,9 @@ class CudaExecutor final : public GpuExecutor {
   int selected_rows() const override { return sel_.rows(); }
   int selected_row_floats() const override { return sel_.row_floats(); }
   const int* host_counts() const override { return host_counts_; }
+  // A segmentation head: the mask logits of the last run()'s detections `requests` (image, anchor), each
+  // protos.h x protos.w FP32 values, request after request (kernels::cuda::mask_logits, synchronous).
+  std::vector<float> mask_logits(const std::vector<kernels::cuda::MaskRequest>& requests) const override;
   bool device_selection() const override { return sel_.any(); }
   bool nms_selection() const override { return sel_.nms; }
 

@@ -66,7 +66,8 @@ inline DeviceSelection choose_device_selection(const graph::Head& head, float co
 }
 
 // Workspace: [selection scratch | batch x rows x 6 result floats | batch counts (NMS) | batch box mappings |
-//             split-K counters, one run per split convolution | split-K partials], each 256-byte aligned.
+//             mask requests and logits (a segmentation head) | split-K counters, one run per split convolution |
+//             split-K partials], each 256-byte aligned.
 // Partials of two split convolutions share memory unless they may run at the same time (different
 // branches of the schedule, at small batch); counters are never shared, because a convolution relies
 // on finding its counters at zero, as the previous run left them.
@@ -77,6 +78,8 @@ struct SplitScratch {
 struct WorkspaceLayout {
   std::int64_t rows_offset = 0, counts_offset = 0;
   std::int64_t maps_offset = 0;  // batch BoxMappings: the selected rows are mapped to original pixels on the device
+  // A segmentation head: kMaskChunk mask requests and their logits (kernels::cuda::mask_logits); -1: none
+  std::int64_t mask_requests_offset = -1, mask_logits_offset = -1;
   std::vector<SplitScratch> split;  // by node
   std::int64_t total = 0;
 };
@@ -94,6 +97,12 @@ inline WorkspaceLayout workspace_layout(const graph::Graph& g, const memory::Pla
     l.counts_offset = l.rows_offset + kc::align_device(static_cast<std::int64_t>(batch) * s.rows() * s.row_floats() * 4);
     l.maps_offset = l.counts_offset + (s.nms ? kc::align_device(static_cast<std::int64_t>(batch) * 4) : 0);
     end = l.maps_offset + kc::align_device(static_cast<std::int64_t>(batch) * static_cast<std::int64_t>(sizeof(kc::BoxMapping)));
+  }
+  if (g.head.protos >= 0) {  // a segmentation head's masks, kMaskChunk detections at a time
+    const auto& pb = g.buffers[static_cast<size_t>(g.head.protos)];
+    l.mask_requests_offset = end;
+    l.mask_logits_offset = end + kc::align_device(kc::kMaskChunk * static_cast<std::int64_t>(sizeof(kc::MaskRequest)));
+    end = l.mask_logits_offset + kc::align_device(kc::kMaskChunk * static_cast<std::int64_t>(pb.h) * pb.w * 4);
   }
   l.split.resize(g.nodes.size());
   std::vector<size_t> split_nodes;

@@ -17,6 +17,7 @@
 #include "runtime/cpu_executor.h"
 #include "runtime/device_selection.h"
 #include "runtime/letterbox.h"
+#include "runtime/masks.h"
 #include "runtime/obb.h"
 #include "runtime/pose.h"
 #include "runtime/postprocess.h"
@@ -294,6 +295,63 @@ struct Engine::Impl {
     for (auto& d : dets) d.keypoints = runtime::decode_keypoints(rows + d.anchor * row_stride, d.anchor, head);
   }
 
+  // Segmentation: each detection's mask logits (the CPU from the head rows and the prototypes in its arena,
+  // the GPU on the device: kernels::cuda::mask_logits), assembled on the host (runtime/masks.h) in the
+  // original image's pixels (the input's, letterboxed). A detection whose mask is empty is dropped, as
+  // Ultralytics' predictor drops it.
+  void attach_masks(Session& s, const std::vector<const Image*>& images,
+                    const std::vector<std::vector<runtime::RawDetection>>& raw, std::vector<std::vector<Detection>>& out,
+                    bool letterboxed) {
+    const graph::Head& head = s.graph.head;
+    const graph::Buffer& pb = s.graph.buffers[static_cast<size_t>(head.protos)];
+    const std::int64_t pixels = static_cast<std::int64_t>(pb.h) * pb.w;
+    std::vector<std::pair<int, int>> dets;  // (image, detection) of each request
+    for (size_t i = 0; i < raw.size(); ++i)
+      for (size_t j = 0; j < raw[i].size(); ++j) {
+        if (raw[i][j].anchor < 0 || raw[i][j].anchor >= head.anchors()) throw Error("detect: a segmentation detection lost its anchor");
+        dets.emplace_back(static_cast<int>(i), static_cast<int>(j));
+      }
+    std::vector<float> logits;
+    if (s.gpu) {
+      std::vector<kernels::cuda::MaskRequest> requests;
+      for (const auto& [i, j] : dets) requests.push_back({i, raw[static_cast<size_t>(i)][static_cast<size_t>(j)].anchor});
+      logits = s.gpu->mask_logits(requests);
+    } else {
+      logits.resize(dets.size() * static_cast<size_t>(pixels));
+      const auto rows = s.exec->view(s.graph.whole(head.output));
+      const auto protos = s.exec->view(s.graph.whole(head.protos));
+      pool->parallel_for(static_cast<std::int64_t>(dets.size()), [&](std::int64_t b, std::int64_t e) {
+        for (std::int64_t k = b; k < e; ++k) {
+          const auto [i, j] = dets[static_cast<size_t>(k)];
+          const int anchor = raw[static_cast<size_t>(i)][static_cast<size_t>(j)].anchor;
+          runtime::mask_logits(rows.data + i * rows.image_stride + anchor * rows.pixel_stride + head.extra_channel(), head.extra,
+                               protos.data + i * protos.image_stride, protos.pixel_stride, pixels, logits.data() + k * pixels);
+        }
+      });
+    }
+    std::vector<std::vector<Detection>> kept(out.size());
+    std::vector<std::optional<Mask>> masks(dets.size());
+    pool->parallel_for(static_cast<std::int64_t>(dets.size()), [&](std::int64_t b, std::int64_t e) {
+      for (std::int64_t k = b; k < e; ++k) {
+        const auto [i, j] = dets[static_cast<size_t>(k)];
+        const Image& im = *images[static_cast<size_t>(i)];
+        const runtime::MaskFrame f{pb.h, pb.w, s.graph.input_h, s.graph.input_w, im.height, im.width};
+        const Detection& d = out[static_cast<size_t>(i)][static_cast<size_t>(j)];
+        const float image_box[4] = {d.x1, d.y1, d.x2, d.y2};
+        masks[static_cast<size_t>(k)] = runtime::assemble_mask(logits.data() + k * pixels, f,
+                                                               raw[static_cast<size_t>(i)][static_cast<size_t>(j)].box, image_box,
+                                                               options.retina_masks && !letterboxed);
+      }
+    });
+    for (size_t k = 0; k < dets.size(); ++k) {
+      if (!masks[k]) continue;
+      const auto [i, j] = dets[k];
+      kept[static_cast<size_t>(i)].push_back(std::move(out[static_cast<size_t>(i)][static_cast<size_t>(j)]));
+      kept[static_cast<size_t>(i)].back().mask = std::move(*masks[k]);
+    }
+    out = std::move(kept);
+  }
+
   std::vector<std::vector<Detection>> run(const std::vector<const Image*>& images, bool rect, RunMode mode = {}) {
     require_task(false, mode.letterboxed ? "detect_letterboxed" : "detect");
     const auto t0 = Clock::now();
@@ -391,6 +449,7 @@ struct Engine::Impl {
         }
       }
     }
+    if (s.graph.head.task == graph::Task::Segment) attach_masks(s, images, raw, out, mode.letterboxed);
     timing = {std::chrono::duration<double, std::milli>(t1 - t0).count(),
               std::chrono::duration<double, std::milli>(t2 - t1).count(), ms_since(t2), device_ms};
     return out;
@@ -647,6 +706,10 @@ GraphSummary Engine::summary(int height, int width) const {
     LayerSummary l;
     l.index = i;
     l.type = classifier ? kClassifierTypes[i] : kTypes[i];
+    if (i == layers - 1 && !classifier) {  // the head's own module (Segment26 also builds Proto26's prototypes)
+      l.type = g.head.task == graph::Task::Segment ? "Segment" : g.head.task == graph::Task::Pose ? "Pose"
+             : g.head.task == graph::Task::Obb   ? "OBB" : "Detect";
+    }
     for (const auto& n : g.nodes) {
       if (n.layer != i) continue;
       ++l.ops;

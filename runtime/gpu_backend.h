@@ -43,6 +43,7 @@ class GpuExecutor {
   virtual std::vector<float> head_image(int image) const = 0;
   virtual const std::uint16_t* host_head() const = 0;
   virtual std::int64_t head_elements() const = 0;
+  virtual std::vector<float> mask_logits(const std::vector<kernels::cuda::MaskRequest>& requests) const = 0;
   virtual double last_device_ms() const = 0;
   virtual std::int64_t device_bytes() const = 0;
   virtual std::string launch_detail(size_t node) const = 0;

@@ -46,11 +46,11 @@ RooflineReport roofline(const graph::Graph& g, int batch, const GpuLimits& gpu) 
     bool tensor_cores = true;
     for (const auto& in : n.inputs) op.bytes += slice_bytes(in, batch);
     op.bytes += slice_bytes(n.output, batch);
+    if (n.residual) op.bytes += slice_bytes(*n.residual, batch);
     if (n.kind == graph::OpKind::Conv) {
       const auto& w = g.conv_weights[static_cast<size_t>(n.weights)];
       op.flops = 2.0 * pixels * w.cout * w.kh * w.kw * (w.cin / w.groups);
       op.bytes += 2.0 * w.cout * w.kh * w.kw * (w.cin / w.groups) + 4.0 * w.cout;
-      if (n.residual) op.bytes += slice_bytes(*n.residual, batch);
       tensor_cores = w.groups == 1;
     } else if (n.kind == graph::OpKind::Attention) {
       const auto& a = n.attention;

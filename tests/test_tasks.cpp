@@ -1,4 +1,4 @@
-// Which YOLO task a checkpoint is for, and the refusal of every task y26 does not run. A YOLO26
+// Which YOLO task a checkpoint is for, and the refusal of every head y26 does not run. A YOLO26
 // segmentation or pose checkpoint carries a detection head's tensors too: built as a detector it
 // used to load and "detect" without a word (as an OBB model did, its boxes without their angles,
 // before y26 ran oriented boxes: tests/test_obb.cpp). The
@@ -45,10 +45,11 @@ struct TaskCase {
 
 std::vector<TaskCase> cases() {
   return {
-      {"segment", graph::Task::Segment, "Segment26",
+      // YOLOv8's Segment: Proto on P3 alone, no feat_refine (y26 runs Segment26: tests/test_segment.cpp)
+      {"segment", graph::Task::Segment, "Segment",
        {{"model.23.proto.cv1.conv.weight", {64, 64, 3, 3}}, {"model.23.cv4.0.2.weight", {32, 32, 1, 1}},
         {"model.23.one2one_cv4.0.2.weight", {32, 32, 1, 1}}},
-       "an instance segmentation model"},
+       "the YOLOv8 layout"},
   };
 }
 
@@ -68,7 +69,7 @@ TEST_CASE("the detection fixtures are detection models, by yaml and by tensors",
   }
 }
 
-TEST_CASE("segmentation checkpoints are refused by name, never detected", "[tasks]") {
+TEST_CASE("YOLOv8 segmentation checkpoints are refused by name, never detected", "[tasks]") {
   const WeightMap base = load_weights(test::fixture("yolo26n-rand.pt"));
   REQUIRE(!base.meta.yaml_json.empty());
   test::TempDir dir;
@@ -95,7 +96,7 @@ TEST_CASE("segmentation checkpoints are refused by name, never detected", "[task
         INFO(msg);
         CHECK(msg.rfind(path + ": ", 0) == 0);
         CHECK(msg.find(c.says) != std::string::npos);
-        CHECK(msg.find(std::string("task ") + graph::task_name(c.task)) != std::string::npos);
+        CHECK(msg.find("a segmentation model whose head 'model.23' is Segment") != std::string::npos);
         CHECK(msg.find('\n') == std::string::npos);
       }
     }
@@ -124,7 +125,7 @@ TEST_CASE("heads y26 does not know are refused whatever their tensors; the tenso
   const graph::HeadKind k = graph::head_kind(w);
   CHECK(k.task == graph::Task::Segment);
   CHECK(k.module == "Segment (the yaml says Detect)");
-  CHECK_THROWS_WITH(graph::build_yolo26(w, {640, 640, true}), Catch::Contains("task segment is not supported"));
+  CHECK_THROWS_WITH(graph::build_yolo26(w, {640, 640, true}), Catch::Contains("(Proto on P3 alone, the YOLOv8 layout)"));
 }
 
 TEST_CASE("a detection head elsewhere than model.23 (YOLO26's P2/P6 variants) is refused as such", "[tasks]") {

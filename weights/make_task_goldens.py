@@ -39,6 +39,19 @@ a cell or two from the anchor and whose visibility logits spread both ways. It w
                                        boxes, scores and the keypoints in original pixels
 
     python weights/make_task_goldens.py --out weights/fixtures --task pose
+
+Segmentation (Segment26, Proto26): yolo26n-seg with 3 classes (another class count than the others), seeded
+random weights conditioned as the detection fixtures, mask coefficients (cv4) and prototypes (Proto26: P4 and
+P5 refined, upsampled and added to P3, fused, ConvTranspose2d 2x2/2, 32 prototypes at a quarter of the input)
+drawn so that every mask logit field crosses zero inside its box (masks neither empty nor full). It writes
+  yolo26n-seg-rand.pt / .manifest.json
+  yolo26n-seg-rand.goldens.safetensors the raw head outputs of both heads (boxes, scores, mask coefficients),
+                                       the prototypes, and what each head decodes to, at 256 on the 640x456
+                                       scene (FP32)
+  yolo26n-seg-rand.detections.json     what `yolo predict` returns on both scenes at 640, with each head and
+                                       with retina_masks: boxes, scores and every mask as row-major run lengths
+
+    python weights/make_task_goldens.py --out weights/fixtures --task seg
 """
 
 from __future__ import annotations
@@ -54,7 +67,7 @@ import torch
 from PIL import Image
 
 from ultralytics.cfg import get_cfg
-from ultralytics.nn.tasks import ClassificationModel, OBBModel, PoseModel, yaml_model_load
+from ultralytics.nn.tasks import ClassificationModel, OBBModel, PoseModel, SegmentationModel, yaml_model_load
 from ultralytics import YOLO
 from ultralytics.utils import YAML, ROOT
 
@@ -66,6 +79,8 @@ CLS = dict(name="yolo26n-cls-rand", yaml="yolo26n-cls.yaml", scale="n", nc=10, s
            imgsz=224)
 POSE = dict(name="yolo26n-pose-rand", yaml="yolo26n-pose.yaml", scale="n", nc=1, save_as="ema", bn_gamma=(0.2, 0.4),
             seed=0)  # the generator's seed offset from mg.SEED (offset 2 failed the conditioning check: 2.5e-3)
+SEG = dict(name="yolo26n-seg-rand", yaml="yolo26n-seg.yaml", scale="n", nc=3, save_as="ema", bn_gamma=(0.2, 0.4),
+           seed=0)  # offsets 1-4 and 6 failed a conditioning check
 # 375x522 -> 224x311 -> crop top round(43.5) = 44 (Python rounds half to even)
 CLS_SCENES = ("scene-640x456.png", "scene-500x375.png", "scene-375x522.png")
 
@@ -333,10 +348,156 @@ def make_pose(out: Path) -> None:
     (out / f"{fx['name']}.detections.json").write_text(json.dumps(det, indent=1) + "\n")
 
 
+def build_seg(fx: dict, gen: torch.Generator) -> SegmentationModel:
+    cfg = yaml_model_load(fx["yaml"])
+    cfg["scale"] = fx["scale"]
+    cfg["nc"] = fx["nc"]
+    torch.manual_seed(mg.SEED)
+    model = SegmentationModel(cfg, nc=fx["nc"], verbose=False)
+    model.names = {0: "disc", 1: "square", 2: "stripe"}
+    model.args = get_cfg(overrides={"task": "segment"})
+    mg.randomise(model, gen, fx["bn_gamma"])
+    det = model.model[-1]
+    with torch.no_grad():
+        up = det.proto.upsample  # nn.ConvTranspose2d is no nn.Conv2d: mg.randomise leaves it at PyTorch's init
+        up.weight.copy_(torch.randn(up.weight.shape, generator=gen) * math.sqrt(2.0 / (up.weight.shape[0])))
+        up.bias.copy_(0.1 * torch.randn(up.bias.shape, generator=gen))
+        for seq in list(det.cv4) + list(getattr(det, "one2one_cv4", [])):
+            # coefficients of O(1) of both signs: a mask is a signed sum of prototypes, crossing zero in its box
+            fan_in = seq[-1].weight[0].numel()
+            seq[-1].weight.copy_(torch.randn(seq[-1].weight.shape, generator=gen) * 1.0 / math.sqrt(fan_in))
+            seq[-1].bias.copy_(0.5 * torch.randn(seq[-1].bias.shape, generator=gen))
+    return model
+
+
+def centre_protos(model: SegmentationModel, x: torch.Tensor) -> None:
+    """Shift the last prototype conv's BatchNorm so each prototype's mean over the scene is about zero.
+
+    The prototypes are SiLU outputs: left alone their mean is positive and a detection's mask is its
+    coefficients' sum's sign, empty or full. Centred, a mask's sign varies inside its box.
+    """
+    det = model.model[-1]
+    with torch.no_grad():
+        p = run_seg(model.eval(), x)[0][1]  # (B, nm, H/4, W/4)
+        bn = det.proto.cv3.bn
+        # SiLU is about x/2 + x^2/4 near 0: lower the pre-activation by twice the mean
+        bn.bias.sub_(2.0 * p.mean((0, 2, 3)))
+
+
+def run_seg(model, x: torch.Tensor):
+    """((decoded, protos), raw) of a Segment26 model: mg.run_layers' last output."""
+    return mg.run_layers(model, x)[1]
+
+
+def check_seg_conditioning(model, x: torch.Tensor) -> None:
+    """FP32 vs FP64 on the mask coefficients and the prototypes, relative to their spread."""
+    m32, m64 = copy.deepcopy(model).float().eval(), copy.deepcopy(model).double().eval()
+    with torch.no_grad():
+        (_, p32), r32 = run_seg(m32, x)
+        (_, p64), r64 = run_seg(m64, x.double())
+    err_p = (p32.double() - p64).abs().max().item() / p64.std().item()
+    err_c = max(((r32[h]["mask_coefficient"].double() - r64[h]["mask_coefficient"]).abs().max()
+                 / r64[h]["mask_coefficient"].std()).item() for h in ("one2one", "one2many"))
+    print(f"prototypes, coefficients: FP32 vs FP64 max deviation at {mg.FULL_IMGSZ}: {err_p:.2e}, {err_c:.2e} of their spread")
+    # the prototypes sit five convolutions deeper than the scores (P3 + refined P4, P5, fused, Proto): their FP32
+    # rounding is allowed 5e-5 of their spread, still a fifth of the 1e-4 the parity tests hold y26 to
+    assert err_p < 5e-5 and err_c < 2e-5, f"ill-conditioned masks: {err_p:.2e}, {err_c:.2e}"
+
+
+def mask_runs(mask: np.ndarray) -> list[int]:
+    """A binary mask as row-major run lengths, starting with a (possibly empty) run of zeros."""
+    flat = mask.reshape(-1).astype(np.uint8)
+    change = np.flatnonzero(np.diff(flat)) + 1
+    bounds = np.concatenate(([0], change, [flat.size]))
+    runs = np.diff(bounds).tolist()
+    return ([0] + runs) if flat[0] else runs
+
+
+def seg_detections(ckpt_path: Path, image_path: Path) -> dict:
+    out = {}
+    runs = (("end2end", dict(conf=0.25, nms=False)), ("nms", dict(conf=0.25, iou=0.7, nms=True)),
+            ("end2end_retina", dict(conf=0.25, nms=False, retina_masks=True)),
+            ("nms_retina", dict(conf=0.25, iou=0.7, nms=True, retina_masks=True)),
+            ("predict_default", dict(conf=0.25)))
+    for key, kwargs in runs:
+        r, head = mg.predict_once(ckpt_path, image_path, kwargs, task="segment")
+        b = r.boxes
+        masks = r.masks.data.numpy() if r.masks is not None else np.zeros((0, 0, 0), np.uint8)
+        out[key] = {
+            "args": {"conf": kwargs["conf"], "iou": kwargs.get("iou", 0.7), "max_det": 300, "nms": kwargs.get("nms"),
+                     "retina_masks": kwargs.get("retina_masks", False)},
+            "head": head,
+            "mask_shape": list(masks.shape[1:]),
+            "detections": [
+                {"cls": int(c), "score": float(s), "box": [float(v) for v in xyxy], "mask_pixels": int(m.sum()),
+                 "mask_runs": mask_runs(m)}
+                for xyxy, s, c, m in zip(b.xyxy.tolist(), b.conf.tolist(), b.cls.tolist(), masks)
+            ],
+        }
+    return out
+
+
+def make_seg(out: Path) -> None:
+    from safetensors.numpy import save_file
+
+    fx = SEG
+    scene = np.asarray(Image.open(out / SCENES[0]).convert("RGB"))
+    calib = torch.cat([mg.to_input(mg.letterbox(mg.make_scene(320, 256, seed=mg.SEED + 10 + i), 256, 32)) for i in range(6)])
+    gen = torch.Generator().manual_seed(mg.SEED + fx["seed"])
+    model = build_seg(fx, gen)
+    mg.calibrate_batchnorm(model, calib, gen)
+    stride = int(max(model.stride))
+    x640 = mg.to_input(mg.letterbox(scene, mg.FULL_IMGSZ, stride))
+    centre_protos(model, x640)
+    mg.calibrate_class_bias(model, x640)
+    model = mg.round_to_fp16(model).eval()
+    mg.check_conditioning(model, x640, fx["name"])
+    check_seg_conditioning(model, x640)
+
+    ckpt_path = out / f"{fx['name']}.pt"
+    mg.save_checkpoint(ckpt_path, model, fx)
+    mg.write_manifest(out / f"{fx['name']}.manifest.json", copy.deepcopy(model).half(), fx)
+
+    g = {}
+    lb = mg.letterbox(scene, mg.SMALL_IMGSZ, stride)
+    g["input.letterboxed_u8"] = lb
+    x = mg.to_input(lb)
+    det = model.model[-1]
+    with torch.no_grad():
+        det.end2end = False
+        (y_many, _), _ = run_seg(model, x)
+        det.end2end = True
+        (y, protos), raw = run_seg(model, x)
+    for head in ("one2one", "one2many"):
+        for p in ("boxes", "scores", "mask_coefficient"):
+            g[f"head.{head}.{p}"] = raw[head][p].numpy()
+    g["head.protos"] = protos.numpy()
+    g["head.one2one.decoded"] = y.numpy()
+    g["head.one2many.decoded"] = y_many.numpy()
+    g = {k: (v.astype(np.float32) if v.dtype != np.uint8 else v) for k, v in g.items()}
+    meta = {"image": SCENES[0], "imgsz": str(mg.SMALL_IMGSZ), "task": "segment", "masks": str(det.nm),
+            "layout": "head.* as Ultralytics returns them: raw (B, C, anchors); protos (B, nm, H/4, W/4); "
+                      "one2one.decoded (B, 300, 6 + nm) xyxy score class coefficients; one2many.decoded "
+                      "(B, 4 + nc + nm, anchors)"}
+    goldens_path = out / f"{fx['name']}.goldens.safetensors"
+    save_file({k: np.ascontiguousarray(v) for k, v in g.items()}, str(goldens_path), metadata=meta)
+    goldens_path.chmod(0o644)
+
+    dets = {"imgsz": mg.FULL_IMGSZ, "task": "segment", "masks": det.nm}
+    for name in SCENES:
+        dets[name] = seg_detections(ckpt_path, out / name)
+        for k, v in dets[name].items():
+            fill = [d["mask_pixels"] / max(1.0, (d["box"][2] - d["box"][0]) * (d["box"][3] - d["box"][1]))
+                    for d in v["detections"]]
+            print(f"{fx['name']} on {name} {k}: {len(v['detections'])} detections, mask shape {v['mask_shape']}, "
+                  f"box fill {np.round(fill, 2).tolist()}")
+    (out / f"{fx['name']}.detections.json").write_text(json.dumps(dets) + "\n")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "fixtures")
-    ap.add_argument("--task", choices=("obb", "cls", "pose", "all"), default="all")
+    ap.add_argument("--task", choices=("obb", "cls", "pose", "seg", "all"), default="all")
     args = ap.parse_args()
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(2)
@@ -346,7 +507,9 @@ def main() -> None:
         make_cls(args.out)
     if args.task in ("pose", "all"):
         make_pose(args.out)
-    if args.task in ("cls", "pose"):
+    if args.task in ("seg", "all"):
+        make_seg(args.out)
+    if args.task in ("cls", "pose", "seg"):
         return
     scene = np.asarray(Image.open(args.out / SCENES[0]).convert("RGB"))
     calib = torch.cat([mg.to_input(mg.letterbox(mg.make_scene(320, 256, seed=mg.SEED + 10 + i), 256, 32)) for i in range(6)])

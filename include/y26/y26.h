@@ -59,7 +59,7 @@ struct ModelInfo {
   std::optional<double> batchnorm_eps; // set when every BatchNorm uses the same eps
   std::map<std::string, std::string> extra;  // e.g. "version" -> Ultralytics version
   // The task its head is for, from the model yaml and the head's tensors: "detect", "segment", "pose",
-  // "obb", "classify" or "unknown"; Engine::load runs all but "segment" and "unknown", which it refuses by name.
+  // "obb", "classify" or "unknown"; Engine::load runs all but "unknown" (and YOLOv8's heads), which it refuses by name.
   std::string task;
   std::string head_module;  // e.g. "Detect", "Segment26"; "" when no head was found
   std::string head_layer;   // its state-dict prefix, e.g. "model.23"
@@ -78,6 +78,20 @@ struct Keypoint {
   float x = 0, y = 0, visible = 1;
 };
 
+// A segmentation model's instance mask (task "segment"), in original image pixels: `pixels` covers the
+// rectangle [x, x + width) x [y, y + height) row by row, 1 where the object is, else 0; no pixel outside
+// the rectangle is the object's. The rectangle is the mask's tight bounds (0 x 0 when it has none).
+struct Mask {
+  int x = 0, y = 0, width = 0, height = 0;
+  std::vector<std::uint8_t> pixels;
+  bool contains(int px, int py) const;  // the image's pixel (px, py) is the object's
+  std::int64_t area() const;            // pixels set
+};
+
+// COCO's run-length encoding of a mask in an image_width x image_height image, as pycocotools'
+// mask.encode gives it in "counts" (column-major runs, the first of zeros, as its compressed string).
+std::string coco_rle(const Mask& mask, int image_width, int image_height);
+
 // One detected object, in original image pixels.
 struct Detection {
   int cls = 0;  // class index; Engine::class_names() names it
@@ -94,6 +108,10 @@ struct Detection {
   // Pose models (task "pose"): the object's keypoints in the model's order (COCO's 17 for Ultralytics'
   // person models), clipped to the image as Ultralytics' keypoints.xy; empty for other tasks.
   std::vector<Keypoint> keypoints = {};
+  // Segmentation models (task "segment"): the object's mask, as Ultralytics' predict makes it (at the
+  // input's resolution by default, mapped to the image's pixels; Options::retina_masks: at the image's).
+  // Ultralytics drops a detection whose mask is empty: so does y26.
+  Mask mask = {};
 };
 
 // One image's class probabilities (task "classify"): the softmax of the model's logits.
@@ -115,6 +133,9 @@ struct Options {
   float iou = 0.7f;        // NMS IoU threshold (with nms = true)
   int max_det = 300;       // detections per image at most
   bool nms = false;        // false: YOLO26's NMS-free one-to-one head (top-k); true: one-to-many head + NMS
+  // Segmentation: the masks made at the original image's resolution (Ultralytics' retina_masks=True), not
+  // at the input's and then mapped (its default).
+  bool retina_masks = false;
   std::string device = "auto";  // "auto", "cpu", "cuda" or "cuda:N"
   Precision precision = Precision::Auto;
   // Auto, as Ultralytics: minimal padding ("rect") when every image of a call has the same size, else imgsz x imgsz.
@@ -222,7 +243,7 @@ struct OpTiming {
 // A loaded model ready to detect. Not thread-safe: use one Engine per thread.
 class Engine {
  public:
-  // Loads an Ultralytics .pt or a .safetensors YOLO26 detection model. Throws Error.
+  // Loads an Ultralytics .pt or a .safetensors YOLO26 model (detect, segment, pose, obb or classify). Throws Error.
   static Engine load(const std::string& model_path, const Options& options = {});
   Engine(Engine&&) noexcept;
   Engine& operator=(Engine&&) noexcept;
@@ -253,7 +274,8 @@ class Engine {
   const std::vector<std::string>& class_names() const;
   const Options& options() const;
   // The model's task: "detect" (Detection's axis-aligned boxes), "obb" (oriented boxes, Detection::obb),
-  // "pose" (boxes with Detection::keypoints) or "classify" (classify()'s probabilities).
+  // "pose" (boxes with Detection::keypoints), "segment" (boxes with Detection::mask) or "classify"
+  // (classify()'s probabilities).
   std::string task() const;
   // A pose model's kpt_shape: keypoints per object and values per keypoint (2: x y, 3: x y visibility);
   // {0, 0} for other tasks.

@@ -30,8 +30,12 @@ void conv2d(const Context& ctx, const View<const float>& in, const View<float>& 
 // k x k max pooling, padding never wins (as PyTorch pads with -inf).
 void max_pool2d(const Context& ctx, const View<const float>& in, const View<float>& out, const PoolParams& p);
 
-// Nearest-neighbour 2x upsampling.
-void upsample_nearest2x(const Context& ctx, const View<const float>& in, const View<float>& out);
+// Nearest-neighbour 2x upsampling, out = up(in) [+ residual] (residual may be null: Proto26 adds P3).
+void upsample_nearest2x(const Context& ctx, const View<const float>& in, const View<float>& out,
+                        const View<const float>* residual = nullptr);
+// out (h, w, c) from in (h / 2, w / 2, 4c): sub-pixel (dy, dx) of input pixel (y, x) is its channel group
+// dy * 2 + dx (a ConvTranspose2d 2x2/2 run as a 1x1 conv to 4c channels: graph/ir.h).
+void depth_to_space2x(const Context& ctx, const View<const float>& in, const View<float>& out);
 // The mean of every channel over all pixels (AdaptiveAvgPool2d(1)): out is 1 x 1 x c per image.
 void global_avg_pool(const Context& ctx, const View<const float>& in, const View<float>& out);
 

@@ -1,4 +1,5 @@
-// Max pooling (SPPF), global average pooling (Classify) and nearest-neighbour upsampling, NHWC.
+// Max pooling (SPPF), global average pooling (Classify), nearest-neighbour upsampling (with Proto26's
+// residual) and the 2x2 depth-to-space of a transposed convolution, NHWC.
 #include <algorithm>
 #include <limits>
 #include <vector>
@@ -45,12 +46,28 @@ void global_avg_pool(const Context& ctx, const View<const float>& in, const View
   });
 }
 
-void upsample_nearest2x(const Context& ctx, const View<const float>& in, const View<float>& out) {
+void upsample_nearest2x(const Context& ctx, const View<const float>& in, const View<float>& out, const View<const float>* residual) {
   for_each_row(ctx, out.n, out.h, [&](int b, int oy) {
     for (int ox = 0; ox < out.w; ++ox) {
       const float* src = in.pixel(b, oy / 2, ox / 2);
       float* o = out.pixel(b, oy, ox);
-      for (int ch = 0; ch < out.c; ++ch) o[ch] = stored(src[ch], ctx.round_fp16);
+      if (residual == nullptr) {
+        for (int ch = 0; ch < out.c; ++ch) o[ch] = stored(src[ch], ctx.round_fp16);
+      } else {
+        const float* r = residual->pixel(b, oy, ox);
+        for (int ch = 0; ch < out.c; ++ch) o[ch] = stored(src[ch] + r[ch], ctx.round_fp16);
+      }
+    }
+  });
+}
+
+void depth_to_space2x(const Context& ctx, const View<const float>& in, const View<float>& out) {
+  const int c = out.c;
+  for_each_row(ctx, out.n, out.h, [&](int b, int oy) {
+    for (int ox = 0; ox < out.w; ++ox) {
+      const float* src = in.pixel(b, oy / 2, ox / 2) + ((oy % 2) * 2 + ox % 2) * c;
+      float* o = out.pixel(b, oy, ox);
+      for (int ch = 0; ch < c; ++ch) o[ch] = src[ch];  // a move: the conv already stored the values
     }
   });
 }

@@ -103,7 +103,11 @@ void conv2d(const View<const half_bits>& in, const View<half_bits>& out, const D
             const ConvScratch* scratch = nullptr);
 
 void max_pool2d(const View<const half_bits>& in, const View<half_bits>& out, const PoolParams& p, void* stream);
-void upsample_nearest2x(const View<const half_bits>& in, const View<half_bits>& out, void* stream);
+// out = nearest 2x of in [+ residual, added in FP32 and rounded once] (Proto26's feature sum).
+void upsample_nearest2x(const View<const half_bits>& in, const View<half_bits>& out, void* stream,
+                        const View<const half_bits>* residual = nullptr);
+// out (h, w, c) from in (h / 2, w / 2, 4c), sub-pixel (dy, dx) from channel group dy * 2 + dx (kernels/cpu/cpu_ops.h).
+void depth_to_space2x(const View<const half_bits>& in, const View<half_bits>& out, void* stream);
 // Classify's AdaptiveAvgPool2d(1): out (1 x 1 x c per image) = the FP32 mean over in's pixels, rounded to FP16.
 void global_avg_pool(const View<const half_bits>& in, const View<half_bits>& out, void* stream);
 Y26_CUDA_VARIANT_END
@@ -222,6 +226,27 @@ inline std::int64_t nms_workspace_bytes(int batch, int anchors, bool rotated = f
 Y26_CUDA_VARIANT_BEGIN
 void select_nms(const half_bits* head, int batch, int anchors, int nc, int row, const HeadExtras& extras, const HeadLevels& levels,
                 float conf, float iou, int max_det, void* workspace, float* out, int* count, void* stream);
+Y26_CUDA_VARIANT_END
+
+}  // namespace y26::kernels::cuda
+
+namespace y26::kernels::cuda {
+
+// Segment26's masks: a detection's mask logits at the prototypes' resolution (a quarter of the input) are
+// its anchor's nm mask coefficients (the head row's extra channels) weighing the nm prototypes, per
+// prototype pixel: logit = sum_k coef[k] * proto[k] in FP32, fmaf in k order from 0, as the CPU twin
+// runtime::mask_logits computes it (bit-exact). Requests are taken kMaskChunk at a time: the workspace
+// holds that many requests and their logits (runtime/device_selection.h).
+struct MaskRequest {
+  int image = 0, anchor = 0;
+};
+inline constexpr int kMaskChunk = 64;
+inline constexpr int kMaxMasks = 256;  // prototypes a model may have (Ultralytics' default: 32)
+// head: the head buffer's whole view (a row per anchor, as pixels); protos: the prototypes' buffer;
+// requests (device): n <= kMaskChunk of them; out (device): n x protos.h * protos.w floats, request after request.
+Y26_CUDA_VARIANT_BEGIN
+void mask_logits(const View<const half_bits>& head, int coef_channel, const View<const half_bits>& protos,
+                 const MaskRequest* requests, int n, float* out, void* stream);
 Y26_CUDA_VARIANT_END
 
 }  // namespace y26::kernels::cuda

@@ -1,7 +1,8 @@
-// SPPF's max pooling and nearest 2x upsampling on FP16 NHWC views: one thread per
-// VEC channels of an output pixel, channels fastest so neighbouring threads touch
-// neighbouring bytes; VEC 8 (16-byte accesses) when channels, strides and pointers
-// allow, else 1. Both are exact (no arithmetic on the values).
+// SPPF's max pooling, nearest 2x upsampling (with Proto26's residual) and the 2x2 depth-to-space of a
+// transposed convolution on FP16 NHWC views: one thread per VEC channels of an output pixel, channels
+// fastest so neighbouring threads touch neighbouring bytes; VEC 8 (16-byte accesses) when channels, strides
+// and pointers allow, else 1. All are exact (values moved as bits) but the residual's addition, in FP32 and
+// rounded once to FP16 as the CPU twin does.
 // Classify's global average pooling: one thread per channel of an image, pixels summed in FP32 in
 // row order as the CPU twin does (bit-exact with it); a warp reads 32 neighbouring channels of a pixel.
 #include <cstdint>
@@ -20,6 +21,8 @@ struct Views {
   unsigned short* out;
   long long out_img, out_px;
   int out_h, out_w, c, batch;
+  const unsigned short* res = nullptr;  // upsample's residual, out-shaped (null: none)
+  long long res_img = 0, res_px = 0;
 };
 
 // VEC FP16 values at p (16-byte aligned when VEC is 8), moved as bits: pooling and upsampling are exact.
@@ -76,6 +79,24 @@ __global__ void __launch_bounds__(256) upsample2x_kernel(Views v) {
   const auto [b, y, x, ch] = e;
   Pack<VEC> px;
   px.load(at(v.in, v.in_img, v.in_px, v.in_w, b, y / 2, x / 2) + ch);
+  if (v.res != nullptr) {
+    Pack<VEC> r;
+    r.load(at(v.res, v.res_img, v.res_px, v.out_w, b, y, x) + ch);
+    for (int j = 0; j < VEC; ++j)
+      px.h[j] = to_half_bits(__half2float(__ushort_as_half(px.h[j])) + __half2float(__ushort_as_half(r.h[j])));
+  }
+  px.store(at(v.out, v.out_img, v.out_px, v.out_w, b, y, x) + ch);
+}
+
+// out (h, w, c) from in (h / 2, w / 2, 4c): sub-pixel (y % 2, x % 2) is channel group (y % 2) * 2 + x % 2.
+template <int VEC>
+__global__ void __launch_bounds__(256) depth_to_space2x_kernel(Views v) {
+  pdl_prologue();
+  NhwcIndex e;
+  if (!vec_thread_index<VEC>(v.batch, v.out_h, v.out_w, v.c, e)) return;
+  const auto [b, y, x, ch] = e;
+  Pack<VEC> px;
+  px.load(at(v.in, v.in_img, v.in_px, v.in_w, b, y / 2, x / 2) + ((y % 2) * 2 + x % 2) * v.c + ch);
   px.store(at(v.out, v.out_img, v.out_px, v.out_w, b, y, x) + ch);
 }
 
@@ -117,14 +138,33 @@ void max_pool2d(const View<const half_bits>& in, const View<half_bits>& out, con
   }
 }
 
-void upsample_nearest2x(const View<const half_bits>& in, const View<half_bits>& out, void* stream) {
+void upsample_nearest2x(const View<const half_bits>& in, const View<half_bits>& out, void* stream,
+                        const View<const half_bits>* residual) {
   if (in.c != out.c || out.h != 2 * in.h || out.w != 2 * in.w) throw Error("CUDA upsample_nearest2x: shapes do not match");
+  if (residual != nullptr && (residual->c != out.c || residual->h != out.h || residual->w != out.w || residual->n != out.n))
+    throw Error("CUDA upsample_nearest2x: the residual's shape is not the output's");
   const long long pixels = static_cast<long long>(out.n) * out.h * out.w;
   auto s = static_cast<cudaStream_t>(stream);
-  if (vec8(in, out)) {
-    launch_kernel("upsample2x_kernel", upsample2x_kernel<8>, blocks_for(pixels * (out.c / 8), 256), 256, s, views(in, out));
+  Views v = views(in, out);
+  if (residual != nullptr) v.res = residual->data, v.res_img = residual->image_stride, v.res_px = residual->pixel_stride;
+  if (vec8(in, out) && (residual == nullptr || rows_aligned16(*residual))) {
+    launch_kernel("upsample2x_kernel", upsample2x_kernel<8>, blocks_for(pixels * (out.c / 8), 256), 256, s, v);
   } else {
-    launch_kernel("upsample2x_kernel", upsample2x_kernel<1>, blocks_for(pixels * out.c, 256), 256, s, views(in, out));
+    launch_kernel("upsample2x_kernel", upsample2x_kernel<1>, blocks_for(pixels * out.c, 256), 256, s, v);
+  }
+}
+
+void depth_to_space2x(const View<const half_bits>& in, const View<half_bits>& out, void* stream) {
+  if (in.c != 4 * out.c || out.h != 2 * in.h || out.w != 2 * in.w || in.n != out.n)
+    throw Error("CUDA depth_to_space2x: shapes do not match");
+  const long long pixels = static_cast<long long>(out.n) * out.h * out.w;
+  auto s = static_cast<cudaStream_t>(stream);
+  if (out.c % 8 == 0 && rows_aligned16(in) && rows_aligned16(out)) {
+    launch_kernel("depth_to_space2x_kernel", depth_to_space2x_kernel<8>, blocks_for(pixels * (out.c / 8), 256), 256, s,
+                  views(in, out));
+  } else {
+    launch_kernel("depth_to_space2x_kernel", depth_to_space2x_kernel<1>, blocks_for(pixels * out.c, 256), 256, s,
+                  views(in, out));
   }
 }
 

@@ -48,9 +48,11 @@ void attention(const Context& ctx, const View<const float>& q, const View<const 
                const View<float>& out, const AttentionParams& p, float* scratch, std::int64_t per_worker,
                Isa isa = detect_isa());
 
-// k x k max pooling and nearest 2x upsampling, vectorised over channels (exact: no arithmetic).
+// k x k max pooling and nearest 2x upsampling [+ residual], vectorised over channels (exact: no arithmetic
+// but the residual's one addition, as the reference kernel's).
 void max_pool2d(const Context& ctx, const View<const float>& in, const View<float>& out, const PoolParams& p);
-void upsample_nearest2x(const Context& ctx, const View<const float>& in, const View<float>& out);
+void upsample_nearest2x(const Context& ctx, const View<const float>& in, const View<float>& out,
+                        const View<const float>* residual = nullptr);
 
 // exp and SiLU of n floats with this CPU's vector code (for tests of the vector math).
 void exp_n(const float* x, float* y, int n);

@@ -61,12 +61,22 @@ void max_pool2d(const Context& ctx, const View<const float>& in, const View<floa
   ctx.pool->parallel_for(static_cast<std::int64_t>(out.n) * out.h, [&](std::int64_t b, std::int64_t e) { fn(job, b, e); });
 }
 
-void upsample_nearest2x(const Context& ctx, const View<const float>& in, const View<float>& out) {
-  const std::size_t bytes = static_cast<std::size_t>(out.c) * sizeof(float);
+void upsample_nearest2x(const Context& ctx, const View<const float>& in, const View<float>& out, const View<const float>* residual) {
+  const int c = out.c;
+  const std::size_t bytes = static_cast<std::size_t>(c) * sizeof(float);
   ctx.pool->parallel_for(static_cast<std::int64_t>(out.n) * out.h, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t row = begin; row < end; ++row) {
       const int b = static_cast<int>(row / out.h), oy = static_cast<int>(row % out.h);
-      for (int ox = 0; ox < out.w; ++ox) std::memcpy(out.pixel(b, oy, ox), in.pixel(b, oy / 2, ox / 2), bytes);
+      for (int ox = 0; ox < out.w; ++ox) {
+        const float* __restrict src = in.pixel(b, oy / 2, ox / 2);
+        float* __restrict o = out.pixel(b, oy, ox);
+        if (residual == nullptr) {
+          std::memcpy(o, src, bytes);
+        } else {
+          const float* __restrict r = residual->pixel(b, oy, ox);
+          for (int ch = 0; ch < c; ++ch) o[ch] = src[ch] + r[ch];  // vectorised by the compiler
+        }
+      }
     }
   });
 }
