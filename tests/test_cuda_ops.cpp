@@ -28,6 +28,7 @@
 #include "kernels/cuda/weight_pack.h"
 #include "runtime/device_selection.h"
 #include "runtime/letterbox.h"
+#include "runtime/masks.h"
 #include "runtime/obb.h"
 #include "runtime/pose.h"
 #include "graph/ir.h"
@@ -246,6 +247,86 @@ TEST_CASE(Y26_TEST_NAME("CUDA max pooling and upsampling are bit-exact"), Y26_TE
     compare(pooled, dpool, true, "max_pool2d");
     compare(up, dup, true, "upsample_nearest2x");
   }
+}
+
+TEST_CASE(Y26_TEST_NAME("CUDA Proto26's upsample-with-residual and depth-to-space are bit-exact with the CPU twins"),
+          Y26_TEST_TAGS("[segment]")) {
+  if (!gpu_or_skip()) return;
+  cpu::ThreadPool pool(2);
+  std::mt19937 rng(13);
+  // Proto26's shapes (64 channels: 8 per thread, its residual a whole buffer) and odd, misaligned slices (one per
+  // thread). The residual's FP32 sum is rounded once to FP16 on both sides: bit-exact.
+  for (auto [n, h, w, c, aligned] : {std::array{1, 10, 10, 64, 1}, std::array{2, 5, 13, 40, 1}, std::array{2, 7, 9, 5, 0},
+                                     std::array{3, 3, 11, 33, 0}}) {
+    INFO(n << "x" << h << "x" << w << "x" << c);
+    Tensor in = aligned ? Tensor(n, h, w, c, 8, 16) : Tensor(n, h, w, c, 3, 2);
+    in.randomize(rng, 2.0f);
+    Tensor res = aligned ? Tensor(n, 2 * h, 2 * w, c, 0, 8) : Tensor(n, 2 * h, 2 * w, c, 1, 1);
+    res.randomize(rng, 3.0f);
+    const DeviceBuffer din = in.upload(), dres = res.upload();
+    Tensor up = aligned ? Tensor(n, 2 * h, 2 * w, c, 8, 0) : Tensor(n, 2 * h, 2 * w, c, 4, 0);
+    const auto res_cpu = res.cpu_view().as_const();
+    cpu::upsample_nearest2x({&pool, true}, in.cpu_view().as_const(), up.cpu_view(), &res_cpu);
+    DeviceBuffer dup(up.host.size() * 2);
+    dup.fill(0xFF);
+    const auto res_gpu = res.gpu_view(dres);
+    cuda::upsample_nearest2x(in.gpu_view(din), up.gpu_out_view(dup), nullptr, &res_gpu);
+
+    Tensor sub = aligned ? Tensor(n, h, w, 4 * c, 0, 0) : Tensor(n, h, w, 4 * c, 2, 3);  // the 1x1 conv's 4c channels
+    sub.randomize(rng, 2.0f);
+    const DeviceBuffer dsub = sub.upload();
+    Tensor d2s = aligned ? Tensor(n, 2 * h, 2 * w, c, 0, 8) : Tensor(n, 2 * h, 2 * w, c, 1, 2);
+    cpu::depth_to_space2x({&pool, true}, sub.cpu_view().as_const(), d2s.cpu_view());
+    DeviceBuffer dd2s(d2s.host.size() * 2);
+    dd2s.fill(0xFF);
+    cuda::depth_to_space2x(sub.gpu_view(dsub), d2s.gpu_out_view(dd2s), nullptr);
+    cuda::synchronize();
+    compare(up, dup, true, "upsample_nearest2x + residual");
+    compare(d2s, dd2s, true, "depth_to_space2x");
+  }
+}
+
+TEST_CASE(Y26_TEST_NAME("CUDA mask logits are bit-exact with the CPU twin, across chunks and images"), Y26_TEST_TAGS("[segment]")) {
+  if (!gpu_or_skip()) return;
+  std::mt19937 rng(17);
+  // a head of 2 images x 37 anchors x (4 + 3 + 32) channels and 32 prototypes of 9 x 13 in a wider buffer;
+  // the mask coefficients of both signs, O(1) as the fixture's
+  const int n = 2, anchors = 37, nc = 3, nm = 32;
+  Tensor head(n, 1, anchors, 4 + nc + nm);
+  head.randomize(rng, 1.0f);
+  Tensor protos(n, 9, 13, nm, 0, 8);
+  protos.randomize(rng, 1.5f);
+  const DeviceBuffer dhead = head.upload(), dprotos = protos.upload();
+  std::vector<cuda::MaskRequest> requests;
+  for (int i = 0; i < 2 * cuda::kMaskChunk - 5; ++i) requests.push_back({i % n, (i * 7) % anchors});
+  const int pixels = 9 * 13;
+  DeviceBuffer dreq(requests.size() * sizeof(cuda::MaskRequest)), dout(requests.size() * pixels * 4);
+  dreq.upload(requests.data(), requests.size() * sizeof(cuda::MaskRequest));
+  dout.fill(0xFF);  // FP32 NaN
+  for (size_t i = 0; i < requests.size(); i += cuda::kMaskChunk) {
+    const int k = static_cast<int>(std::min<size_t>(cuda::kMaskChunk, requests.size() - i));
+    cuda::mask_logits(head.gpu_view(dhead), 4 + nc, protos.gpu_view(dprotos), dreq.as<const cuda::MaskRequest>() + i, k,
+                      dout.as<float>() + i * pixels, nullptr);
+  }
+  cuda::synchronize();
+  std::vector<float> got(requests.size() * pixels);
+  dout.download(got.data(), got.size() * 4);
+  size_t differ = 0;
+  std::vector<float> want(pixels);
+  for (size_t r = 0; r < requests.size(); ++r) {
+    const auto [img, anchor] = requests[r];
+    const float* coeffs = head.host.data() + head.img() * img + head.px() * anchor + 4 + nc;
+    runtime::mask_logits(coeffs, nm, protos.host.data() + protos.img() * img, protos.px(), pixels, want.data());
+    for (int p = 0; p < pixels; ++p) differ += std::memcmp(&got[r * pixels + p], &want[static_cast<size_t>(p)], 4) != 0;
+  }
+  CHECK(differ == 0);
+  // more than a chunk in one launch, or prototypes the head has no coefficients for: refused
+  CHECK_THROWS_WITH(cuda::mask_logits(head.gpu_view(dhead), 4 + nc, protos.gpu_view(dprotos), dreq.as<const cuda::MaskRequest>(),
+                                      cuda::kMaskChunk + 1, dout.as<float>(), nullptr),
+                    Catch::Contains("more than kMaskChunk"));
+  CHECK_THROWS_WITH(cuda::mask_logits(head.gpu_view(dhead), 4 + nc + 1, protos.gpu_view(dprotos), dreq.as<const cuda::MaskRequest>(),
+                                      1, dout.as<float>(), nullptr),
+                    Catch::Contains("do not match"));
 }
 
 TEST_CASE(Y26_TEST_NAME("CUDA global average pooling (Classify) is bit-exact with the CPU twin"), Y26_TEST_TAGS("[classify]")) {

@@ -1,4 +1,4 @@
-// The raw-head parity shared by the task tests (OBB, pose): a task's head rows assembled from the goldens
+// The raw-head parity shared by the task tests (OBB, pose, segment): a task's head rows assembled from the goldens
 // make_task_goldens.py writes (Ultralytics' raw outputs, channels first), and the CPU engine's head on the
 // goldens' own letterboxed input held to them.
 #pragma once
@@ -18,7 +18,7 @@
 namespace y26::test {
 
 // anchors x (4 + nc + extra) rows from one head's raw outputs: boxes (4, A), scores (nc, A) and the task's
-// part `extra_part` (extra, A): "angle" (OBB) or "kpts" (pose).
+// part `extra_part` (extra, A): "angle" (OBB), "kpts" (pose) or "mask_coefficient" (segment).
 inline std::vector<float> rows_from_goldens(const WeightMap& g, const std::string& head, int nc, int anchors,
                                             const std::string& extra_part, int extra) {
   const auto boxes = g.at(head + ".boxes").to_float(), scores = g.at(head + ".scores").to_float();
@@ -40,6 +40,18 @@ inline graph::Graph golden_graph(const WeightMap& w, const WeightMap& goldens, b
   return graph::build_yolo26(w, {static_cast<int>(u8.shape[0]), static_cast<int>(u8.shape[1]), end2end});
 }
 
+// The executor's arena poisoned, the goldens' letterboxed input (x / 255) written, the graph run.
+inline void run_on_golden_input(runtime::CpuExecutor& exec, const graph::Graph& g, const WeightMap& goldens) {
+  exec.poison();
+  const Tensor& u8 = goldens.at("input.letterboxed_u8");
+  const auto in = exec.view(g.whole(g.input));
+  for (int y = 0; y < in.h; ++y)
+    for (int x = 0; x < in.w; ++x)
+      for (int c = 0; c < 3; ++c)
+        in.pixel(0, y, x)[c] = static_cast<float>(u8.bytes[(static_cast<size_t>(y) * in.w + x) * 3 + c]) / 255.0f;
+  exec.run();
+}
+
 // Both CPU kernel sets, both heads: the engine's FP32 head on the goldens' input, its boxes, scores and
 // extra part each within 1e-4 relative of Ultralytics' (the detection parity tests' tolerance).
 inline void check_raw_heads(const WeightMap& w, const WeightMap& goldens, const std::string& extra_part) {
@@ -49,14 +61,7 @@ inline void check_raw_heads(const WeightMap& w, const WeightMap& goldens, const 
       INFO((e2e ? "one-to-one, " : "one-to-many, ") << runtime::cpu_kernels_name(kernels) << " kernels");
       const graph::Graph g = golden_graph(w, goldens, e2e);
       runtime::CpuExecutor exec(g, memory::plan_memory(g, 1), pool, false, kernels);
-      exec.poison();
-      const Tensor& u8 = goldens.at("input.letterboxed_u8");
-      const auto in = exec.view(g.whole(g.input));
-      for (int y = 0; y < in.h; ++y)
-        for (int x = 0; x < in.w; ++x)
-          for (int c = 0; c < 3; ++c)
-            in.pixel(0, y, x)[c] = static_cast<float>(u8.bytes[(static_cast<size_t>(y) * in.w + x) * 3 + c]) / 255.0f;
-      exec.run();
+      run_on_golden_input(exec, g, goldens);
       const auto head = exec.view(g.whole(g.head.output));
       const int anchors = g.head.anchors(), nc = g.head.nc, extra = g.head.extra;
       const auto want = rows_from_goldens(goldens, e2e ? "head.one2one" : "head.one2many", nc, anchors, extra_part, extra);
