@@ -55,8 +55,8 @@ int run_info(int argc, char** argv) {
     std::printf("val mAP:     %s (50-95), %s (50), at the end of training\n", extra("train_metrics.metrics/mAP50-95(B)").c_str(),
                 extra("train_metrics.metrics/mAP50(B)").c_str());
 
-  if (m.task == "segment" || m.task == "unknown") {  // described, not built: Engine::load refuses it
-    std::printf("graph:       none: y26 runs detection, oriented-box, pose and classification models only\n");
+  if (m.task == "unknown") {  // described, not built: Engine::load refuses it
+    std::printf("graph:       none: y26 runs detection, segmentation, oriented-box, pose and classification models only\n");
     return 0;
   }
   // The graph y26 builds from it (BatchNorm folded, the one-to-one head).

@@ -1,5 +1,6 @@
-// Annotated output images: boxes (rotated ones corner to corner) and "name score" labels in a built-in bitmap
-// font (runtime/font6x11.inc), colours from Ultralytics' palette.
+// Annotated output images: segmentation masks (translucent), boxes (rotated ones corner to corner), pose
+// skeletons and "name score" labels in a built-in bitmap font (runtime/font6x11.inc), colours from
+// Ultralytics' palette.
 #include <stb_image_write.h>
 
 #include <algorithm>
@@ -110,6 +111,17 @@ void draw_keypoints(Image& img, const std::vector<Keypoint>& k, int thick) {
   }
 }
 
+// A segmentation mask blended into the image in its class's colour, half and half (Ultralytics' alpha 0.5).
+void blend_mask(Image& img, const Mask& m, std::uint32_t rgb) {
+  const int c[3] = {static_cast<int>((rgb >> 16) & 0xff), static_cast<int>((rgb >> 8) & 0xff), static_cast<int>(rgb & 0xff)};
+  for (int y = std::max(m.y, 0); y < std::min(m.y + m.height, img.height); ++y)
+    for (int x = std::max(m.x, 0); x < std::min(m.x + m.width, img.width); ++x) {
+      if (!m.pixels[static_cast<size_t>(y - m.y) * m.width + (x - m.x)]) continue;
+      std::uint8_t* p = img.pixel(x, y);
+      for (int k = 0; k < 3; ++k) p[k] = static_cast<std::uint8_t>((p[k] + c[k] + 1) / 2);
+    }
+}
+
 void draw_detections(Image& img, const std::vector<Detection>& dets, const std::vector<std::string>& names) {
   const int side = std::min(img.width, img.height);
   const int thick = std::max(1, static_cast<int>(std::lround(side / 300.0)));
@@ -118,6 +130,8 @@ void draw_detections(Image& img, const std::vector<Detection>& dets, const std::
   std::vector<const Detection*> order;
   for (const auto& d : dets) order.push_back(&d);
   std::sort(order.begin(), order.end(), [](const Detection* a, const Detection* b) { return a->score < b->score; });
+  for (const Detection* d : order)  // masks under every box and label
+    if (d->mask.width > 0) blend_mask(img, d->mask, kPalette[static_cast<size_t>(d->cls) % std::size(kPalette)]);
   for (const Detection* d : order) {
     const std::uint32_t colour = kPalette[static_cast<size_t>(d->cls) % std::size(kPalette)];
     const int x1 = static_cast<int>(std::lround(d->x1)), y1 = static_cast<int>(std::lround(d->y1));

@@ -89,6 +89,51 @@ PY
 "$Y26" info -w "$POSE_M" >"$TMP/info-pose" 2>&1 && grep -q "^task: *pose (head model.23: Pose26)" "$TMP/info-pose" &&
   grep -q "^graph: .* ops" "$TMP/info-pose" && ok || bad "info on the pose fixture: $(cat "$TMP/info-pose")"
 expect_error "val on a pose model" "task is pose: y26 val scores detection models only" -- "$Y26" val -w "$POSE_M" --data "$FIX/shapes-val/data.yaml" --device cpu
+# A segmentation model: yolo predict's retina masks (NMS head) on the scene as COCO RLE, and its default masks
+# (the one-to-one head) mapped to the image's pixels; drawn; info builds it; val refuses it
+SEG_M="$FIX/yolo26n-seg-rand.pt"
+"$Y26" detect -w "$SEG_M" -i "$FIX/scene-500x375.png" --nms --retina-masks --no-draw --json "$TMP/seg.json" --device cpu >/dev/null 2>&1 &&
+  "$Y26" detect -w "$SEG_M" -i "$FIX/scene-500x375.png" -o "$TMP/seg" --json "$TMP/seg-default.json" --device cpu >/dev/null 2>&1 &&
+  [ -f "$TMP/seg/scene-500x375.png" ] && ! cmp -s "$TMP/seg/scene-500x375.png" "$FIX/scene-500x375.png" &&
+  python3 - "$TMP/seg.json" "$TMP/seg-default.json" "$FIX/yolo26n-seg-rand.detections.json" <<'PY' && ok || bad "detect with a segmentation model"
+import json, sys
+def rle(s, h, w):  # pycocotools' rleFrString, then column-major runs from zeros: the set pixels (row, column)
+    counts, p = [], 0
+    while p < len(s):
+        x, k, more = 0, 0, True
+        while more:
+            c = ord(s[p]) - 48; x |= (c & 0x1F) << (5 * k); more = bool(c & 0x20); p += 1; k += 1
+            if not more and c & 0x10: x |= -1 << (5 * k)
+        if len(counts) > 2: x += counts[-2]
+        counts.append(x)
+    on, pos = set(), 0
+    for i, n in enumerate(counts):
+        if i % 2: on.update(((q % h), (q // h)) for q in range(pos, pos + n))
+        pos += n
+    assert pos == h * w
+    return on
+def runs(r, w):
+    on, pos = set(), 0
+    for i, n in enumerate(r):
+        if i % 2: on.update((q // w, q % w) for q in range(pos, pos + n))
+        pos += n
+    return on
+want_all = json.load(open(sys.argv[3]))["scene-500x375.png"]
+got = json.load(open(sys.argv[1]))[0]["detections"]
+want = want_all["nms_retina"]["detections"]
+assert len(got) == len(want) == 36, (len(got), len(want))
+for g in got:  # the reference of the same box: the same pixels
+    w = min(want, key=lambda w: max(abs(a - b) for a, b in zip(g["box"], w["box"])))
+    assert g["mask"]["size"] == [375, 500], g["mask"]
+    a, b = rle(g["mask"]["counts"], 375, 500), runs(w["mask_runs"], 500)
+    assert len(a & b) >= 0.99 * len(a | b), (len(a & b), len(a | b))
+default = json.load(open(sys.argv[2]))[0]["detections"]
+assert len(default) == len(want_all["end2end"]["detections"]) == 13
+assert all(d["mask"]["size"] == [375, 500] and len(rle(d["mask"]["counts"], 375, 500)) > 0 for d in default)
+PY
+"$Y26" info -w "$SEG_M" >"$TMP/info-seg" 2>&1 && grep -q "^task: *segment (head model.23: Segment26)" "$TMP/info-seg" &&
+  grep -q "^graph: .* ops" "$TMP/info-seg" && grep -q "^ *23  Segment " "$TMP/info-seg" && ok || bad "info on the segmentation fixture: $(cat "$TMP/info-seg")"
+expect_error "val on a segmentation model" "task is segment: y26 val scores detection models only" -- "$Y26" val -w "$SEG_M" --data "$FIX/shapes-val/data.yaml" --device cpu
 # A classifier through y26 detect: yolo predict's top 5 on three scenes (yolo26n-cls-rand.predictions.json),
 # the top 5 drawn; info builds it; bench times it; val refuses it
 CLS_M="$FIX/yolo26n-cls-rand.pt"

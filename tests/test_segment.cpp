@@ -321,3 +321,44 @@ TEST_CASE("COCO RLE of masks is pycocotools' mask.encode", "[segment]") {
       "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
       "000000000000000000000000000000000000000000000000000000000000000000000000000ldb0");
 }
+
+TEST_CASE("FP16 storage (the CUDA backend's numerics, on the CPU): masks within the bounds measured against yolo predict",
+          "[segment][parity]") {
+  const json all = json::parse(test::read_file(test::fixture(std::string(kModel) + ".detections.json")));
+  const Image image = load_image(test::fixture("scene-640x456.png"));
+  for (const char* run : {"end2end", "end2end_retina"}) {
+    INFO(run);
+    const json& r = all["scene-640x456.png"][run];
+    Options o = test::predict_run_options(r);
+    o.retina_masks = r["args"]["retina_masks"].get<bool>();
+    o.precision = Precision::FP16;
+    const auto got = Engine::load(test::fixture(std::string(kModel) + ".pt"), o).detect(image);
+    const auto& want = r["detections"];
+    const int fh = r["mask_shape"][0].get<int>(), fw = r["mask_shape"][1].get<int>();
+    size_t matched = 0;
+    double worst_iou = 1;  // of masks of 200+ pixels
+    std::int64_t differ = 0, covered = 0;
+    for (const Detection& d : got) {
+      float dist = 0;
+      const json& w = nearest(d, want, dist);
+      if (dist > 2.0f) continue;
+      ++matched;
+      auto ref = from_runs(w["mask_runs"], fh, fw);
+      if (!o.retina_masks) ref = sampled_to_original(ref, fh, fw, image.height, image.width);
+      const auto mine = frame_of(d.mask, image.height, image.width);
+      std::int64_t inter = 0, uni = 0;
+      for (size_t i = 0; i < ref.size(); ++i) inter += ref[i] & mine[i], uni += ref[i] | mine[i];
+      if (w["mask_pixels"].get<int>() >= 200) worst_iou = std::min(worst_iou, static_cast<double>(inter) / static_cast<double>(uni));
+      differ += uni - inter, covered += uni;
+    }
+    const double flipped = static_cast<double>(differ) / static_cast<double>(covered);
+    INFO(got.size() << " detections, yolo predict " << want.size() << "; matched " << matched << ", worst IoU of a mask of 200+ pixels "
+                    << worst_iou << ", pixels in one mask only " << flipped << " of those in either");
+    // measured 2026-12-04: all 30 matched, both frames; worst IoU 0.984, 0.17% of the pixels in one mask only.
+    // Bounds twice the deviations. (The NMS head at FP16 keeps 26 of yolo predict's 29: the random network's
+    // scores crowd conf 0.25, and FP16 moves three below it; the count is the detection tests' business.)
+    CHECK(matched + 1 >= want.size());
+    CHECK(worst_iou >= 0.96);
+    CHECK(flipped <= 0.0035);
+  }
+}

@@ -340,7 +340,7 @@ struct ValResult {
 // Throws a y26::Error naming the file for a dataset that cannot be read, or whose classes are not the model's.
 ValResult validate(Engine& engine, const ValOptions& options);
 
-// Draws boxes and "name score" labels onto the image.
+// Draws masks (translucent), boxes, keypoints and "name score" labels onto the image.
 void draw_detections(Image& image, const std::vector<Detection>& detections, const std::vector<std::string>& class_names);
 
 // Writes the `top` most probable classes, "name 0.87" a line each, at the image's top-left corner.
