@@ -1,7 +1,8 @@
 // Pose (the Pose26 head) against Ultralytics 8.4.190: the fixture yolo26n-pose-rand (weights/
 // make_task_goldens.py --task pose: one class, COCO's 17 keypoints of x, y and visibility, seeded random
 // weights conditioned like the detection fixtures: FP32 vs FP64 moves its scores by 2.2e-7 and its raw
-// keypoints by 4.6e-6 cells). The graph builds cv4 -> cv4_kpts into the head rows; the CPU engine's raw
+// keypoints by 4.6e-6 cells), and yolo26m-thin-pose-kpt5x2-rand (the m layout at width 0.25, two classes, 5
+// keypoints of x and y without visibility: 2.0e-7 and 1.2e-6). The graph builds cv4 -> cv4_kpts into the head rows; the CPU engine's raw
 // heads match the goldens at 256; keypoint decoding matches Ultralytics' on its own raw outputs; and
 // Engine::detect matches `yolo predict` on both scenes at 640, both heads.
 //
@@ -36,13 +37,21 @@ namespace {
 const char* kModel = "yolo26n-pose-rand";
 constexpr int kNk = 51;  // 17 keypoints x (x, y, visibility)
 
+// The pose fixtures: yolo26n's COCO person model, and one at another scale with another keypoint shape.
+struct PoseFixture {
+  const char* name;
+  int nc, kpt_n, kpt_dim;
+};
+constexpr PoseFixture kFixtures[] = {{"yolo26n-pose-rand", 1, 17, 3}, {"yolo26m-thin-pose-kpt5x2-rand", 2, 5, 2}};
+
 struct Worst {
+  int kpt_n = 17, kpt_dim = 3;
   float px = 0, visible = 0;
-  void keypoints(const std::vector<Keypoint>& got, const float* want) {  // want: 17 x (x, y, visibility)
-    REQUIRE(got.size() == 17);
-    for (size_t k = 0; k < 17; ++k) {
-      px = std::max({px, std::abs(got[k].x - want[3 * k]), std::abs(got[k].y - want[3 * k + 1])});
-      visible = std::max(visible, std::abs(got[k].visible - want[3 * k + 2]));
+  void keypoints(const std::vector<Keypoint>& got, const float* want) {  // want: kpt_n x (x, y[, visibility])
+    REQUIRE(got.size() == static_cast<size_t>(kpt_n));
+    for (size_t k = 0; k < got.size(); ++k) {
+      px = std::max({px, std::abs(got[k].x - want[kpt_dim * k]), std::abs(got[k].y - want[kpt_dim * k + 1])});
+      visible = std::max(visible, std::abs(got[k].visible - (kpt_dim == 3 ? want[3 * k + 2] : 1.0f)));
     }
   }
 };
@@ -103,63 +112,74 @@ TEST_CASE("a pose head without its kpt_shape, with a mismatched one or in the YO
   CHECK_THROWS_WITH(graph::build_yolo26(v8, {256, 256, false}), Catch::Contains("the YOLOv8 layout"));
 }
 
-TEST_CASE("CPU FP32 raw pose heads (boxes, scores, keypoints) match the Ultralytics goldens", "[pose][parity]") {
-  const WeightMap w = load_weights(test::fixture(std::string(kModel) + ".pt"));
-  const WeightMap goldens = load_weights(test::fixture(std::string(kModel) + ".goldens.safetensors"));
-  test::check_raw_heads(w, goldens, "kpts");
-}
-
-TEST_CASE("keypoint decoding matches Ultralytics' on its own raw heads, both heads", "[pose][parity]") {
-  const WeightMap w = load_weights(test::fixture(std::string(kModel) + ".pt"));
-  const WeightMap goldens = load_weights(test::fixture(std::string(kModel) + ".goldens.safetensors"));
-  SECTION("one-to-one: the top-k rows carry their anchor's keypoints") {
+TEST_CASE("CPU FP32 raw pose heads (boxes, scores, keypoints) match the Ultralytics goldens, both fixtures", "[pose][parity]") {
+  for (const PoseFixture& fx : kFixtures) {
+    INFO(fx.name);
+    const WeightMap w = load_weights(test::fixture(std::string(fx.name) + ".pt"));
+    const WeightMap goldens = load_weights(test::fixture(std::string(fx.name) + ".goldens.safetensors"));
     const graph::Graph g = golden_graph(w, goldens, true);
-    const auto rows = rows_from_goldens(goldens, "head.one2one", g.head.nc, g.head.anchors(), "kpts", kNk);
-    const auto dets = runtime::select_end2end(rows.data(), g.head.row(), g.head, {0.0f, 0.7f, 300});
-    const Tensor& ref_t = goldens.at("head.one2one.decoded");  // (1, 300, 6 + 51)
-    REQUIRE(ref_t.shape == std::vector<std::int64_t>{1, 300, 6 + kNk});
-    const auto ref = ref_t.to_float();
-    REQUIRE(dets.size() == 300);
-    Worst worst;
-    for (size_t i = 0; i < dets.size(); ++i) {
-      INFO("row " << i);
-      REQUIRE(dets[i].score == Approx(ref[i * 57 + 4]).epsilon(1e-6));
-      worst.keypoints(runtime::decode_keypoints(rows.data() + dets[i].anchor * g.head.row(), dets[i].anchor, g.head), &ref[i * 57 + 6]);
-    }
-    CHECK(worst.px <= 1e-4f);  // the same float steps: exact but for sigmoid's and the sums' last bits
-    CHECK(worst.visible <= 1e-6f);
-  }
-  SECTION("one-to-many: every anchor's keypoints") {
-    const graph::Graph g = golden_graph(w, goldens, false);
-    const int anchors = g.head.anchors(), nc = g.head.nc;
-    const auto rows = rows_from_goldens(goldens, "head.one2many", nc, anchors, "kpts", kNk);
-    const auto ref = goldens.at("head.one2many.decoded").to_float();  // (1, 4 + nc + 51, anchors)
-    Worst worst;
-    std::vector<float> want(kNk);
-    for (int a = 0; a < anchors; ++a) {
-      for (int k = 0; k < kNk; ++k) want[static_cast<size_t>(k)] = ref[static_cast<size_t>(4 + nc + k) * anchors + static_cast<size_t>(a)];
-      worst.keypoints(runtime::decode_keypoints(&rows[static_cast<size_t>(a) * g.head.row()], a, g.head), want.data());
-    }
-    CHECK(worst.px <= 1e-4f);
-    CHECK(worst.visible <= 1e-6f);
+    CHECK((g.head.nc == fx.nc && g.head.kpt_n == fx.kpt_n && g.head.kpt_dim == fx.kpt_dim));
+    test::check_raw_heads(w, goldens, "kpts");
   }
 }
 
-// [heavy]: left to the main build's ctest by the sanitizers (33 s under ASan); the decoding and mapping it runs
-// are the cases' above and test_cli.sh's pose run
-TEST_CASE("pose detections match yolo predict at 640, both scenes, both heads: keypoints within 0.05 px", "[pose][parity][heavy]") {
-  const json all = json::parse(test::read_file(test::fixture(std::string(kModel) + ".detections.json")));
-  for (const char* scene : {"scene-640x456.png", "scene-500x375.png"}) {
+TEST_CASE("keypoint decoding matches Ultralytics' on its own raw heads, both heads, both fixtures", "[pose][parity]") {
+  for (const PoseFixture& fx : kFixtures) {
+    INFO(fx.name);
+    const WeightMap w = load_weights(test::fixture(std::string(fx.name) + ".pt"));
+    const WeightMap goldens = load_weights(test::fixture(std::string(fx.name) + ".goldens.safetensors"));
+    const int nk = fx.kpt_n * fx.kpt_dim;
+    {  // one-to-one: the top-k rows carry their anchor's keypoints
+      const graph::Graph g = golden_graph(w, goldens, true);
+      const auto rows = rows_from_goldens(goldens, "head.one2one", g.head.nc, g.head.anchors(), "kpts", nk);
+      const auto dets = runtime::select_end2end(rows.data(), g.head.row(), g.head, {0.0f, 0.7f, 300});
+      const Tensor& ref_t = goldens.at("head.one2one.decoded");  // (1, 300, 6 + nk)
+      REQUIRE(ref_t.shape == std::vector<std::int64_t>{1, 300, 6 + nk});
+      const auto ref = ref_t.to_float();
+      REQUIRE(dets.size() == 300);
+      Worst worst{fx.kpt_n, fx.kpt_dim};
+      for (size_t i = 0; i < dets.size(); ++i) {
+        INFO("row " << i);
+        REQUIRE(dets[i].score == Approx(ref[i * (6 + nk) + 4]).epsilon(1e-6));
+        worst.keypoints(runtime::decode_keypoints(rows.data() + dets[i].anchor * g.head.row(), dets[i].anchor, g.head),
+                        &ref[i * (6 + nk) + 6]);
+      }
+      CHECK(worst.px <= 1e-4f);  // the same float steps: exact but for sigmoid's and the sums' last bits
+      CHECK(worst.visible <= 1e-6f);
+    }
+    {  // one-to-many: every anchor's keypoints
+      const graph::Graph g = golden_graph(w, goldens, false);
+      const int anchors = g.head.anchors(), nc = g.head.nc;
+      const auto rows = rows_from_goldens(goldens, "head.one2many", nc, anchors, "kpts", nk);
+      const auto ref = goldens.at("head.one2many.decoded").to_float();  // (1, 4 + nc + nk, anchors)
+      Worst worst{fx.kpt_n, fx.kpt_dim};
+      std::vector<float> want(static_cast<size_t>(nk));
+      for (int a = 0; a < anchors; ++a) {
+        for (int k = 0; k < nk; ++k) want[static_cast<size_t>(k)] = ref[static_cast<size_t>(4 + nc + k) * anchors + static_cast<size_t>(a)];
+        worst.keypoints(runtime::decode_keypoints(&rows[static_cast<size_t>(a) * g.head.row()], a, g.head), want.data());
+      }
+      CHECK(worst.px <= 1e-4f);
+      CHECK(worst.visible <= 1e-6f);
+    }
+  }
+}
+
+namespace {
+
+// A pose fixture's predictions on one scene, both heads, against yolo predict.
+void check_predictions(const PoseFixture& fx, const char* scene) {
+  const json all = json::parse(test::read_file(test::fixture(std::string(fx.name) + ".detections.json")));
+  {
     const Image image = load_image(test::fixture(scene));
     for (const char* run : {"end2end", "nms"}) {
       INFO(scene << ", " << run);
       const json& r = all[scene][run];
-      Engine e = Engine::load(test::fixture(std::string(kModel) + ".pt"), test::predict_run_options(r));
+      Engine e = Engine::load(test::fixture(std::string(fx.name) + ".pt"), test::predict_run_options(r));
       const auto got = e.detect(image);
       const auto& want = r["detections"];
       REQUIRE(got.size() == want.size());
       REQUIRE(got.size() >= 20);
-      Worst worst;
+      Worst worst{fx.kpt_n, fx.kpt_dim};
       float box = 0;
       for (const Detection& d : got) {  // each with the reference of its box (scores may tie: any order among them)
         const json* best = nullptr;
@@ -173,7 +193,8 @@ TEST_CASE("pose detections match yolo predict at 640, both scenes, both heads: k
         box = std::max(box, best_d);
         CHECK(std::abs(d.score - (*best)["score"].get<float>()) <= 1e-4f);
         std::vector<float> flat;
-        for (const auto& kp : (*best)["keypoints"]) flat.insert(flat.end(), {kp[0].get<float>(), kp[1].get<float>(), kp[2].get<float>()});
+        for (const auto& kp : (*best)["keypoints"])
+          for (int v = 0; v < fx.kpt_dim; ++v) flat.push_back(kp[static_cast<size_t>(v)].get<float>());
         worst.keypoints(d.keypoints, flat.data());
       }
       INFO("worst box " << box << " px, keypoint " << worst.px << " px, visibility " << worst.visible);
@@ -182,4 +203,19 @@ TEST_CASE("pose detections match yolo predict at 640, both scenes, both heads: k
       CHECK(worst.visible <= 1e-4f);
     }
   }
+}
+
+}  // namespace
+
+TEST_CASE("pose detections match yolo predict at 640: the m-scale fixture (5 x 2 keypoints), wide scene, both heads",
+          "[pose][parity]") {
+  check_predictions(kFixtures[1], "scene-640x456.png");
+}
+
+// [heavy]: left to the main build's ctest by the sanitizers (33 s under ASan); the decoding and mapping it runs
+// are the cases' above and test_cli.sh's pose run
+TEST_CASE("pose detections match yolo predict at 640, both fixtures, both scenes, both heads: keypoints within 0.05 px",
+          "[pose][parity][heavy]") {
+  for (const char* scene : {"scene-640x456.png", "scene-500x375.png"}) check_predictions(kFixtures[0], scene);
+  check_predictions(kFixtures[1], "scene-500x375.png");
 }

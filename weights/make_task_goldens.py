@@ -37,6 +37,8 @@ a cell or two from the anchor and whose visibility logits spread both ways. It w
                                        decodes to, at 256 on the 640x456 scene (FP32)
   yolo26n-pose-rand.detections.json    what `yolo predict` returns on both scenes at 640, with each head:
                                        boxes, scores and the keypoints in original pixels
+and the same three files for yolo26m-thin-pose-kpt5x2-rand: not at the n scale (the m layout, C3k blocks, at
+width 0.25), two classes ("hand", "face") and 5 keypoints of (x, y) without visibility.
 
     python weights/make_task_goldens.py --out weights/fixtures --task pose
 
@@ -79,6 +81,10 @@ CLS = dict(name="yolo26n-cls-rand", yaml="yolo26n-cls.yaml", scale="n", nc=10, s
            imgsz=224)
 POSE = dict(name="yolo26n-pose-rand", yaml="yolo26n-pose.yaml", scale="n", nc=1, save_as="ema", bn_gamma=(0.2, 0.4),
             seed=0)  # the generator's seed offset from mg.SEED (offset 2 failed the conditioning check: 2.5e-3)
+# Not at the n scale, another keypoint shape and two classes, so nothing can be hard-coded to yolo26n-pose: the
+# m layout (C3k blocks, depth 0.5) at width 0.25, 5 keypoints of x and y without visibility
+POSE_M = dict(name="yolo26m-thin-pose-kpt5x2-rand", yaml="yolo26m-pose.yaml", scale="m", scale_values=[0.50, 0.25, 512],
+              nc=2, kpt_shape=[5, 2], names=["hand", "face"], save_as="ema", bn_gamma=(0.2, 0.4), seed=5)
 SEG = dict(name="yolo26n-seg-rand", yaml="yolo26n-seg.yaml", scale="n", nc=3, save_as="ema", bn_gamma=(0.2, 0.4),
            seed=0)  # offsets 1-4 and 6 failed a conditioning check
 # 375x522 -> 224x311 -> crop top round(43.5) = 44 (Python rounds half to even)
@@ -275,21 +281,27 @@ def make_cls(out: Path) -> None:
 def build_pose(fx: dict, gen: torch.Generator) -> PoseModel:
     cfg = yaml_model_load(fx["yaml"])
     cfg["scale"] = fx["scale"]
+    if fx.get("scale_values") is not None:
+        cfg["scales"] = {fx["scale"]: fx["scale_values"]}
+    if fx.get("kpt_shape") is not None:
+        cfg["kpt_shape"] = fx["kpt_shape"]
     cfg["nc"] = fx["nc"]
     torch.manual_seed(mg.SEED)
     model = PoseModel(cfg, nc=fx["nc"], verbose=False)
-    model.names = {0: "person"}
+    model.names = dict(enumerate(fx.get("names", ["person"])))
     model.args = get_cfg(overrides={"task": "pose"})
     mg.randomise(model, gen, fx["bn_gamma"])
     det = model.model[-1]
+    kd = det.kpt_shape[1]
     with torch.no_grad():
         for conv in list(det.cv4_kpts) + list(getattr(det, "one2one_cv4_kpts", [])):
             # offsets of a cell or so from the anchor (x, y), visibility logits spread both ways of 0
             conv.weight.copy_(torch.randn(conv.weight.shape, generator=gen) * 0.4 / math.sqrt(conv.weight[0].numel()))
             bias = torch.randn(conv.bias.shape, generator=gen)
-            bias[0::3] *= 1.5
-            bias[1::3] *= 1.5
-            bias[2::3] *= 2.0
+            bias[0::kd] *= 1.5
+            bias[1::kd] *= 1.5
+            if kd == 3:
+                bias[2::3] *= 2.0
             conv.bias.copy_(bias)
     return model
 
@@ -313,10 +325,9 @@ def pose_detections(ckpt_path: Path, image_path: Path) -> dict:
     return out
 
 
-def make_pose(out: Path) -> None:
+def make_pose(out: Path, fx: dict) -> None:
     from safetensors.numpy import save_file
 
-    fx = POSE
     scene = np.asarray(Image.open(out / SCENES[0]).convert("RGB"))
     calib = torch.cat([mg.to_input(mg.letterbox(mg.make_scene(320, 256, seed=mg.SEED + 10 + i), 256, 32)) for i in range(6)])
     gen = torch.Generator().manual_seed(mg.SEED + fx["seed"])
@@ -334,14 +345,15 @@ def make_pose(out: Path) -> None:
     mg.write_manifest(out / f"{fx['name']}.manifest.json", copy.deepcopy(model).half(), fx)
 
     g = head_goldens(model, scene, stride, "kpts")
-    meta = {"image": SCENES[0], "imgsz": str(mg.SMALL_IMGSZ), "task": "pose", "kpt_shape": "17,3",
-            "layout": "head.* as Ultralytics returns them: raw (B, C, anchors); one2one.decoded (B, 300, 6 + 51) "
-                      "xyxy score class keypoints; one2many.decoded (B, 4 + nc + 51, anchors)"}
+    kn, kd = model.model[-1].kpt_shape
+    meta = {"image": SCENES[0], "imgsz": str(mg.SMALL_IMGSZ), "task": "pose", "kpt_shape": f"{kn},{kd}",
+            "layout": f"head.* as Ultralytics returns them: raw (B, C, anchors); one2one.decoded (B, 300, 6 + {kn * kd}) "
+                      f"xyxy score class keypoints; one2many.decoded (B, 4 + nc + {kn * kd}, anchors)"}
     goldens_path = out / f"{fx['name']}.goldens.safetensors"
     save_file({k: np.ascontiguousarray(v) for k, v in g.items()}, str(goldens_path), metadata=meta)
     goldens_path.chmod(0o644)
 
-    det = {"imgsz": mg.FULL_IMGSZ, "task": "pose", "kpt_shape": [17, 3]}
+    det = {"imgsz": mg.FULL_IMGSZ, "task": "pose", "kpt_shape": [kn, kd]}
     for name in SCENES:
         det[name] = pose_detections(ckpt_path, out / name)
         print(f"{fx['name']} on {name}: detections {({k: len(v['detections']) for k, v in det[name].items()})}")
@@ -506,7 +518,8 @@ def main() -> None:
     if args.task in ("cls", "all"):
         make_cls(args.out)
     if args.task in ("pose", "all"):
-        make_pose(args.out)
+        make_pose(args.out, POSE)
+        make_pose(args.out, POSE_M)
     if args.task in ("seg", "all"):
         make_seg(args.out)
     if args.task in ("cls", "pose", "seg"):
