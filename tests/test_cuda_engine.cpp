@@ -205,6 +205,12 @@ TEST_CASE(Y26_TEST_NAME("CUDA engine: segmentation masks match the CPU FP16 orac
     o.retina_masks = retina;
     Engine e = Engine::load(test::fixture("yolo26n-seg-rand.pt"), o);
     const auto got = e.detect(scene);
+    // the masks' requests and logits live in the planned workspace: no allocation, the bytes as planned
+    const std::int64_t allocs = kernels::cuda::device_allocations();
+    CHECK(e.detect(scene).size() == got.size());
+    CHECK(kernels::cuda::device_allocations() == allocs);
+    const MemoryReport plan = e.memory_report(1, 256, 320);
+    CHECK(e.device_bytes() == plan.arena_bytes + plan.weights_bytes + plan.workspace_bytes);
     o.device = "cpu";
     o.precision = Precision::FP16;
     const auto ref = Engine::load(test::fixture("yolo26n-seg-rand.pt"), o).detect(scene);
