@@ -5,6 +5,7 @@
 // box keeps are computed.
 #include "runtime/masks.h"
 
+#include "kernels/cpu/simd.h"
 #include "runtime/letterbox.h"
 
 #include <algorithm>
@@ -127,13 +128,7 @@ Map logits_map(const float* logits, const MaskFrame& f) {
 // A portable build targets baseline x86-64, where std::fmaf is a library call (~4x slower here); a clone
 // for FMA-capable CPUs, picked at load time, makes it one instruction. Fused multiply-adds round once
 // either way: every clone gives the same bits (and the CUDA kernel's).
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define Y26_FMA_CLONES __attribute__((target_clones("fma", "default")))
-#else
-#define Y26_FMA_CLONES
-#endif
-
-Y26_FMA_CLONES
+Y26_TARGET_CLONES("fma", "default")
 void mask_logits(const float* coeffs, int nm, const float* protos, std::int64_t pixel_stride, std::int64_t pixels,
                  float* out) {
   // 8 pixels at a time: 8 independent fmaf chains keep the FMA units busy (one chain waits on its own

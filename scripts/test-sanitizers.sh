@@ -12,6 +12,8 @@
 # Builds are RelWithDebInfo with Y26_CUDA=OFF (nvcc cannot build sanitized host code); the emulator is in
 # them when the CUDA Toolkit headers are there.
 set -euo pipefail
+# (no ASLR: the sanitizer runtimes of GCC 12 die at start-up under recent kernels' randomisation; see the file)
+source "$(dirname "$0")/no-aslr.sh"
 cd "$(dirname "$0")/.."
 if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then export PATH="/usr/local/cuda/bin:$PATH"; fi
 sanitizers=("$@")

@@ -5,7 +5,10 @@
 #   Y26_CUDA=OFF bash scripts/test.sh   CPU-only build in build-cpu/
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Each stage's end and the seconds since the start, so a CI log shows where its 30 minutes went.
+stage() { echo "== [test.sh ${Y26_CUDA:-AUTO}] $1 done at $SECONDS s"; }
 bash scripts/install-deps.sh
+stage "dependencies"
 # The CUDA toolkit lives outside PATH on some machines.
 if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then export PATH="/usr/local/cuda/bin:$PATH"; fi
 
@@ -29,16 +32,20 @@ if grep -E "[1-9][0-9]* bytes spill (stores|loads)" "$build/build.log"; then
   echo "error: a CUDA kernel spills registers (see above)"
   exit 1
 fi
+stage "build ($build)"
 ctest --test-dir "$build" --output-on-failure -j "$(nproc)"
+stage "ctest ($build)"
 
 # The tests once more under the sanitizers (scripts/test-sanitizers.sh): AddressSanitizer with UBSan over
 # the CPU suite and the emulator's tests, ThreadSanitizer over the concurrent ones. Once per CI run: the
 # CPU-only configuration skips it. Y26_SANITIZERS=0 skips it (quicker local runs).
 if [ "${Y26_SANITIZERS:-1}" != "0" ] && [ "$cuda" != "OFF" ]; then
   bash scripts/test-sanitizers.sh
+  stage "sanitizers"
 fi
 # Bounded fuzzing of every parser from its corpus (scripts/test-fuzz.sh; Y26_FUZZ_SECONDS per target, 20 s,
 # Y26_FUZZ=0 skips), once per CI run like the sanitizers.
 if [ "${Y26_FUZZ:-1}" != "0" ] && [ "$cuda" != "OFF" ]; then
   bash scripts/test-fuzz.sh "${Y26_FUZZ_SECONDS:-20}"
+  stage "fuzzing"
 fi

@@ -165,13 +165,8 @@ TEST_CASE(Y26_TEST_NAME("CUDA engine: pose keypoints match the CPU FP16 oracle, 
     float worst_px = 0, worst_vis = 0;
     size_t matched = 0;
     for (const Detection& r : ref) {
-      const Detection* best = nullptr;
-      float best_d = INFINITY;
-      for (const Detection& g : got) {
-        const float d = std::max({std::abs(g.x1 - r.x1), std::abs(g.y1 - r.y1), std::abs(g.x2 - r.x2), std::abs(g.y2 - r.y2)});
-        if (g.cls == r.cls && d < best_d) best_d = d, best = &g;
-      }
-      if (best == nullptr || best_d > 1.0f) continue;
+      const Detection* best = test::nearest_same_class(got, r, 1.0f);
+      if (best == nullptr) continue;
       ++matched;
       REQUIRE(best->keypoints.size() == 17);
       for (size_t k = 0; k < 17; ++k) {
@@ -223,13 +218,8 @@ TEST_CASE(Y26_TEST_NAME("CUDA engine: segmentation masks match the CPU FP16 orac
     std::int64_t differ = 0, covered = 0;  // all matched masks: pixels in one only, pixels in either
     size_t matched = 0;
     for (const Detection& r : ref) {
-      const Detection* best = nullptr;
-      float best_d = INFINITY;
-      for (const Detection& g : got) {
-        const float d = std::max({std::abs(g.x1 - r.x1), std::abs(g.y1 - r.y1), std::abs(g.x2 - r.x2), std::abs(g.y2 - r.y2)});
-        if (g.cls == r.cls && d < best_d) best_d = d, best = &g;
-      }
-      if (best == nullptr || best_d > 1.0f) continue;
+      const Detection* best = test::nearest_same_class(got, r, 1.0f);
+      if (best == nullptr) continue;
       ++matched;
       std::int64_t inter = 0, uni = 0;
       for (int y = 0; y < scene.height; ++y)

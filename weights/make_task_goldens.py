@@ -75,7 +75,8 @@ from ultralytics.utils import YAML, ROOT
 
 import make_goldens as mg
 
-OBB = dict(name="yolo26n-obb-rand", yaml="yolo26n-obb.yaml", scale="n", nc=15, save_as="ema", bn_gamma=(0.2, 0.4))
+OBB = dict(name="yolo26n-obb-rand", yaml="yolo26n-obb.yaml", scale="n", nc=15, save_as="ema", bn_gamma=(0.2, 0.4),
+           seed=0)
 SCENES = ("scene-640x456.png", "scene-500x375.png")
 CLS = dict(name="yolo26n-cls-rand", yaml="yolo26n-cls.yaml", scale="n", nc=10, save_as="ema", bn_gamma=(0.2, 0.4),
            imgsz=224)
@@ -89,6 +90,47 @@ SEG = dict(name="yolo26n-seg-rand", yaml="yolo26n-seg.yaml", scale="n", nc=3, sa
            seed=0)  # offsets 1-4 and 6 failed a conditioning check
 # 375x522 -> 224x311 -> crop top round(43.5) = 44 (Python rounds half to even)
 CLS_SCENES = ("scene-640x456.png", "scene-500x375.png", "scene-375x522.png")
+
+
+def calibration_batch(crop=None) -> torch.Tensor:
+    """The six scenes batch norm is calibrated on, letterboxed to 256 (or as `crop` prepares them)."""
+    prep = crop or (lambda rgb: mg.letterbox(rgb, 256, 32))
+    return torch.cat([mg.to_input(prep(mg.make_scene(320, 256, seed=mg.SEED + 10 + i))) for i in range(6)])
+
+
+def conditioned_head_model(out: Path, fx: dict, build, before_class_bias=None):
+    """A detection-family model (OBB, pose, segment) built with random weights and conditioned as
+    make_goldens.py conditions the detector: batch norm calibrated, class biases set on the first scene at
+    640, weights rounded to FP16, then checked. Returns (model, scene, stride, x640)."""
+    scene = np.asarray(Image.open(out / SCENES[0]).convert("RGB"))
+    calib = calibration_batch()
+    gen = torch.Generator().manual_seed(mg.SEED + fx["seed"])
+    model = build(fx, gen)
+    mg.calibrate_batchnorm(model, calib, gen)
+    stride = int(max(model.stride))
+    x640 = mg.to_input(mg.letterbox(scene, mg.FULL_IMGSZ, stride))
+    if before_class_bias is not None:
+        before_class_bias(model, x640)
+    mg.calibrate_class_bias(model, x640)
+    model = mg.round_to_fp16(model).eval()
+    mg.check_conditioning(model, x640, fx["name"])
+    return model, scene, stride, x640
+
+
+def save_model(out: Path, fx: dict, model) -> Path:
+    """The checkpoint (as Ultralytics saves it) and its manifest; returns the checkpoint's path."""
+    ckpt_path = out / f"{fx['name']}.pt"
+    mg.save_checkpoint(ckpt_path, model, fx)
+    mg.write_manifest(out / f"{fx['name']}.manifest.json", copy.deepcopy(model).half(), fx)
+    return ckpt_path
+
+
+def save_goldens(out: Path, fx: dict, g: dict, meta: dict) -> None:
+    from safetensors.numpy import save_file
+
+    goldens_path = out / f"{fx['name']}.goldens.safetensors"
+    save_file({k: np.ascontiguousarray(v) for k, v in g.items()}, str(goldens_path), metadata=meta)
+    goldens_path.chmod(0o644)
 
 
 def build_obb(fx: dict, gen: torch.Generator) -> OBBModel:
@@ -231,8 +273,6 @@ def check_cls_conditioning(model: ClassificationModel, crops: list[np.ndarray]) 
 
 
 def make_cls(out: Path) -> None:
-    from safetensors.numpy import save_file
-
     fx = CLS
     portrait = out / CLS_SCENES[2]
     if not portrait.exists():
@@ -241,15 +281,12 @@ def make_cls(out: Path) -> None:
     crops = {n: cls_crop(rgb, fx["imgsz"]) for n, rgb in scenes.items()}
     gen = torch.Generator().manual_seed(mg.SEED + 1)
     model = build_cls(fx, gen)
-    calib = torch.cat([mg.to_input(cls_crop(mg.make_scene(320, 256, seed=mg.SEED + 10 + i), fx["imgsz"])) for i in range(6)])
+    calib = calibration_batch(crop=lambda rgb: cls_crop(rgb, fx["imgsz"]))
     mg.calibrate_batchnorm(model, calib, gen)
     scale_linear(model, list(crops.values()), gen)
     model = mg.round_to_fp16(model).eval()
     check_cls_conditioning(model, list(crops.values()))
-
-    ckpt_path = out / f"{fx['name']}.pt"
-    mg.save_checkpoint(ckpt_path, model, fx)
-    mg.write_manifest(out / f"{fx['name']}.manifest.json", copy.deepcopy(model).half(), fx)
+    ckpt_path = save_model(out, fx, model)
 
     g = {}
     for i, n in enumerate(CLS_SCENES):
@@ -264,9 +301,7 @@ def make_cls(out: Path) -> None:
     meta = {"images": ",".join(CLS_SCENES), "imgsz": str(fx["imgsz"]), "task": "classify",
             "layout": "sceneI.crop_u8: HWC RGB uint8 centre crop; sceneI.logits and .probs: (1, nc) FP32; "
                       "upscale.source_u8 (97x150) and its crop"}
-    goldens_path = out / f"{fx['name']}.goldens.safetensors"
-    save_file(g, str(goldens_path), metadata=meta)
-    goldens_path.chmod(0o644)
+    save_goldens(out, fx, g, meta)
 
     pred = {"task": "classify", "imgsz": fx["imgsz"]}
     for n in CLS_SCENES:
@@ -326,32 +361,16 @@ def pose_detections(ckpt_path: Path, image_path: Path) -> dict:
 
 
 def make_pose(out: Path, fx: dict) -> None:
-    from safetensors.numpy import save_file
-
-    scene = np.asarray(Image.open(out / SCENES[0]).convert("RGB"))
-    calib = torch.cat([mg.to_input(mg.letterbox(mg.make_scene(320, 256, seed=mg.SEED + 10 + i), 256, 32)) for i in range(6)])
-    gen = torch.Generator().manual_seed(mg.SEED + fx["seed"])
-    model = build_pose(fx, gen)
-    mg.calibrate_batchnorm(model, calib, gen)
-    stride = int(max(model.stride))
-    x640 = mg.to_input(mg.letterbox(scene, mg.FULL_IMGSZ, stride))
-    mg.calibrate_class_bias(model, x640)
-    model = mg.round_to_fp16(model).eval()
-    mg.check_conditioning(model, x640, fx["name"])
+    model, scene, stride, x640 = conditioned_head_model(out, fx, build_pose)
     check_branch_conditioning(model, x640, "kpts", "cells (before decoding)")
-
-    ckpt_path = out / f"{fx['name']}.pt"
-    mg.save_checkpoint(ckpt_path, model, fx)
-    mg.write_manifest(out / f"{fx['name']}.manifest.json", copy.deepcopy(model).half(), fx)
+    ckpt_path = save_model(out, fx, model)
 
     g = head_goldens(model, scene, stride, "kpts")
     kn, kd = model.model[-1].kpt_shape
     meta = {"image": SCENES[0], "imgsz": str(mg.SMALL_IMGSZ), "task": "pose", "kpt_shape": f"{kn},{kd}",
             "layout": f"head.* as Ultralytics returns them: raw (B, C, anchors); one2one.decoded (B, 300, 6 + {kn * kd}) "
                       f"xyxy score class keypoints; one2many.decoded (B, 4 + nc + {kn * kd}, anchors)"}
-    goldens_path = out / f"{fx['name']}.goldens.safetensors"
-    save_file({k: np.ascontiguousarray(v) for k, v in g.items()}, str(goldens_path), metadata=meta)
-    goldens_path.chmod(0o644)
+    save_goldens(out, fx, g, meta)
 
     det = {"imgsz": mg.FULL_IMGSZ, "task": "pose", "kpt_shape": [kn, kd]}
     for name in SCENES:
@@ -450,25 +469,10 @@ def seg_detections(ckpt_path: Path, image_path: Path) -> dict:
 
 
 def make_seg(out: Path) -> None:
-    from safetensors.numpy import save_file
-
     fx = SEG
-    scene = np.asarray(Image.open(out / SCENES[0]).convert("RGB"))
-    calib = torch.cat([mg.to_input(mg.letterbox(mg.make_scene(320, 256, seed=mg.SEED + 10 + i), 256, 32)) for i in range(6)])
-    gen = torch.Generator().manual_seed(mg.SEED + fx["seed"])
-    model = build_seg(fx, gen)
-    mg.calibrate_batchnorm(model, calib, gen)
-    stride = int(max(model.stride))
-    x640 = mg.to_input(mg.letterbox(scene, mg.FULL_IMGSZ, stride))
-    centre_protos(model, x640)
-    mg.calibrate_class_bias(model, x640)
-    model = mg.round_to_fp16(model).eval()
-    mg.check_conditioning(model, x640, fx["name"])
+    model, scene, stride, x640 = conditioned_head_model(out, fx, build_seg, before_class_bias=centre_protos)
     check_seg_conditioning(model, x640)
-
-    ckpt_path = out / f"{fx['name']}.pt"
-    mg.save_checkpoint(ckpt_path, model, fx)
-    mg.write_manifest(out / f"{fx['name']}.manifest.json", copy.deepcopy(model).half(), fx)
+    ckpt_path = save_model(out, fx, model)
 
     g = {}
     lb = mg.letterbox(scene, mg.SMALL_IMGSZ, stride)
@@ -491,9 +495,7 @@ def make_seg(out: Path) -> None:
             "layout": "head.* as Ultralytics returns them: raw (B, C, anchors); protos (B, nm, H/4, W/4); "
                       "one2one.decoded (B, 300, 6 + nm) xyxy score class coefficients; one2many.decoded "
                       "(B, 4 + nc + nm, anchors)"}
-    goldens_path = out / f"{fx['name']}.goldens.safetensors"
-    save_file({k: np.ascontiguousarray(v) for k, v in g.items()}, str(goldens_path), metadata=meta)
-    goldens_path.chmod(0o644)
+    save_goldens(out, fx, g, meta)
 
     dets = {"imgsz": mg.FULL_IMGSZ, "task": "segment", "masks": det.nm}
     for name in SCENES:
@@ -513,7 +515,6 @@ def main() -> None:
     args = ap.parse_args()
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(2)
-    from safetensors.numpy import save_file
 
     if args.task in ("cls", "all"):
         make_cls(args.out)
@@ -524,30 +525,16 @@ def main() -> None:
         make_seg(args.out)
     if args.task in ("cls", "pose", "seg"):
         return
-    scene = np.asarray(Image.open(args.out / SCENES[0]).convert("RGB"))
-    calib = torch.cat([mg.to_input(mg.letterbox(mg.make_scene(320, 256, seed=mg.SEED + 10 + i), 256, 32)) for i in range(6)])
     fx = OBB
-    gen = torch.Generator().manual_seed(mg.SEED)
-    model = build_obb(fx, gen)
-    mg.calibrate_batchnorm(model, calib, gen)
-    stride = int(max(model.stride))
-    mg.calibrate_class_bias(model, mg.to_input(mg.letterbox(scene, mg.FULL_IMGSZ, stride)))
-    model = mg.round_to_fp16(model).eval()
-    x640 = mg.to_input(mg.letterbox(scene, mg.FULL_IMGSZ, stride))
-    mg.check_conditioning(model, x640, fx["name"])
+    model, scene, stride, x640 = conditioned_head_model(args.out, fx, build_obb)
     check_branch_conditioning(model, x640, "angle", "rad")
-
-    ckpt_path = args.out / f"{fx['name']}.pt"
-    mg.save_checkpoint(ckpt_path, model, fx)
-    mg.write_manifest(args.out / f"{fx['name']}.manifest.json", copy.deepcopy(model).half(), fx)
+    ckpt_path = save_model(args.out, fx, model)
 
     g = head_goldens(model, scene, stride, "angle")
     meta = {"image": SCENES[0], "imgsz": str(mg.SMALL_IMGSZ), "task": "obb",
             "layout": "head.* as Ultralytics returns them: raw (B, C, anchors); one2one.decoded (B, 300, 7) "
                       "cx cy w h score class angle; one2many.decoded (B, 4 + nc + 1, anchors)"}
-    goldens_path = args.out / f"{fx['name']}.goldens.safetensors"
-    save_file({k: np.ascontiguousarray(v) for k, v in g.items()}, str(goldens_path), metadata=meta)
-    goldens_path.chmod(0o644)
+    save_goldens(out=args.out, fx=fx, g=g, meta=meta)
 
     det = {"imgsz": mg.FULL_IMGSZ, "task": "obb",
            "nms_candidates_at_conf": nms_candidates(model, scene, stride, 0.25)}

@@ -8,12 +8,15 @@
 
 namespace y26::kernels::cpu {
 
-// Not under ThreadSanitizer: an ifunc resolver runs before the sanitizer's runtime is up.
+// Function multiversioning, where GCC does it. Not under ThreadSanitizer: the clones' ifunc resolver runs
+// while the dynamic loader relocates the program, before the sanitizer's runtime is up, and its
+// instrumentation then crashes every binary at start-up (a bare "Segmentation fault" before main).
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
-#define Y26_CPU_CLONES __attribute__((target_clones("avx2", "default")))
+#define Y26_TARGET_CLONES(...) __attribute__((target_clones(__VA_ARGS__)))
 #else
-#define Y26_CPU_CLONES
+#define Y26_TARGET_CLONES(...)
 #endif
+#define Y26_CPU_CLONES Y26_TARGET_CLONES("avx2", "default")
 
 // Not 32-byte aligned in std::vector (no promise there): load and store through std::memcpy.
 typedef float Vec8 __attribute__((vector_size(8 * sizeof(float))));

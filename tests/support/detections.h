@@ -2,6 +2,7 @@
 // tolerances, in any order among equal scores.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -24,6 +25,19 @@ inline bool identical(const std::vector<Detection>& a, const std::vector<Detecti
     }
   }
   return true;
+}
+
+// The detection of `got` of r's class whose box is nearest r's (largest corner difference), where that is
+// within max_px: the partner of an oracle's detection when the two lists may differ by a near-tie at the
+// threshold. nullptr where none is.
+inline const Detection* nearest_same_class(const std::vector<Detection>& got, const Detection& r, float max_px) {
+  const Detection* best = nullptr;
+  float best_d = INFINITY;
+  for (const Detection& g : got) {
+    const float d = std::max({std::abs(g.x1 - r.x1), std::abs(g.y1 - r.y1), std::abs(g.x2 - r.x2), std::abs(g.y2 - r.y2)});
+    if (g.cls == r.cls && d < best_d) best_d = d, best = &g;
+  }
+  return best_d <= max_px ? best : nullptr;
 }
 
 struct Det {
