@@ -1,5 +1,9 @@
-// y26 detect -w MODEL -i IMAGE|DIR... [-o OUTDIR] [--json FILE|-] [--no-draw] [--batch N] ...
+// y26 detect -w MODEL -i IMAGE|VIDEO|URL|/dev/videoN|-|DIR... [-o OUTDIR] [--json FILE|-] [--no-draw] [--batch N] ...
 #include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+#include <fstream>
 
 #include <algorithm>
 #include <atomic>
@@ -14,6 +18,8 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "detect_output.h"
+#include "detect_video.h"
 #include "engine_flags.h"
 
 namespace y26::app {
@@ -21,41 +27,94 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool is_image_name(const fs::path& p) {
+std::string lower_extension(const fs::path& p) {
   std::string ext = p.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return ext;
+}
+
+bool is_image_name(const fs::path& p) {
+  const std::string ext = lower_extension(p);
   return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp";
 }
 
-// Files named directly are taken whatever their name; directories contribute their images, sorted.
-std::vector<std::string> collect_inputs(const std::vector<std::string>& given, bool& any_dir) {
-  std::vector<std::string> files;
-  any_dir = false;
+// Ultralytics' VID_FORMATS: what a folder contributes as videos.
+bool is_video_name(const fs::path& p) {
+  static const char* const kVideo[] = {".asf", ".avi", ".gif", ".m4v", ".mkv", ".mov", ".mp4", ".mpeg", ".mpg", ".ts", ".wmv", ".webm"};
+  const std::string ext = lower_extension(p);
+  return std::any_of(std::begin(kVideo), std::end(kVideo), [&](const char* v) { return ext == v; });
+}
+
+// A file named directly: an image when its extension or its first bytes say so (JPEG, PNG, BMP), else a
+// video for FFmpeg to open.
+bool is_image_file(const std::string& path) {
+  if (is_image_name(path)) return true;
+  if (is_video_name(path)) return false;
+  std::ifstream f(path, std::ios::binary);
+  unsigned char b[4] = {};
+  f.read(reinterpret_cast<char*>(b), 4);
+  if (f.gcount() < 2) return true;  // too short for either: the image decoder says what is wrong
+  return (b[0] == 0xFF && b[1] == 0xD8) || (b[0] == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G') ||
+         (b[0] == 'B' && b[1] == 'M');
+}
+
+bool is_stream_name(const std::string& s) {
+  return s == "-" || s.find("://") != std::string::npos || s.rfind("/dev/video", 0) == 0;
+}
+
+struct Inputs {
+  std::vector<std::string> images, videos;  // videos: files, URLs, cameras and "-", in the order given
+  bool any_dir = false;
+};
+
+// Files named directly are taken whatever their name; directories contribute their images and videos, sorted.
+Inputs collect_inputs(const std::vector<std::string>& given) {
+  Inputs in;
   for (const auto& g : given) {
     std::error_code ec;
-    if (fs::is_directory(g, ec)) {
-      any_dir = true;
+    if (is_stream_name(g)) {
+      in.videos.push_back(g);
+    } else if (fs::is_directory(g, ec)) {
+      in.any_dir = true;
       std::vector<std::string> here;
       for (const auto& e : fs::directory_iterator(g, ec)) {
-        if (e.is_regular_file(ec) && is_image_name(e.path())) here.push_back(e.path().string());
+        if (e.is_regular_file(ec) && (is_image_name(e.path()) || is_video_name(e.path()))) here.push_back(e.path().string());
       }
       if (ec) throw Error(g + ": cannot list directory: " + ec.message());
       std::sort(here.begin(), here.end());
-      if (here.empty()) throw Error(g + ": directory holds no .jpg, .jpeg, .png or .bmp images");
-      files.insert(files.end(), here.begin(), here.end());
+      if (here.empty()) throw Error(g + ": directory holds no images (.jpg, .jpeg, .png, .bmp) or videos (.mp4, .mkv, ...)");
+      for (auto& f : here) (is_image_name(f) ? in.images : in.videos).push_back(std::move(f));
     } else if (fs::exists(g, ec)) {
-      files.push_back(g);
+      (is_image_file(g) ? in.images : in.videos).push_back(g);
     } else {
       throw Error(g + ": no such file or directory");
     }
   }
-  return files;
+  return in;
+}
+
+// "640x480" (or "640x480@25"): raw frames' size and rate.
+void parse_raw(const std::string& text, VideoSourceOptions& o) {
+  int w = 0, h = 0, n = 0;
+  double fps = 30;
+  const bool ok = std::sscanf(text.c_str(), "%dx%d%n", &w, &h, &n) == 2 &&
+                  (text[static_cast<size_t>(n)] == '\0' ||
+                   (text[static_cast<size_t>(n)] == '@' && std::sscanf(text.c_str() + n + 1, "%lf", &fps) == 1));
+  if (!ok || w < 1 || h < 1 || w > 65536 || h > 65536 || !(fps > 0 && fps <= 1000))
+    throw Error("--raw: '" + text + "' is not WIDTHxHEIGHT or WIDTHxHEIGHT@FPS (e.g. 640x480 or 640x480@25)");
+  o.raw_width = w, o.raw_height = h, o.raw_fps = fps;
+}
+
+// Ctrl-C during a video: the stream ends at the next frame and its video is finished (a second one kills).
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_interrupt(int) {
+  g_interrupted.store(true);
+  std::signal(SIGINT, SIG_DFL);
 }
 
 std::string output_name(const std::string& outdir, const std::string& input) {
   fs::path name = fs::path(input).filename();
-  std::string ext = name.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string ext = lower_extension(name);
   if (ext != ".jpg" && ext != ".jpeg" && ext != ".png") name.replace_extension(".png");
   return (fs::path(outdir) / name).string();
 }
@@ -90,70 +149,70 @@ std::vector<Image> decode_batch(const std::vector<std::string>& files, size_t fi
   return images;
 }
 
-// A classifier's JSON "top5" (cls, name, prob, most probable first); `summary` gets "name 0.87, ...".
-nlohmann::json top5_json(const Classification& c, const std::vector<std::string>& names, std::string& summary) {
-  nlohmann::json top = nlohmann::json::array();
-  for (int k : c.top(5)) {
-    const std::string& name = names[static_cast<size_t>(k)];
-    const float p = c.probs[static_cast<size_t>(k)];
-    top.push_back({{"cls", k}, {"name", name}, {"prob", p}});
-    char line[32];
-    std::snprintf(line, sizeof line, " %.2f", static_cast<double>(p));
-    summary += (summary.empty() ? "" : ", ") + name + line;
+// JSON Lines (any video input): one object per image or frame, each written and flushed as it is made.
+class JsonLines {
+ public:
+  explicit JsonLines(const std::string& path) : path_(path) {
+    if (path.empty()) return;
+    file_ = path == "-" ? stdout : std::fopen(path.c_str(), "w");
+    if (!file_) throw Error(path + ": cannot create: " + std::strerror(errno));
   }
-  return top;
-}
+  ~JsonLines() {
+    if (file_ && file_ != stdout) std::fclose(file_);
+  }
+  std::FILE* file() const { return file_; }
+  void write(const nlohmann::json& j) {
+    const std::string line = j.dump() + "\n";
+    if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0)
+      throw Error(path_ + ": cannot write: " + std::strerror(errno));
+  }
+  void close() {
+    if (file_ && file_ != stdout && std::fclose(file_) != 0) throw Error(path_ + ": cannot write: " + std::strerror(errno));
+    file_ = nullptr;
+  }
 
-// One image's JSON "detections": class, name, score, box, and an OBB's rotated box, a pose model's
-// keypoints (kpt_dim values each) or a segmentation model's mask (COCO RLE in the image's width x height);
-// `summary` gets "N detections: 2 person, ...".
-nlohmann::json detections_json(const std::vector<Detection>& dets, const std::vector<std::string>& names, int kpt_dim,
-                               bool masks, const Image& image, std::string& summary) {
-  nlohmann::json jd = nlohmann::json::array();
-  std::map<std::string, int> counts;
-  for (const auto& d : dets) {
-    const std::string& name = names[static_cast<size_t>(d.cls)];
-    nlohmann::json j = {{"cls", d.cls}, {"name", name}, {"score", d.score}, {"box", {d.x1, d.y1, d.x2, d.y2}}};
-    if (d.obb) {  // Ultralytics' obb.xywhr and obb.xyxyxyxy; "box" holds the corners' bounds
-      const auto c = d.corners();
-      j["obb"] = {{"cx", d.cx}, {"cy", d.cy}, {"w", d.w}, {"h", d.h}, {"angle", d.angle},
-                  {"corners", {{c[0][0], c[0][1]}, {c[1][0], c[1][1]}, {c[2][0], c[2][1]}, {c[3][0], c[3][1]}}}};
-    }
-    if (!d.keypoints.empty()) {  // Ultralytics' keypoints.data: x, y (original pixels) and visibility
-      nlohmann::json kp = nlohmann::json::array();
-      for (const Keypoint& p : d.keypoints) kp.push_back(kpt_dim == 3 ? nlohmann::json{p.x, p.y, p.visible} : nlohmann::json{p.x, p.y});
-      j["keypoints"] = std::move(kp);
-    }
-    if (masks)  // pycocotools' RLE: {"size": [height, width], "counts": compressed string}
-      j["mask"] = {{"size", {image.height, image.width}}, {"counts", coco_rle(d.mask, image.width, image.height)}};
-    jd.push_back(std::move(j));
-    ++counts[name];
-  }
-  std::string classes;
-  for (const auto& [name, n] : counts) classes += (classes.empty() ? "" : ", ") + std::to_string(n) + " " + name;
-  summary = std::to_string(dets.size()) + " detections" + (classes.empty() ? "" : ": ") + classes;
-  return jd;
-}
+ private:
+  std::string path_;
+  std::FILE* file_ = nullptr;
+};
 
 }  // namespace
 
 int run_detect(int argc, char** argv) {
   cli::Spec spec = with_engine_flags({{{"-i", "--input"}, {"-o", "--output"}},
-                                      {"--input", "--output", "--json", "--batch"},
+                                      {"--input", "--output", "--json", "--batch", "--vid-stride", "--max-frames", "--workers", "--raw"},
                                       {"--no-draw", "--retina-masks"}});
   const cli::Args args = cli::parse(argc, argv, 2, spec);
   std::vector<std::string> given = args.values.count("--input") ? args.values.at("--input") : std::vector<std::string>{};
   given.insert(given.end(), args.positionals.begin(), args.positionals.end());  // -i a.jpg b.jpg dir/
-  if (given.empty()) throw Error("--input: required option is missing (an image or a directory)");
+  if (given.empty()) throw Error("--input: required option is missing (an image, a video, a stream, - or a directory)");
   const int batch = args.has("--batch") ? parse_int("--batch", args.get("--batch"), 1, 4096) : 1;
   const bool draw = !args.has("--no-draw");
   const std::string outdir = args.get("--output", "runs/detect");
   const std::string json_path = args.get("--json");
   // With --json -, stdout carries only JSON; the human-readable lines go to stderr.
   std::FILE* log = json_path == "-" ? stderr : stdout;
+  // decode threads: the images' decoders, and each video decoder's frame and slice threads
+  const int workers = args.has("--workers") ? parse_int("--workers", args.get("--workers"), 1, 256)
+                                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 
-  bool any_dir = false;
-  const std::vector<std::string> files = collect_inputs(given, any_dir);
+  const Inputs in = collect_inputs(given);
+  const std::vector<std::string>& files = in.images;
+  VideoRun run;
+  run.stream.batch = batch;
+  run.stream.vid_stride = args.has("--vid-stride") ? parse_int("--vid-stride", args.get("--vid-stride"), 1, 1000000) : 1;
+  run.stream.max_frames = args.has("--max-frames") ? parse_int("--max-frames", args.get("--max-frames"), 1, 2147483647) : 0;
+  run.stream.stop = &g_interrupted;
+  run.source.threads = workers;
+  const bool raw = std::count(in.videos.begin(), in.videos.end(), "-") > 0;
+  if (std::count(in.videos.begin(), in.videos.end(), "-") > 1) throw Error("-: standard input can be read once");
+  if (raw && !args.has("--raw")) throw Error("-: raw frames on standard input need --raw WIDTHxHEIGHT (rgb24)");
+  if (args.has("--raw") && !raw) throw Error("--raw: is for raw frames on standard input (-i -)");
+  for (const auto& v : in.videos) {  // before the model loads: a build or machine without video says so at once
+    std::string why;
+    if (v != "-" && !video_available(&why)) throw Error(v + ": " + why);
+  }
+
   Options options = engine_options(args);
   options.retina_masks = args.has("--retina-masks");
   Engine engine = Engine::load(args.require("--weights"), options);
@@ -163,22 +222,24 @@ int run_detect(int argc, char** argv) {
     fs::create_directories(outdir, ec);
     if (ec) throw Error(outdir + ": cannot create output directory: " + ec.message());
   }
-  const bool progress = any_dir && ::isatty(2);
+  const bool progress = in.any_dir && ::isatty(2);
   const auto& names = engine.class_names();
   const bool classifier = engine.task() == "classify";
   const int kpt_dim = engine.keypoint_shape()[1];
   const bool masks = engine.task() == "segment";
   nlohmann::json results = nlohmann::json::array();
+  JsonLines lines(in.videos.empty() ? "" : json_path);
   const auto start = std::chrono::steady_clock::now();
 
   // Images are decoded (and annotated copies encoded) on several threads, and the next batch is decoded
   // while this one is detected: on a GPU, decoding is most of the time a directory takes.
-  const unsigned workers = std::max(1u, std::thread::hardware_concurrency());
+  const unsigned image_workers = static_cast<unsigned>(workers);
   const size_t step = static_cast<size_t>(batch);
   auto decode = [&](size_t first) {
-    return std::async(std::launch::async, decode_batch, std::cref(files), first, std::min(files.size(), first + step), workers);
+    return std::async(std::launch::async, decode_batch, std::cref(files), first, std::min(files.size(), first + step), image_workers);
   };
-  std::future<std::vector<Image>> next = decode(0);
+  std::future<std::vector<Image>> next;
+  if (!files.empty()) next = decode(0);
   for (size_t first = 0; first < files.size(); first += step) {
     const size_t last = std::min(files.size(), first + step);
     std::vector<Image> images = next.get();  // a file that does not decode stops here, after the batches before it
@@ -201,13 +262,14 @@ int run_detect(int argc, char** argv) {
       } else {
         entry["detections"] = detections_json(dets[k], names, kpt_dim, masks, images[k], summary);
       }
-      results.push_back(std::move(entry));
+      if (lines.file()) lines.write(entry);
+      else results.push_back(std::move(entry));
       if (progress) std::fprintf(stderr, "\r\033[K");
       std::fprintf(log, "%s: %dx%d, %s, %.1f ms inference\n", file.c_str(), images[k].width, images[k].height, summary.c_str(),
                    t.inference_ms / static_cast<double>(images.size()));
     }
     if (draw) {
-      for_each_parallel(images.size(), workers, [&](size_t k) {
+      for_each_parallel(images.size(), image_workers, [&](size_t k) {
         Image annotated = images[k];
         if (classifier) {
           draw_classification(annotated, classes[k], names);
@@ -221,10 +283,32 @@ int run_detect(int argc, char** argv) {
   }
   if (progress) std::fprintf(stderr, "\r\033[K");
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::fprintf(log, "%zu images in %.2f s on %s%s%s\n", files.size(), secs, engine.device().c_str(),
-               draw ? ", annotated images in " : "", draw ? outdir.c_str() : "");
-  if (!json_path.empty()) write_text_file(json_path, results.dump(1) + "\n");
-  return 0;
+  if (!files.empty())
+    std::fprintf(log, "%zu images in %.2f s on %s%s%s\n", files.size(), secs, engine.device().c_str(),
+                 draw ? ", annotated images in " : "", draw ? outdir.c_str() : "");
+  if (!json_path.empty() && in.videos.empty()) write_text_file(json_path, results.dump(1) + "\n");
+
+  // Videos, streams and cameras, one after another, each through the library's pipeline.
+  bool all_whole = true;
+  if (!in.videos.empty()) {
+    run.outdir = outdir;
+    run.draw = draw;
+    run.jsonl = lines.file();
+    run.log = log;
+    run.progress = ::isatty(2) != 0;
+    run.retina_masks = options.retina_masks;
+    if (raw) parse_raw(args.get("--raw"), run.source);
+    std::signal(SIGINT, on_interrupt);
+    for (const auto& v : in.videos) {
+      if (g_interrupted.load()) break;
+      all_whole = detect_video(engine, v, run) && all_whole;
+    }
+    std::signal(SIGINT, SIG_DFL);
+    if (g_interrupted.load()) std::fprintf(stderr, "y26 detect: interrupted; what was processed is written\n");
+    lines.close();
+  }
+  // 1: a source broke off midway (said above; what it gave is written); errors that stop everything are 2
+  return all_whole ? 0 : 1;
 }
 
 }  // namespace y26::app

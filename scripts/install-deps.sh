@@ -7,6 +7,8 @@ set -euo pipefail
 pkgs=(cmake ninja-build g++ pkg-config libstb-dev libjpeg62-turbo-dev catch2 nlohmann-json3-dev python3-numpy
       libboost-context-dev  # Boost.Context: the CUDA emulator's fibers
       libyaml-dev  # a dataset's data.yaml (y26 val)
+      # video files, streams and cameras (video/: headers at build time, the libraries loaded at run time)
+      libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libavdevice-dev
       ccache  # CI's second build (CPU-only) and rebuilds hit the first one's objects (cmake/y26_ccache.cmake)
       clang libclang-rt-dev)  # libFuzzer and its runtime (scripts/test-fuzz.sh)
 missing=()

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -350,6 +351,119 @@ void draw_classification(Image& image, const Classification& classification, con
 // Writes a .jpg/.jpeg (quality 95), .png or .bmp file through a temporary file renamed into
 // place, so a failure never leaves a partial image. Throws Error naming the path.
 void save_image(const Image& image, const std::string& path);
+
+// ---- Video and streams ----
+// Video files (whatever FFmpeg reads: mp4, mkv, avi, webm, ...), rtsp:// and http(s):// streams and V4L2
+// cameras (/dev/videoN) are read through FFmpeg's libraries, which y26 loads at run time (libavformat.so.59
+// and its siblings, FFmpeg 5.1's); a y26 built without FFmpeg's headers (Y26_VIDEO=OFF), or run where the
+// libraries are not installed, says so in a y26::Error. Raw frames need no FFmpeg.
+
+// Whether this build and machine can read and write video files and streams; *why says why not.
+bool video_available(std::string* why = nullptr);
+
+struct VideoInfo {
+  std::string source;          // as given to VideoSource::open
+  std::string codec;           // FFmpeg's decoder name ("h264", "vp9", ...); "rawvideo" for raw frames
+  int width = 0, height = 0;
+  double fps = 0;              // the stream's average frame rate (0 when it does not say)
+  // frames as the container counts them (or its duration times fps, where it counts none); -1 when
+  // unknown (streams, cameras, pipes)
+  std::int64_t frames = -1;
+  double duration_s = -1;      // -1 when unknown
+};
+
+// One decoded frame: its RGB pixels, its index in the source (0, 1, ...: every frame decoded counts) and
+// its presentation time in seconds from the source's start.
+struct VideoFrame {
+  Image image;
+  std::int64_t index = 0;
+  double timestamp_s = 0;
+};
+
+struct VideoSourceOptions {
+  // Raw frames: when raw_width and raw_height are set, the source is a file ("-": standard input) of
+  // rgb24 frames of that size back to back, timed at raw_fps.
+  int raw_width = 0, raw_height = 0;
+  double raw_fps = 30;
+  int threads = 0;  // decoder threads (FFmpeg's frame and slice threads); 0: one per hardware thread
+};
+
+// A video file, stream, camera or raw frames, decoded frame by frame into RGB. Not thread-safe.
+class VideoSource {
+ public:
+  // Throws Error naming the source when it cannot be opened or holds no video stream, or when it has a
+  // pixel format or size y26 cannot take (frames above kMaxImagePixels).
+  static VideoSource open(const std::string& source, const VideoSourceOptions& options = {});
+  VideoSource(VideoSource&&) noexcept;
+  VideoSource& operator=(VideoSource&&) noexcept;
+  ~VideoSource();
+  const VideoInfo& info() const;
+  // The next frame, in presentation order; false at the end. A source that breaks off (a corrupt or
+  // truncated file, a dropped stream, a partial raw frame) throws Error naming it and the frame it stopped at.
+  bool read(VideoFrame& frame);
+
+  struct Impl;  // opaque: one implementation per kind of source (video/source_impl.h)
+
+ private:
+  explicit VideoSource(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// An mp4 video written frame by frame, under a temporary name in the same folder that finish() renames
+// into place: a failure or an unfinished writer never leaves a partial file under `path`. Not thread-safe.
+class VideoWriter {
+ public:
+  // H.264 (libx264; yuv420p, or yuv444p for an odd width or height) where FFmpeg has it, else the best
+  // encoder it has for mp4 (MPEG-4 Part 2); `codec` names another FFmpeg encoder (and `path` then the
+  // container, by its extension: "png" into .avi or .mkv is lossless RGB). Throws Error naming the path.
+  static VideoWriter create(const std::string& path, int width, int height, double fps, const std::string& codec = "");
+  VideoWriter(VideoWriter&&) noexcept;
+  VideoWriter& operator=(VideoWriter&&) noexcept;
+  ~VideoWriter();  // unfinished: the temporary file is removed
+  void write(const Image& frame);  // frames of the writer's size; throws Error naming the path
+  void finish();                   // the trailer written, the file renamed to `path`
+  std::string codec() const;       // the encoder in use, e.g. "libx264"
+  std::int64_t frames() const;     // written so far
+
+ private:
+  struct Impl;
+  explicit VideoWriter(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// detect_stream's pipeline: the source decoded on a thread of its own, frames batched for the engine on
+// the calling thread, results handed to on_frame on a third, connected by bounded queues (queue_frames
+// each), so memory stays constant whatever the video's length and throughput approaches the slowest stage.
+struct StreamOptions {
+  int batch = 1;              // frames per engine call
+  int vid_stride = 1;         // every vid_stride-th frame is detected (the others are decoded and dropped)
+  std::int64_t max_frames = 0;  // stop after this many detected frames; 0: the whole source
+  int queue_frames = 0;       // frames each queue holds at most; 0: twice the batch
+  // Checked between frames: once it reads true, the stream ends as if the source had (a live camera or
+  // stream never ends by itself; y26 detect sets it on Ctrl-C so its video is still finalised).
+  const std::atomic<bool>* stop = nullptr;
+};
+
+// One detected frame. `image` is the frame's own: on_frame may move it away (to draw and encode it).
+struct StreamFrame {
+  VideoFrame frame;
+  std::vector<Detection> detections;  // every task but classify
+  Classification classification;      // task "classify"
+};
+
+struct StreamResult {
+  std::int64_t frames = 0;   // frames handed to on_frame
+  std::int64_t decoded = 0;  // frames read from the source (vid_stride's skipped ones included)
+  std::string stopped;       // "" when the source ended (or max_frames was reached); else why it broke off
+  double seconds = 0;
+};
+
+// Runs the engine over a source's frames, in order, calling on_frame(frame) once per detected frame on a
+// thread of its own (one call at a time). A source that breaks off midway ends the stream with the frames
+// before it delivered and StreamResult::stopped saying where and why; an exception from on_frame or the
+// engine stops the pipeline and is rethrown.
+StreamResult detect_stream(Engine& engine, VideoSource& source, const StreamOptions& options,
+                           const std::function<void(StreamFrame&)>& on_frame);
 
 // Library version, "major.minor.patch".
 const char* version();
