@@ -4,6 +4,9 @@
 
 #include "runtime/gpu_backend.h"
 #include "y26/y26.h"
+#if Y26_WITH_VIDEO
+#include "video/ffmpeg_library.h"
+#endif
 
 namespace y26 {
 
@@ -25,6 +28,13 @@ std::vector<std::pair<std::string, std::string>> environment() {
   } else {
     out.emplace_back("cuda", "not built (configure with the CUDA Toolkit: -DY26_CUDA=ON)");
   }
+  std::string why;
+#if Y26_WITH_VIDEO
+  out.emplace_back("video", video_available(&why) ? "FFmpeg (" + video::ffmpeg().versions + ")" : "unavailable: " + why);
+#else
+  video_available(&why);
+  out.emplace_back("video", "unavailable: " + why);
+#endif
   return out;
 }
 

@@ -263,5 +263,105 @@ else
   [ "$(wc -l <"$TMP/emu.err")" -eq 1 ] && grep -q "no CUDA emulator" "$TMP/emu.err" && ok || bad "--device emu without the emulator: $(cat "$TMP/emu.err")"
 fi
 
+# Video: raw frames on stdin -> JSON Lines and an annotated mp4, that mp4 read back (frame count, size, rate,
+# --vid-stride, --max-frames), every frame's detections those of the frame as an image, folders of both,
+# and broken sources (one line, exit 2 where nothing was processed, 1 with a finished video where some was).
+if "$Y26" env 2>/dev/null | grep -q "^video: *FFmpeg"; then
+  V="$TMP/video"
+  mkdir -p "$V/frames"
+  python3 - "$V" <<'PY'
+import struct, sys
+out = sys.argv[1]
+w, h, n = 160, 120, 24
+raw = bytearray()
+for i in range(n):
+    # moving stripes and a square: every frame differs
+    px = bytearray()
+    for y in range(h):
+        for x in range(w):
+            inside = 40 + 3 * i <= x < 90 + 3 * i and 30 <= y < 80
+            px += bytes(((x * 3 + i * 7) % 256, (y * 2) % 256, 250 if inside else (x + y) % 256))
+    raw += px
+    # the same frame as a 24-bit BMP (bottom-up rows of BGR, each padded to 4 bytes)
+    row = (w * 3 + 3) // 4 * 4
+    body = bytearray()
+    for y in reversed(range(h)):
+        line = bytearray()
+        for x in range(w):
+            r, g, b = px[(y * w + x) * 3:(y * w + x) * 3 + 3]
+            line += bytes((b, g, r))
+        body += line + bytes(row - len(line))
+    head = b"BM" + struct.pack("<IHHI", 54 + len(body), 0, 0, 54) + struct.pack("<IiiHHIIiiII", 40, w, h, 1, 24, 0, len(body), 2835, 2835, 0, 0)
+    open(f"{out}/frames/f{i:02d}.bmp", "wb").write(head + body)
+open(f"{out}/frames.rgb", "wb").write(raw)
+open(f"{out}/cut.rgb", "wb").write(raw[: w * h * 3 * 7 + 1000])  # seven frames and a partial one
+PY
+  "$Y26" detect -w "$M" -i - --raw 160x120@10 -o "$V/out" --json "$V/raw.jsonl" --imgsz 160 --conf 0.05 --batch 4 --device cpu \
+    <"$V/frames.rgb" >"$V/raw.log" 2>&1 && ok || bad "detect on raw frames: $(tail -2 "$V/raw.log")"
+  "$Y26" detect -w "$M" -i "$V/frames" --json "$V/images.json" --imgsz 160 --conf 0.05 --no-draw --device cpu >/dev/null 2>&1
+  python3 - "$V/raw.jsonl" "$V/images.json" <<'PY' && ok || bad "raw frames' JSON Lines vs the frames as images"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+images = json.load(open(sys.argv[2]))
+assert [l["frame"] for l in lines] == list(range(24)), [l["frame"] for l in lines]
+assert all(abs(l["timestamp"] - i / 10) < 1e-9 and l["source"] == "-" and (l["width"], l["height"]) == (160, 120)
+           for i, l in enumerate(lines))
+assert len(images) == 24 and sum(len(l["detections"]) for l in lines) > 0
+for l, im in zip(lines, images):
+    assert l["detections"] == im["detections"], (l["frame"], im["file"])
+PY
+  [ -s "$V/out/stdin.mp4" ] && [ "$(ls -A "$V/out" | wc -l)" -eq 1 ] && ok || bad "the annotated video, alone: $(ls -A "$V/out")"
+  # the annotated video read back: 24 frames of 160x120 at 10 fps
+  "$Y26" detect -w "$M" -i "$V/out/stdin.mp4" --no-draw -o "$V/none" --json - --imgsz 160 --device cpu 2>/dev/null >"$V/back.jsonl"
+  python3 - "$V/back.jsonl" <<'PY' && ok || bad "the annotated video read back"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert [l["frame"] for l in lines] == list(range(24)) and all((l["width"], l["height"]) == (160, 120) for l in lines)
+assert all(abs(l["timestamp"] - i / 10) < 1e-6 for i, l in enumerate(lines)), [l["timestamp"] for l in lines]
+PY
+  [ ! -e "$V/none" ] && ok || bad "--no-draw made an output folder"
+  "$Y26" detect -w "$M" -i "$V/out/stdin.mp4" --vid-stride 3 --max-frames 5 -o "$V/strided" --json "$V/strided.jsonl" \
+    --imgsz 160 --device cpu >/dev/null 2>&1
+  "$Y26" detect -w "$M" -i "$V/strided/stdin.mp4" --no-draw --json - --imgsz 160 --device cpu 2>/dev/null >"$V/strided-back.jsonl"
+  python3 - "$V/strided.jsonl" "$V/strided-back.jsonl" <<'PY' && ok || bad "--vid-stride 3 --max-frames 5"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert [l["frame"] for l in lines] == [0, 3, 6, 9, 12], [l["frame"] for l in lines]
+assert all(abs(l["timestamp"] - l["frame"] / 10) < 1e-6 for l in lines)
+back = [json.loads(l) for l in open(sys.argv[2])]  # its output: 5 frames at 10/3 fps, the duration kept
+assert len(back) == 5 and abs(back[1]["timestamp"] - 0.3) < 1e-3, [l["timestamp"] for l in back]
+PY
+  # a folder of images and videos takes both: images first (the BMP frames), then its videos
+  mkdir -p "$V/mixed" && cp "$V/frames/f00.bmp" "$V/frames/f01.bmp" "$V/strided/stdin.mp4" "$V/mixed/"
+  "$Y26" detect -w "$M" -i "$V/mixed" --no-draw --json "$V/mixed.jsonl" --imgsz 160 --device cpu >/dev/null 2>&1
+  python3 - "$V/mixed.jsonl" <<'PY' && ok || bad "a folder of images and a video"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert [l.get("file", "").endswith(".bmp") for l in lines] == [True, True] + [False] * 5
+assert [l.get("frame") for l in lines[2:]] == list(range(5)) and lines[2]["source"].endswith("stdin.mp4")
+PY
+  # broken sources
+  head -c 30000 /dev/urandom >"$V/junk.mp4"
+  expect_error "corrupt video" "$V/junk.mp4: cannot" -- "$Y26" detect -w "$M" -i "$V/junk.mp4" -o "$V/junk-out" --json "$V/junk.jsonl" --device cpu
+  [ -z "$(ls -A "$V/junk-out" 2>/dev/null)" ] && ok || bad "a corrupt video left files: $(ls -A "$V/junk-out")"
+  expect_error "missing camera" "/dev/video99: cannot open video" -- "$Y26" detect -w "$M" -i /dev/video99 -o "$V/cam" --device cpu
+  expect_error "stdin without --raw" "-: raw frames on standard input need --raw" -- "$Y26" detect -w "$M" -i - --device cpu
+  expect_error "bad --raw" "--raw: '160by120' is not WIDTHxHEIGHT" -- "$Y26" detect -w "$M" -i - --raw 160by120 --device cpu
+  expect_error "bad --vid-stride" "--vid-stride: 0 is out of range" -- "$Y26" detect -w "$M" -i "$V/junk.mp4" --vid-stride 0
+  expect_error "nothing before the break" "-: stopped at frame 0" -- sh -c "head -c 100 '$V/frames.rgb' | '$Y26' detect -w '$M' -i - --raw 160x120 -o '$V/none2' --device cpu"
+  [ -z "$(ls -A "$V/none2" 2>/dev/null)" ] && ok || bad "a source broken at its first frame left files"
+  # a source that breaks off midway: exit 1, said on stderr, the 7 frames before it written and finished
+  "$Y26" detect -w "$M" -i - --raw 160x120@10 -o "$V/cut" --json "$V/cut.jsonl" --imgsz 160 --device cpu <"$V/cut.rgb" >/dev/null 2>"$V/cut.err"
+  rc=$?
+  [ $rc -eq 1 ] && grep -q "stopped at frame 7: a partial raw frame" "$V/cut.err" && [ "$(wc -l <"$V/cut.jsonl")" -eq 7 ] && ok ||
+    bad "a raw stream cut midway: exit $rc, $(cat "$V/cut.err")"
+  "$Y26" detect -w "$M" -i "$V/cut/stdin.mp4" --no-draw --json - --imgsz 160 --device cpu 2>/dev/null | wc -l | grep -qx 7 && ok ||
+    bad "the cut stream's video does not hold its 7 frames"
+  [ "$(ls -A "$V/cut")" = "stdin.mp4" ] && ok || bad "temporary files beside the cut stream's video: $(ls -A "$V/cut")"
+else
+  : >"$TMP/clip.mp4"
+  expect_error "video without FFmpeg" "y26 was built without video" -- "$Y26" detect -w "$M" -i "$TMP/clip.mp4" --device cpu
+fi
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -2,6 +2,7 @@
 // decoded on the calling thread (the decoder's own frame and slice threads beside it), converted to rgb24
 // by swscale.
 #include <cerrno>
+#include <cstdio>
 #include <thread>
 
 #include "video/ffmpeg_library.h"
@@ -36,6 +37,13 @@ class FfmpegSource final : public VideoSource::Impl {
         if (frames_exact_ && next_ < info.frames)
           throw Error(stopped_at(info.source, next_, "the file ends before its " + std::to_string(info.frames) +
                                                          " frames (truncated?)"));
+        // One that only says how long it is (Matroska, WebM): ending two frames or more short of that.
+        if (!frames_exact_ && expected_end_ > 0 && info.fps > 0 && last_ts_ + 2.0 / info.fps < expected_end_) {
+          char why[128];
+          std::snprintf(why, sizeof why, "the file ends at %.3f s of its %.3f s (truncated?)", last_ts_ + 1.0 / info.fps,
+                        expected_end_);
+          throw Error(stopped_at(info.source, next_, why));
+        }
         return false;
       }
       if (rc != AVERROR(EAGAIN)) throw Error(stopped_at(info.source, next_, "cannot decode: " + av_.error(rc)));
@@ -89,6 +97,12 @@ class FfmpegSource final : public VideoSource::Impl {
       info.frames = static_cast<std::int64_t>(info.duration_s * info.fps + 0.5);
     }
     time_base_ = st->time_base;
+    // where the video should end: its stream's duration, else the file's where the video is all it holds
+    // (a longer audio track would make the file's longer)
+    if (st->duration != AV_NOPTS_VALUE && st->duration > 0 && time_base_.den > 0)
+      expected_end_ = static_cast<double>(st->duration * time_base_.num) / time_base_.den;
+    else if (fmt_->nb_streams == 1 && info.duration_s > 0)
+      expected_end_ = info.duration_s;
     start_ = st->start_time;
     packet_ = av_.av_packet_alloc();
     frame_ = av_.av_frame_alloc();
@@ -162,6 +176,7 @@ class FfmpegSource final : public VideoSource::Impl {
     } else {
       f.timestamp_s = info.fps > 0 ? static_cast<double>(next_) / info.fps : 0;
     }
+    last_ts_ = f.timestamp_s;
     f.index = next_++;
     av_.av_frame_unref(frame_);
   }
@@ -176,6 +191,7 @@ class FfmpegSource final : public VideoSource::Impl {
   AVPixelFormat sws_format_ = AV_PIX_FMT_NONE;
   int stream_ = -1;
   AVRational time_base_{0, 1};
+  double expected_end_ = -1, last_ts_ = -1;
   std::int64_t start_ = AV_NOPTS_VALUE;
   std::int64_t next_ = 0;
   bool frames_exact_ = false, flushed_ = false;

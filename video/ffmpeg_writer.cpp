@@ -133,7 +133,13 @@ VideoWriter VideoWriter::create(const std::string& path, int width, int height, 
   w.stream->avg_frame_rate = rate;
   if (!(w.out->oformat->flags & AVFMT_NOFILE) && (rc = av.avio_open(&w.out->pb, w.temp.c_str(), AVIO_FLAG_WRITE)) < 0)
     w.fail("cannot create " + w.temp, rc);
-  if ((rc = av.avformat_write_header(w.out, nullptr)) < 0) w.fail("cannot write the header", rc);
+  AVDictionary* mux = nullptr;
+  // mp4: the index (moov) before the frames, rewritten there by the trailer: the file plays while it
+  // downloads, and a copy cut short still opens and reads up to the cut
+  if (std::string(format->name).find("mp4") != std::string::npos) av.av_dict_set(&mux, "movflags", "+faststart", 0);
+  rc = av.avformat_write_header(w.out, &mux);
+  av.av_dict_free(&mux);
+  if (rc < 0) w.fail("cannot write the header", rc);
   w.header = true;
   w.frame->format = w.codec->pix_fmt;
   w.frame->width = width;
