@@ -149,33 +149,6 @@ std::vector<Image> decode_batch(const std::vector<std::string>& files, size_t fi
   return images;
 }
 
-// JSON Lines (any video input): one object per image or frame, each written and flushed as it is made.
-class JsonLines {
- public:
-  explicit JsonLines(const std::string& path) : path_(path) {
-    if (path.empty()) return;
-    file_ = path == "-" ? stdout : std::fopen(path.c_str(), "w");
-    if (!file_) throw Error(path + ": cannot create: " + std::strerror(errno));
-  }
-  ~JsonLines() {
-    if (file_ && file_ != stdout) std::fclose(file_);
-  }
-  std::FILE* file() const { return file_; }
-  void write(const nlohmann::json& j) {
-    const std::string line = j.dump() + "\n";
-    if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0)
-      throw Error(path_ + ": cannot write: " + std::strerror(errno));
-  }
-  void close() {
-    if (file_ && file_ != stdout && std::fclose(file_) != 0) throw Error(path_ + ": cannot write: " + std::strerror(errno));
-    file_ = nullptr;
-  }
-
- private:
-  std::string path_;
-  std::FILE* file_ = nullptr;
-};
-
 }  // namespace
 
 int run_detect(int argc, char** argv) {
@@ -262,7 +235,7 @@ int run_detect(int argc, char** argv) {
       } else {
         entry["detections"] = detections_json(dets[k], names, kpt_dim, masks, images[k], summary);
       }
-      if (lines.file()) lines.write(entry);
+      if (lines.enabled()) lines.write(entry);
       else results.push_back(std::move(entry));
       if (progress) std::fprintf(stderr, "\r\033[K");
       std::fprintf(log, "%s: %dx%d, %s, %.1f ms inference\n", file.c_str(), images[k].width, images[k].height, summary.c_str(),
@@ -293,7 +266,7 @@ int run_detect(int argc, char** argv) {
   if (!in.videos.empty()) {
     run.outdir = outdir;
     run.draw = draw;
-    run.jsonl = lines.file();
+    run.jsonl = lines.enabled() ? &lines : nullptr;
     run.log = log;
     run.progress = ::isatty(2) != 0;
     run.retina_masks = options.retina_masks;

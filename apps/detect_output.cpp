@@ -1,7 +1,9 @@
 // What y26 detect writes for one image or frame (apps/detect_output.h).
 #include "detect_output.h"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <map>
 
 namespace y26::app {
@@ -49,6 +51,28 @@ nlohmann::json detections_json(const std::vector<Detection>& dets, const std::ve
   for (const auto& [name, n] : counts) classes += (classes.empty() ? "" : ", ") + std::to_string(n) + " " + name;
   summary = std::to_string(dets.size()) + " detections" + (classes.empty() ? "" : ": ") + classes;
   return jd;
+}
+
+JsonLines::~JsonLines() {
+  if (file_ && file_ != stdout) std::fclose(file_);
+}
+
+void JsonLines::write(const nlohmann::json& j) {
+  if (!file_) {
+    file_ = path_ == "-" ? stdout : std::fopen(path_.c_str(), "w");
+    if (!file_) throw Error(path_ + ": cannot create: " + std::strerror(errno));
+  }
+  const std::string line = j.dump() + "\n";
+  if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0)
+    throw Error(path_ + ": cannot write: " + std::strerror(errno) + " (disk full, or the reader went away?)");
+}
+
+void JsonLines::close() {
+  if (file_ && file_ != stdout && std::fclose(file_) != 0) {
+    file_ = nullptr;
+    throw Error(path_ + ": cannot write: " + std::strerror(errno));
+  }
+  file_ = nullptr;
 }
 
 }  // namespace y26::app

@@ -113,11 +113,7 @@ bool detect_video(Engine& engine, const std::string& source, const VideoRun& run
                         {"width", image.width}, {"height", image.height}};
     if (classifier) j["top5"] = top5_json(f.classification, names, summary);
     else j["detections"] = detections_json(f.detections, names, kpt_dim, masks, image, summary);
-    if (run.jsonl) {
-      const std::string line = j.dump() + "\n";
-      if (std::fwrite(line.data(), 1, line.size(), run.jsonl) != line.size() || std::fflush(run.jsonl) != 0)
-        throw Error(source + ": cannot write the JSON lines (disk full, or the reader went away?)");
-    }
+    if (run.jsonl) run.jsonl->write(j);
     ++done;
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (run.progress) {

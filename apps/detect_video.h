@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <string>
 
+#include "detect_output.h"
 #include "y26/y26.h"
 
 namespace y26::app {
@@ -14,7 +15,7 @@ namespace y26::app {
 struct VideoRun {
   std::string outdir;
   bool draw = true;
-  std::FILE* jsonl = nullptr;  // a JSON object per frame, flushed at once; null: none
+  JsonLines* jsonl = nullptr;  // a JSON object per frame, flushed at once; null: none
   std::FILE* log = stdout;     // the human-readable lines
   bool progress = false;       // a progress line on stderr (a terminal) instead of a line per frame
   StreamOptions stream;

@@ -331,6 +331,21 @@ assert all(abs(l["timestamp"] - l["frame"] / 10) < 1e-6 for l in lines)
 back = [json.loads(l) for l in open(sys.argv[2])]  # its output: 5 frames at 10/3 fps, the duration kept
 assert len(back) == 5 and abs(back[1]["timestamp"] - 0.3) < 1e-3, [l["timestamp"] for l in back]
 PY
+  # an http:// stream: the annotated video served by a local HTTP server, read as FFmpeg streams it
+  python3 - "$V/out" >"$V/http.port" 2>/dev/null <<'PY' &
+import functools, http.server, sys
+handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+PY
+  http_pid=$!
+  for _ in $(seq 100); do [ -s "$V/http.port" ] && break; sleep 0.1; done
+  url="http://127.0.0.1:$(cat "$V/http.port")"
+  "$Y26" detect -w "$M" -i "$url/stdin.mp4" --no-draw --json - --imgsz 160 --device cpu 2>"$V/http.err" | wc -l | grep -qx 24 &&
+    ok || bad "an http:// stream: $(cat "$V/http.err")"
+  expect_error "http 404" "$url/nope.mp4: cannot open video" -- "$Y26" detect -w "$M" -i "$url/nope.mp4" --no-draw --device cpu
+  kill $http_pid 2>/dev/null
   # a folder of images and videos takes both: images first (the BMP frames), then its videos
   mkdir -p "$V/mixed" && cp "$V/frames/f00.bmp" "$V/frames/f01.bmp" "$V/strided/stdin.mp4" "$V/mixed/"
   "$Y26" detect -w "$M" -i "$V/mixed" --no-draw --json "$V/mixed.jsonl" --imgsz 160 --device cpu >/dev/null 2>&1
@@ -343,7 +358,8 @@ PY
   # broken sources
   head -c 30000 /dev/urandom >"$V/junk.mp4"
   expect_error "corrupt video" "$V/junk.mp4: cannot" -- "$Y26" detect -w "$M" -i "$V/junk.mp4" -o "$V/junk-out" --json "$V/junk.jsonl" --device cpu
-  [ -z "$(ls -A "$V/junk-out" 2>/dev/null)" ] && ok || bad "a corrupt video left files: $(ls -A "$V/junk-out")"
+  [ -z "$(ls -A "$V/junk-out" 2>/dev/null)" ] && [ ! -e "$V/junk.jsonl" ] && ok ||
+    bad "a corrupt video left files: $(ls -A "$V/junk-out") $(ls "$V/junk.jsonl" 2>/dev/null)"
   expect_error "missing camera" "/dev/video99: cannot open video" -- "$Y26" detect -w "$M" -i /dev/video99 -o "$V/cam" --device cpu
   expect_error "stdin without --raw" "-: raw frames on standard input need --raw" -- "$Y26" detect -w "$M" -i - --device cpu
   expect_error "bad --raw" "--raw: '160by120' is not WIDTHxHEIGHT" -- "$Y26" detect -w "$M" -i - --raw 160by120 --device cpu
