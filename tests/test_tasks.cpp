@@ -154,3 +154,28 @@ TEST_CASE("a Classify head elsewhere than yolo26-cls.yaml's model.10 is refused,
   CHECK_THROWS_WITH(graph::build_yolo26(w, {224, 224, true}),
                     Catch::Contains("a classification model with its head at 'model.23'") && Catch::Contains("model.10"));
 }
+
+TEST_CASE("a YOLOv8-style detection head (DFL, reg_max 16) is refused by name, never decoded as YOLO26's", "[tasks][bad]") {
+  WeightMap w = load_weights(test::fixture("yolo26n-rand.pt"));
+  // YOLOv8's box branches end in 4 x 16 distribution bins, which its DFL layer (a fixed 1x1 conv) reduces
+  for (const char* branch : {"cv2", "one2one_cv2"}) {
+    for (int level = 0; level < 3; ++level) {
+      const std::string name = std::string("model.23.") + branch + "." + std::to_string(level) + ".2";
+      const Tensor& weight = w.tensors.at(name + ".weight");
+      REQUIRE(weight.shape[0] == 4);
+      w.tensors[name + ".weight"] = zeros({64, weight.shape[1], 1, 1});
+      w.tensors[name + ".bias"] = zeros({64});
+    }
+  }
+  w.tensors["model.23.dfl.conv.weight"] = zeros({1, 16, 1, 1});
+  try {
+    graph::build_yolo26(w, {640, 640, true});
+    FAIL("built");
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    INFO(msg);
+    CHECK(msg.find("has 64 outputs: DFL heads (reg_max > 1) are not supported, YOLO26 uses reg_max 1") != std::string::npos);
+    CHECK(msg.find("model.23.") != std::string::npos);
+    CHECK(msg.find('\n') == std::string::npos);
+  }
+}
