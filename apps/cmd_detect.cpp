@@ -177,10 +177,11 @@ int run_detect(int argc, char** argv) {
   run.stream.max_frames = args.has("--max-frames") ? parse_int("--max-frames", args.get("--max-frames"), 1, 2147483647) : 0;
   run.stream.stop = &g_interrupted;
   run.source.threads = workers;
-  const bool raw = std::count(in.videos.begin(), in.videos.end(), "-") > 0;
-  if (std::count(in.videos.begin(), in.videos.end(), "-") > 1) throw Error("-: standard input can be read once");
-  if (raw && !args.has("--raw")) throw Error("-: raw frames on standard input need --raw WIDTHxHEIGHT (rgb24)");
-  if (args.has("--raw") && !raw) throw Error("--raw: is for raw frames on standard input (-i -)");
+  const auto stdin_sources = std::count(in.videos.begin(), in.videos.end(), "-");
+  if (stdin_sources > 1) throw Error("-: standard input can be read once");
+  if (stdin_sources == 1 && !args.has("--raw")) throw Error("-: raw frames on standard input need --raw WIDTHxHEIGHT (rgb24)");
+  if (args.has("--raw") && stdin_sources == 0) throw Error("--raw: is for raw frames on standard input (-i -)");
+  if (stdin_sources == 1) parse_raw(args.get("--raw"), run.source);  // a bad size is said before the model loads
   for (const auto& v : in.videos) {  // before the model loads: a build or machine without video says so at once
     std::string why;
     if (v != "-" && !video_available(&why)) throw Error(v + ": " + why);
@@ -269,8 +270,6 @@ int run_detect(int argc, char** argv) {
     run.jsonl = lines.enabled() ? &lines : nullptr;
     run.log = log;
     run.progress = ::isatty(2) != 0;
-    run.retina_masks = options.retina_masks;
-    if (raw) parse_raw(args.get("--raw"), run.source);
     std::signal(SIGINT, on_interrupt);
     for (const auto& v : in.videos) {
       if (g_interrupted.load()) break;

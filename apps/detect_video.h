@@ -20,7 +20,6 @@ struct VideoRun {
   bool progress = false;       // a progress line on stderr (a terminal) instead of a line per frame
   StreamOptions stream;
   VideoSourceOptions source;
-  bool retina_masks = false;
 };
 
 // Runs one source. True when it ran to its end (or --max-frames, or Ctrl-C); false when it broke off midway

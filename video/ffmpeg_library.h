@@ -20,12 +20,12 @@ namespace y26::video {
 // Every FFmpeg entry point y26 calls, as X(name), by library.
 #define Y26_AVUTIL_FUNCTIONS(X)                                                                                \
   X(av_frame_alloc) X(av_frame_free) X(av_frame_unref) X(av_frame_get_buffer) X(av_frame_make_writable) X(av_strerror)           \
-  X(av_dict_set) X(av_dict_free) X(av_log_set_level) X(av_rescale_q) X(av_get_pix_fmt_name) X(av_d2q) X(av_pix_fmt_desc_get)
+  X(av_dict_set) X(av_dict_free) X(av_log_set_level) X(av_get_pix_fmt_name) X(av_d2q)
 #define Y26_AVCODEC_FUNCTIONS(X)                                                                               \
-  X(avcodec_find_decoder) X(avcodec_find_encoder) X(avcodec_find_encoder_by_name) X(avcodec_alloc_context3)    \
+  X(avcodec_find_encoder) X(avcodec_find_encoder_by_name) X(avcodec_alloc_context3)    \
   X(avcodec_free_context) X(avcodec_parameters_to_context) X(avcodec_parameters_from_context) X(avcodec_open2) \
   X(avcodec_send_packet) X(avcodec_receive_frame) X(avcodec_send_frame) X(avcodec_receive_packet)              \
-  X(av_packet_alloc) X(av_packet_free) X(av_packet_unref) X(av_packet_rescale_ts) X(avcodec_get_name)
+  X(av_packet_alloc) X(av_packet_free) X(av_packet_unref) X(av_packet_rescale_ts)
 #define Y26_AVFORMAT_FUNCTIONS(X)                                                                              \
   X(avformat_open_input) X(avformat_find_stream_info) X(av_find_best_stream) X(avformat_close_input)           \
   X(av_read_frame) X(avformat_alloc_output_context2) X(avformat_new_stream) X(avio_open) X(avio_closep)        \
